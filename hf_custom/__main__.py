@@ -1,0 +1,3 @@
+from hf_custom.cli.main import entry
+
+entry()

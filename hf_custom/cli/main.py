@@ -1,0 +1,144 @@
+"""``hf-custom`` entry point: parse, dispatch, and map errors to exit codes.
+
+Exit codes: 0 ok, 1 findings or refusal, 2 usage or input error, 3 bug, 130 interrupted.
+Nothing heavy is imported here: ``hf-custom --help`` must stay well under a second.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from hf_custom._version import __version__
+from hf_custom.errors import HFCustomError
+
+# name -> "module:attribute" of the click command; imported only when used or listed.
+COMMANDS: dict[str, str] = {
+    "publish": "hf_custom.cli.publish:publish",
+    "convert": "hf_custom.cli.convert:convert",
+    "doctor": "hf_custom.cli.doctor:doctor",
+    "explain": "hf_custom.cli.doctor:explain",
+    "hook": "hf_custom.cli.hook:hook",
+    "hub": "hf_custom.cli.hub:hub",
+    "wrap": "hf_custom.cli.wrap:wrap",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # command not built in this version
+                return None
+            raise
+        command = getattr(module, attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="hf-custom")
+def cli() -> None:
+    """Publish custom-code PyTorch models to the Hugging Face Hub, proven to load first.
+
+    \b
+    hf-custom publish ./ckpt --repo-id you/model   stage, convert, verify, upload
+    hf-custom doctor you/model                      diagnose a repo or a folder
+    hf-custom explain HFC101                        what a finding means and how to fix it
+    """
+
+
+def _debug() -> bool:
+    return os.environ.get("HF_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _report_error(exc: HFCustomError) -> None:
+    from hf_custom.cli.output import err_console, render_findings
+
+    console = err_console()
+    if exc.findings:
+        render_findings(exc.findings, console)
+    console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    if exc.hint:
+        console.print(f"[bold]hint:[/] {exc.hint}", highlight=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code (never raises, but for SystemExit from click)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        cli.main(args=args, prog_name="hf-custom", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return 2  # usage error
+    except HFCustomError as exc:
+        if _debug():
+            traceback.print_exc()
+        _report_error(exc)
+        return exc.exit_code
+    except ResultCode as rc:
+        return rc.code
+    except BrokenPipeError:
+        return 1
+    except Exception:
+        return _report_bug()
+    return 0
+
+
+class ResultCode(Exception):
+    """Raised by a command to finish with a non-zero exit code after printing its result."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _report_bug() -> int:
+    import tempfile
+
+    text = traceback.format_exc()
+    if _debug():
+        sys.stderr.write(text)
+    else:
+        fd, log = tempfile.mkstemp(prefix="hf-custom-crash-", suffix=".log")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"hf-custom {__version__}\n{text}")
+        sys.stderr.write(
+            f"hf-custom hit a bug: {sys.exc_info()[1]!r}\n"
+            f"The traceback is in {log}; run with HF_DEBUG=1 to see it here.\n"
+            "Please report it with that file attached.\n"
+        )
+    return 3
+
+
+def entry() -> None:  # pragma: no cover - trivial
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()
