@@ -1,0 +1,559 @@
+"""Static facts about a custom-code package, read with :mod:`ast` (never imported, never run).
+
+:func:`parse_module` turns one source file into a :class:`ModuleInfo` (imports with where they sit,
+classes with their bases and literal class attributes, ``config.X`` reads, dotted calls);
+:func:`analyze_package` groups modules into a :class:`CodePackage` that resolves inheritance
+inside the package, so that a model class deriving from ``MyPreTrainedModel`` deriving from
+``PreTrainedModel`` is recognised as a model class. Syntax errors are reported in
+``ModuleInfo.syntax_error``, never raised.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+# Base-class names as transformers spells them. Both config spellings exist in transformers 5
+# (``PretrainedConfig = PreTrainedConfig`` in configuration_utils.py); the tokenizer names are
+# the v4 names and the v5 backends they alias (``PreTrainedTokenizer = PythonBackend``,
+# ``PreTrainedTokenizerFast = TokenizersBackend`` in transformers 5.24).
+CONFIG_BASES = frozenset({"PretrainedConfig", "PreTrainedConfig"})
+MODEL_BASES = frozenset({"PreTrainedModel"})
+GENERATION_BASES = frozenset({"GenerationMixin"})
+TOKENIZER_BASES = frozenset(
+    {
+        "PreTrainedTokenizer",
+        "PreTrainedTokenizerFast",
+        "PreTrainedTokenizerBase",
+        "TokenizersBackend",
+        "PythonBackend",
+        "SentencePieceBackend",
+        "MistralCommonBackend",
+    }
+)
+FAST_TOKENIZER_BASES = frozenset({"PreTrainedTokenizerFast", "TokenizersBackend"})
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A class attribute whose value is a name (``config_class = MyConfig`` is stored as a str)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class NonLiteral:
+    """A class attribute whose value is an expression that is not a literal (source text kept)."""
+
+    source: str
+
+
+@dataclass(frozen=True)
+class ImportInfo:
+    """One imported module. ``from a import (x, y)`` is one ImportInfo; ``import a, b`` is two.
+
+    ``module`` is the dotted module as written ("" for ``from . import x``); ``level`` the number
+    of leading dots (0 = absolute). ``guarded``: inside a try block or an ``if`` (including
+    ``if TYPE_CHECKING:``); ``in_try`` and ``if_calls`` (bare names of functions called in the
+    tests of the enclosing ``if`` statements) let callers mirror transformers' exact rule.
+    ``aliases`` pairs each imported name with its ``as`` name (or None). The span
+    (``line``/``col``/``end_line``/``end_col``, 1-based lines, 0-based columns) covers the whole
+    statement, so a rewrite can replace exactly that text.
+    """
+
+    module: str
+    level: int
+    names: tuple[str, ...]
+    line: int
+    guarded: bool = False
+    in_function: bool = False
+    in_try: bool = False
+    if_calls: tuple[str, ...] = ()
+    in_type_checking: bool = False
+    is_from: bool = True
+    aliases: tuple[tuple[str, str | None], ...] = ()
+    col: int = 0
+    end_line: int = 0
+    end_col: int = 0
+
+    @property
+    def top(self) -> str:
+        """First segment of an absolute module ("" for relative imports)."""
+        return "" if self.level else self.module.split(".")[0]
+
+    @property
+    def star(self) -> bool:
+        return self.names == ("*",)
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    name: str
+    module: str
+    bases: tuple[str, ...]  # dotted, as written
+    line: int
+    # Bases with import aliases resolved: "transformers.PreTrainedModel", "torch.nn.Module",
+    # ".configuration_x.MyConfig" (relative, dots kept); a name defined in the same module or
+    # unknown stays as written.
+    resolved_bases: tuple[str, ...] = ()
+    attrs: Mapping[str, object] = field(default_factory=dict)
+    methods: tuple[str, ...] = ()
+    calls_post_init: bool = False
+    decorators: tuple[str, ...] = ()
+    init_params: tuple[str, ...] = ()  # parameters of __init__ (without self, * and **)
+    init_has_kwargs: bool = False
+
+    @property
+    def is_dataclass_like(self) -> bool:
+        return any(d.split(".")[-1] in {"dataclass", "dataclasses"} for d in self.decorators)
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    name: str  # module stem ("modeling_x"; "__init__" for a package init)
+    path: str  # relpath as given
+    imports: tuple[ImportInfo, ...] = ()
+    classes: tuple[ClassInfo, ...] = ()
+    syntax_error: str | None = None
+    syntax_error_line: int = 0
+    config_reads: tuple[tuple[str, int], ...] = ()  # (attr, line) for config.X / self.config.X
+    calls: tuple[tuple[str, int], ...] = ()  # (dotted name with import aliases resolved, line)
+    functions: tuple[str, ...] = ()  # top-level functions
+    defined: frozenset[str] = (
+        frozenset()
+    )  # every top-level binding (classes, defs, assigns, imports)
+    bindings: Mapping[str, str] = field(default_factory=dict)  # local name -> imported origin
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return f"{inner}.{node.attr}" if inner else None
+    if isinstance(node, ast.Subscript):  # Generic[T] -> Generic
+        return _dotted(node.value)
+    if isinstance(node, ast.Call):  # decorators like @dataclass(frozen=True)
+        return _dotted(node.func)
+    return None
+
+
+def _resolve(dotted: str, bindings: Mapping[str, str]) -> str:
+    head, _, rest = dotted.partition(".")
+    origin = bindings.get(head)
+    if origin is None:
+        return dotted
+    return f"{origin}.{rest}" if rest else origin
+
+
+class _Visitor(ast.NodeVisitor):
+    def __init__(self) -> None:
+        self.imports: list[ImportInfo] = []
+        self.classes: list[tuple[ast.ClassDef, str]] = []
+        self.config_reads: list[tuple[str, int]] = []
+        self.calls: list[tuple[ast.AST, int]] = []
+        self.bindings: dict[str, str] = {}
+        self._try = 0
+        self._func = 0
+        self._class = 0
+        self._type_checking = 0
+        self._ifs: list[tuple[str, ...]] = []
+
+    # -- context tracking --------------------------------------------------------------------
+    def visit_Try(self, node: ast.AST) -> None:
+        self._try += 1
+        self.generic_visit(node)
+        self._try -= 1
+
+    visit_TryStar = visit_Try
+
+    def visit_If(self, node: ast.If) -> None:
+        calls = tuple(
+            n.func.id
+            for n in ast.walk(node.test)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        )
+        tc = any(
+            (isinstance(n, ast.Name) and n.id == "TYPE_CHECKING")
+            or (isinstance(n, ast.Attribute) and n.attr == "TYPE_CHECKING")
+            for n in ast.walk(node.test)
+        )
+        self.visit(node.test)
+        self._ifs.append(calls)
+        self._type_checking += tc
+        for child in [*node.body, *node.orelse]:
+            self.visit(child)
+        self._type_checking -= tc
+        self._ifs.pop()
+
+    def _visit_func(self, node: ast.AST) -> None:
+        self._func += 1
+        self.generic_visit(node)
+        self._func -= 1
+
+    visit_FunctionDef = _visit_func
+    visit_AsyncFunctionDef = _visit_func
+    visit_Lambda = _visit_func
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if self._func == 0 and self._class == 0:
+            self.classes.append((node, ""))
+        self._class += 1
+        self.generic_visit(node)
+        self._class -= 1
+
+    # -- facts ---------------------------------------------------------------------------------
+    def _import(self, node: ast.Import | ast.ImportFrom, **kw: object) -> ImportInfo:
+        return ImportInfo(
+            line=node.lineno,
+            col=node.col_offset,
+            end_line=node.end_lineno or node.lineno,
+            end_col=node.end_col_offset or 0,
+            guarded=bool(self._try or self._ifs),
+            in_function=bool(self._func),
+            in_try=bool(self._try),
+            if_calls=tuple(c for calls in self._ifs for c in calls),
+            in_type_checking=bool(self._type_checking),
+            **kw,  # type: ignore[arg-type]
+        )
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.imports.append(
+                self._import(
+                    node,
+                    module=alias.name,
+                    level=0,
+                    names=(),
+                    is_from=False,
+                    aliases=((alias.name, alias.asname),),
+                )
+            )
+            if self._func == 0:
+                if alias.asname:
+                    self.bindings[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    self.bindings[top] = top
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        module = node.module or ""
+        self.imports.append(
+            self._import(
+                node,
+                module=module,
+                level=node.level,
+                names=tuple(a.name for a in node.names),
+                is_from=True,
+                aliases=tuple((a.name, a.asname) for a in node.names),
+            )
+        )
+        if self._func == 0:
+            prefix = "." * node.level + module
+            for a in node.names:
+                if a.name != "*":
+                    sep = "" if prefix.endswith(".") or not prefix else "."
+                    self.bindings[a.asname or a.name] = f"{prefix}{sep}{a.name}"
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.ctx, ast.Load):
+            owner = node.value
+            if (isinstance(owner, ast.Name) and owner.id == "config") or (
+                isinstance(owner, ast.Attribute)
+                and owner.attr == "config"
+                and isinstance(owner.value, ast.Name)
+                and owner.value.id == "self"
+            ):
+                self.config_reads.append((node.attr, node.lineno))
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.calls.append((node.func, node.lineno))
+        self.generic_visit(node)
+
+
+def _literal(node: ast.expr, source: str) -> object:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        pass
+    dotted = _dotted(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+    if dotted:
+        return Ref(dotted)
+    return NonLiteral(ast.get_source_segment(source, node) or ast.dump(node))
+
+
+def _class_info(
+    node: ast.ClassDef, module: str, source: str, bindings: Mapping[str, str]
+) -> ClassInfo:
+    bases = tuple(d for d in (_dotted(b) for b in node.bases) if d)
+    attrs: dict[str, object] = {}
+    methods: list[str] = []
+    post_init = False
+    init_params: tuple[str, ...] = ()
+    init_kwargs = False
+    for stmt in node.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, value = [stmt.target], stmt.value
+        for t in targets:
+            if isinstance(t, ast.Name) and value is not None:
+                val = _literal(value, source)
+                if t.id == "config_class" and isinstance(val, Ref):
+                    val = val.name
+                attrs[t.id] = val
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            methods.append(stmt.name)
+            for n in ast.walk(stmt):
+                if (
+                    isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Attribute)
+                    and n.func.attr == "post_init"
+                    and isinstance(n.func.value, ast.Name)
+                    and n.func.value.id == "self"
+                ):
+                    post_init = True
+            if stmt.name == "__init__":
+                a = stmt.args
+                params = [p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs]]
+                init_params = tuple(params[1:] if params and params[0] == "self" else params)
+                init_kwargs = a.kwarg is not None
+    return ClassInfo(
+        name=node.name,
+        module=module,
+        bases=bases,
+        line=node.lineno,
+        resolved_bases=tuple(_resolve(b, bindings) for b in bases),
+        attrs=attrs,
+        methods=tuple(methods),
+        calls_post_init=post_init,
+        decorators=tuple(d for d in (_dotted(x) for x in node.decorator_list) if d),
+        init_params=init_params,
+        init_has_kwargs=init_kwargs,
+    )
+
+
+def _top_level_names(tree: ast.Module) -> tuple[frozenset[str], tuple[str, ...]]:
+    names: set[str] = set()
+    functions: list[str] = []
+
+    def collect(stmts: list[ast.stmt]) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names.add(stmt.name)
+                functions.append(stmt.name)
+            elif isinstance(stmt, ast.ClassDef):
+                names.add(stmt.name)
+            elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                for t in targets:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name):
+                            names.add(n.id)
+            elif isinstance(stmt, ast.Import):
+                for a in stmt.names:
+                    names.add(a.asname or a.name.split(".")[0])
+            elif isinstance(stmt, ast.ImportFrom):
+                names.update(a.asname or a.name for a in stmt.names if a.name != "*")
+            elif isinstance(stmt, ast.If):
+                collect(stmt.body)
+                collect(stmt.orelse)
+            elif isinstance(stmt, ast.Try):
+                collect(stmt.body)
+                collect(stmt.orelse)
+                collect(stmt.finalbody)
+                for h in stmt.handlers:
+                    collect(h.body)
+            elif isinstance(stmt, ast.With):
+                collect(stmt.body)
+
+    collect(tree.body)
+    return frozenset(names), tuple(functions)
+
+
+def module_name(relpath: str) -> str:
+    """The flat module name of a relpath: ``pkg/modeling_x.py`` -> ``modeling_x``."""
+    return PurePosixPath(relpath).stem
+
+
+def parse_module(relpath: str, source: str) -> ModuleInfo:
+    """Facts about one module. A syntax error is recorded in ``syntax_error``, never raised."""
+    name = module_name(relpath)
+    try:
+        tree = ast.parse(source, filename=relpath)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}: " if exc.lineno else ""
+        return ModuleInfo(
+            name=name,
+            path=relpath,
+            syntax_error=f"{where}{exc.msg}",
+            syntax_error_line=exc.lineno or 0,
+        )
+    except ValueError as exc:  # e.g. source with null bytes
+        return ModuleInfo(name=name, path=relpath, syntax_error=str(exc))
+    v = _Visitor()
+    v.visit(tree)
+    defined, functions = _top_level_names(tree)
+    calls: list[tuple[str, int]] = []
+    for func, line in v.calls:
+        d = _dotted(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        if d:
+            calls.append((_resolve(d, v.bindings), line))
+    classes = tuple(_class_info(node, name, source, v.bindings) for node, _ in v.classes)
+    return ModuleInfo(
+        name=name,
+        path=relpath,
+        imports=tuple(v.imports),
+        classes=classes,
+        config_reads=tuple(v.config_reads),
+        calls=tuple(calls),
+        functions=functions,
+        defined=defined,
+        bindings=dict(v.bindings),
+    )
+
+
+@dataclass(frozen=True)
+class CodePackage:
+    """Modules of one package keyed by relpath, with inheritance resolved inside the package."""
+
+    modules: Mapping[str, ModuleInfo]
+
+    def classes(self) -> Iterator[ClassInfo]:
+        for path in sorted(self.modules):
+            yield from self.modules[path].classes
+
+    def _by_module(self, stem: str) -> list[ModuleInfo]:
+        return [m for p, m in sorted(self.modules.items()) if m.name == stem]
+
+    def find_class(self, name: str, *, module: str | None = None) -> ClassInfo | None:
+        """A class by name, or by ``module.Class`` (auto_map style); None if not in the package."""
+        if module is None and "." in name:
+            module, _, name = name.rpartition(".")
+        for cls in self.classes():
+            if cls.name == name and (module is None or cls.module == module.split(".")[-1]):
+                return cls
+        return None
+
+    def resolve_base(self, cls: ClassInfo, index: int) -> ClassInfo | None:
+        """The package class that base number ``index`` of ``cls`` names, or None if external."""
+        written = cls.bases[index]
+        resolved = cls.resolved_bases[index] if index < len(cls.resolved_bases) else written
+        last = resolved.rsplit(".", 1)[-1]
+        if resolved.startswith("."):
+            target_mod = resolved.lstrip(".").rpartition(".")[0].rsplit(".", 1)[-1]
+            if target_mod:
+                for mod in self._by_module(target_mod):
+                    for c in mod.classes:
+                        if c.name == last:
+                            return c
+            # `from . import mod` then `mod.Base`, or a package re-export: any class of that name
+            return self.find_class(last)
+        if resolved == written and "." not in written:
+            # defined in the same module (or a star import from within the package)
+            for mod in self._by_module(cls.module):
+                for c in mod.classes:
+                    if c.name == written and c is not cls:
+                        return c
+            if any(i.level and i.star for m in self._by_module(cls.module) for i in m.imports):
+                return self.find_class(written)
+            return None
+        top = resolved.split(".")[0]
+        if top in {"transformers", "torch"}:
+            return None
+        # absolute import of the author's own package (mypkg.layers.Block), or a module alias
+        found = self.find_class(last)
+        return found if found is not cls else None
+
+    def mro_names(self, cls: ClassInfo) -> list[str]:
+        """Class names along the inheritance chain, ``cls`` first; externals by their last segment."""
+        out: list[str] = []
+        seen: set[tuple[str, str]] = set()
+
+        def walk(c: ClassInfo) -> None:
+            key = (c.module, c.name)
+            if key in seen:
+                return
+            seen.add(key)
+            out.append(c.name)
+            for i, b in enumerate(c.bases):
+                inner = self.resolve_base(c, i)
+                if inner is not None:
+                    walk(inner)
+                else:
+                    name = (c.resolved_bases[i] if i < len(c.resolved_bases) else b).rsplit(".", 1)[
+                        -1
+                    ]
+                    if name not in out:
+                        out.append(name)
+
+        walk(cls)
+        return out
+
+    def _derives(self, cls: ClassInfo, names: frozenset[str]) -> bool:
+        return any(n in names for n in self.mro_names(cls)[1:])
+
+    def is_config_class(self, cls: ClassInfo) -> bool:
+        return self._derives(cls, CONFIG_BASES)
+
+    def is_model_class(self, cls: ClassInfo) -> bool:
+        return self._derives(cls, MODEL_BASES)
+
+    def is_tokenizer_class(self, cls: ClassInfo) -> bool:
+        return self._derives(cls, TOKENIZER_BASES)
+
+    def is_fast_tokenizer_class(self, cls: ClassInfo) -> bool:
+        return self._derives(cls, FAST_TOKENIZER_BASES)
+
+    def has_generation_mixin(self, cls: ClassInfo) -> bool:
+        return self._derives(cls, GENERATION_BASES)
+
+    def config_classes(self) -> list[ClassInfo]:
+        return [c for c in self.classes() if self.is_config_class(c)]
+
+    def model_classes(self) -> list[ClassInfo]:
+        return [c for c in self.classes() if self.is_model_class(c)]
+
+    def tokenizer_classes(self) -> list[ClassInfo]:
+        return [c for c in self.classes() if self.is_tokenizer_class(c)]
+
+    def inherited_attr(self, cls: ClassInfo, attr: str) -> object | None:
+        """A class attribute looked up along the in-package inheritance chain (None if unset)."""
+        seen: set[tuple[str, str]] = set()
+        stack = [cls]
+        while stack:
+            c = stack.pop(0)
+            if (c.module, c.name) in seen:
+                continue
+            seen.add((c.module, c.name))
+            if attr in c.attrs:
+                return c.attrs[attr]
+            stack.extend(b for b in (self.resolve_base(c, i) for i in range(len(c.bases))) if b)
+        return None
+
+    def config_class_of(self, model_cls: ClassInfo) -> ClassInfo | None:
+        """The config class named by ``config_class`` (inherited), if it is in the package."""
+        value = self.inherited_attr(model_cls, "config_class")
+        if isinstance(value, str):
+            return self.find_class(value.rsplit(".", 1)[-1])
+        return None
+
+    def model_type_of(self, config_cls: ClassInfo) -> str | None:
+        """The literal ``model_type`` of a config class (inherited), or None."""
+        value = self.inherited_attr(config_cls, "model_type")
+        return value if isinstance(value, str) else None
+
+    def syntax_errors(self) -> list[ModuleInfo]:
+        return [m for _, m in sorted(self.modules.items()) if m.syntax_error]
+
+
+def analyze_package(files: Mapping[str, str]) -> CodePackage:
+    """Parse every ``.py`` source of ``files`` (relpath -> source) into a :class:`CodePackage`."""
+    return CodePackage(
+        modules={p: parse_module(p, s) for p, s in sorted(files.items()) if p.endswith(".py")}
+    )
