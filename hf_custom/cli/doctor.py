@@ -1,0 +1,184 @@
+"""``hf-custom doctor`` and ``hf-custom explain``: thin click layer over :mod:`hf_custom.doctor`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import click
+
+from hf_custom.cli.output import format_option, out_console, print_json, summary_line
+
+
+def _patterns(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(p.strip() for v in values for p in v.split(",") if p.strip())
+
+
+@click.command()
+@click.argument("target", required=False)
+@click.option("--revision", help="Branch, tag or commit of a repo id (default: main).")
+@click.option("--endpoint", help="Hub endpoint URL, or 'local' for the embedded Hub.")
+@click.option("--token", help="Hub token (default: the one saved by `hf auth login`).")
+@click.option(
+    "--select", multiple=True, help="Only these rules: id, id prefix, name or area (repeatable)."
+)
+@click.option("--ignore", multiple=True, help="Skip these rules: id, id prefix, name or area.")
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
+@click.option(
+    "--load",
+    is_flag=True,
+    help="Also load the model in an isolated child process. This EXECUTES the repository's code.",
+)
+@click.option("--python", "python", help="Interpreter for --load (default: this one).")
+@click.option("--list-checks", is_flag=True, help="List every rule and the check reporting it.")
+@format_option
+def doctor(
+    target: str | None,
+    revision: str | None,
+    endpoint: str | None,
+    token: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    strict: bool,
+    load: bool,
+    python: str | None,
+    list_checks: bool,
+    fmt: str,
+) -> None:
+    """Diagnose a checkpoint folder or a repo id (static: the model's code is never run).
+
+    \b
+    hf-custom doctor ./my-model
+    hf-custom doctor you/model --revision main --format json
+    hf-custom doctor ./my-model --select HFC2 --ignore HFC250 --strict
+    """
+    from hf_custom.cli.main import ResultCode
+
+    if list_checks:
+        _list_checks(fmt)
+        return
+    if not target:
+        raise click.UsageError("missing TARGET (a folder or a repo id)")
+    from hf_custom.cli.output import progress_sink
+    from hf_custom.doctor import doctor as run_doctor
+
+    with progress_sink() as sink:
+        report = run_doctor(
+            target,
+            revision=revision,
+            endpoint=endpoint,
+            token=token,
+            select=_patterns(select),
+            ignore=_patterns(ignore),
+            strict=strict,
+            load=load,
+            python=python,
+            on_event=sink,
+        )
+    if fmt == "json":
+        print_json(report.to_json())
+    else:
+        _render(report)
+    if not report.ok:
+        raise ResultCode(1)
+
+
+def _render(report: object) -> None:
+    from hf_custom.cli.output import render_findings
+    from hf_custom.doctor import DoctorReport
+
+    assert isinstance(report, DoctorReport)
+    console = out_console()
+    render_findings(report.findings, console)
+    for s in report.skipped:
+        console.print(f"[dim]skipped {s.check} ({', '.join(s.rules)}): {s.reason}[/]")
+    verdict = "[green]ok[/]" if report.ok else "[bold red]failed[/]"
+    extra = ""
+    if report.bytes_downloaded is not None:
+        extra = f", {report.bytes_downloaded} bytes downloaded"
+    console.print(
+        f"{report.target}: {verdict} ({summary_line(report.findings)}; "
+        f"{len(report.run)} checks run, {len(report.skipped)} skipped{extra})"
+    )
+
+
+def _list_checks(fmt: str) -> None:
+    from hf_custom.checks import all_checks
+    from hf_custom.findings import all_rules
+
+    by_rule: dict[str, list[str]] = {}
+    for c in all_checks():
+        for r in c.rules:
+            by_rule.setdefault(r, []).append(c.name)
+    rules = all_rules()
+    if fmt == "json":
+        print_json(
+            {
+                "rules": [
+                    {
+                        "id": r.id,
+                        "name": r.name,
+                        "severity": r.severity.value,
+                        "area": r.area,
+                        "needs": r.needs,
+                        "summary": r.summary,
+                        "checks": sorted(by_rule.get(r.id, [])),
+                    }
+                    for r in rules
+                ]
+            }
+        )
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for col in ("id", "name", "severity", "needs", "reported by", "summary"):
+        table.add_column(col)
+    for rule in rules:
+        checks = ", ".join(sorted(by_rule.get(rule.id, []))) or "(staging)"
+        table.add_row(rule.id, rule.name, rule.severity.value, rule.needs, checks, rule.summary)
+    out_console().print(table)
+
+
+@click.command()
+@click.argument("rule_key", metavar="RULE")
+@format_option
+def explain(rule_key: str, fmt: str) -> None:
+    """Explain a rule: what it checks, why it matters, an example and the fix.
+
+    RULE is an id (HFC101) or a name (model-type-missing).
+    """
+    from hf_custom.errors import InputError
+    from hf_custom.findings import get_rule
+
+    try:
+        r = get_rule(rule_key)
+    except KeyError:
+        raise InputError(
+            f"unknown rule {rule_key!r}",
+            hint="list the rules with `hf-custom doctor --list-checks`",
+        ) from None
+    if fmt == "json":
+        print_json(
+            {
+                "id": r.id,
+                "name": r.name,
+                "severity": r.severity.value,
+                "area": r.area,
+                "needs": r.needs,
+                "summary": r.summary,
+                "fix": r.fix,
+                "explanation": r.explanation,
+            }
+        )
+        return
+    from rich.markdown import Markdown
+
+    console = out_console()
+    console.print(f"[bold]{r.id}[/] {r.name} ({r.severity.value}, {r.area}, needs {r.needs})")
+    console.print(r.summary)
+    console.print()
+    if console.is_terminal:
+        console.print(Markdown(r.explanation))
+    else:
+        console.print(r.explanation, markup=False)
+    console.print(f"fix: {r.fix}", markup=False)

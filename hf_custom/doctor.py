@@ -1,0 +1,207 @@
+"""``doctor``: run the checks registry on a folder or a repo id and return a plain report.
+
+Static by default: the model's code is parsed, never executed. For a repo id only config, code,
+tokenizer and card files and the safetensors *headers* are fetched (range requests), so the
+download does not grow with the weights. ``load=True`` adds the verification in an isolated child
+process (for a repo id, after downloading a snapshot into a temporary folder).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hf_custom.checks import Skipped, run_checks
+from hf_custom.checks.context import Context
+from hf_custom.checks.view import FolderView, RepoView
+from hf_custom.errors import InputError
+from hf_custom.events import EventSink, Log, emit
+from hf_custom.findings import Finding, Severity
+
+REPORT_VERSION = 1
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    target: str
+    kind: str  # "folder" | "repo" | "git"
+    findings: tuple[Finding, ...]
+    run: tuple[str, ...]
+    skipped: tuple[Skipped, ...]
+    strict: bool = False
+    revision: str | None = None
+    bytes_downloaded: int | None = None
+    seconds: float = field(default=0.0, compare=False)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            counts[f.severity.value] += 1
+        return counts
+
+    @property
+    def failing(self) -> tuple[Finding, ...]:
+        """The findings that make the run fail: errors, and warnings with ``strict``."""
+        bad = {Severity.ERROR, Severity.WARNING} if self.strict else {Severity.ERROR}
+        return tuple(f for f in self.findings if f.severity in bad)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failing
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": REPORT_VERSION,
+            "target": self.target,
+            "kind": self.kind,
+            "revision": self.revision,
+            "ok": self.ok,
+            "strict": self.strict,
+            "summary": self.summary,
+            "findings": [f.to_json() for f in self.findings],
+            "checks": {"run": list(self.run), "skipped": [s.to_json() for s in self.skipped]},
+            "bytes_downloaded": self.bytes_downloaded,
+        }
+
+
+def doctor(
+    target: str | Path,
+    *,
+    revision: str | None = None,
+    endpoint: str | None = None,
+    token: str | None = None,
+    select: Collection[str] = (),
+    ignore: Collection[str] = (),
+    strict: bool = False,
+    load: bool = False,
+    python: str | None = None,
+    on_event: EventSink | None = None,
+) -> DoctorReport:
+    """Diagnose ``target`` (a folder, or a repo id on ``endpoint``) with the checks registry."""
+    start = time.perf_counter()
+    path = Path(target)
+    if path.is_dir():
+        if revision is not None:
+            raise InputError(
+                "--revision applies to a repo id, not to a folder",
+                path=str(path),
+                hint="drop --revision, or pass a repo id such as you/model",
+            )
+        return diagnose_view(
+            FolderView(path),
+            kind="folder",
+            select=select,
+            ignore=ignore,
+            strict=strict,
+            load_dir=path if load else None,
+            load=load,
+            python=python,
+            on_event=on_event,
+            start=start,
+        )
+    if path.exists():
+        raise InputError(
+            "doctor needs a folder or a repo id, not a file",
+            path=str(path),
+            hint="pass the folder holding config.json, or a repo id such as you/model",
+        )
+    name = str(target)
+    if not _REPO_ID.match(name) or name.startswith((".", "~")) or "/" not in name:
+        raise InputError(
+            f"{name!r} is neither an existing folder nor a repo id",
+            hint="pass a checkpoint folder or a repo id of the form owner/name",
+        )
+    return _doctor_remote(
+        name,
+        revision=revision,
+        endpoint=endpoint,
+        token=token,
+        select=select,
+        ignore=ignore,
+        strict=strict,
+        load=load,
+        python=python,
+        on_event=on_event,
+        start=start,
+    )
+
+
+def diagnose_view(
+    view: RepoView,
+    *,
+    kind: str,
+    select: Collection[str] = (),
+    ignore: Collection[str] = (),
+    strict: bool = False,
+    load: bool = False,
+    load_dir: Path | None = None,
+    python: str | None = None,
+    revision: str | None = None,
+    on_event: EventSink | None = None,
+    start: float | None = None,
+) -> DoctorReport:
+    """Run the registry on any :class:`RepoView` (the hooks use it on a git tree)."""
+    start = time.perf_counter() if start is None else start
+    ctx = Context(view, load_dir=load_dir, python=python)
+    result = run_checks(ctx, select=select, ignore=ignore, load=load, on_event=on_event)
+    downloaded = getattr(view, "bytes_downloaded", None)
+    return DoctorReport(
+        target=view.label,
+        kind=kind,
+        findings=result.findings,
+        run=result.run,
+        skipped=result.skipped,
+        strict=strict,
+        revision=revision,
+        bytes_downloaded=downloaded if isinstance(downloaded, int) else None,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _doctor_remote(
+    repo_id: str,
+    *,
+    revision: str | None,
+    endpoint: str | None,
+    token: str | None,
+    select: Collection[str],
+    ignore: Collection[str],
+    strict: bool,
+    load: bool,
+    python: str | None,
+    on_event: EventSink | None,
+    start: float,
+) -> DoctorReport:
+    from hf_custom.checks.remoteview import RemoteView, download_snapshot
+
+    view = RemoteView.open(repo_id, revision=revision, endpoint=endpoint, token=token)
+    tmp: Path | None = None
+    try:
+        if load:
+            tmp = Path(tempfile.mkdtemp(prefix="hf-custom-doctor-"))
+            emit(on_event, Log(f"downloading a snapshot of {repo_id} for --load"))
+            download_snapshot(view, tmp, on_event=on_event)
+        return diagnose_view(
+            view,
+            kind="repo",
+            select=select,
+            ignore=ignore,
+            strict=strict,
+            load=load,
+            load_dir=tmp,
+            python=python,
+            revision=revision,
+            on_event=on_event,
+            start=start,
+        )
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
