@@ -1,0 +1,9 @@
+"""The embedded Hub-compatible server (the offline default, the target of upload tests).
+
+See ``server.py`` for the object and the Xet note, ``storage.py`` for the on-disk layout.
+Importing this package starts nothing; only the standard library is used.
+"""
+
+from hf_custom.hub.server import Account, Faults, HubServer, Stats
+
+__all__ = ["Account", "Faults", "HubServer", "Stats"]
