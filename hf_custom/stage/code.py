@@ -1,0 +1,649 @@
+"""Packaging the custom code: the flat folder of modules transformers' dynamic loader can import.
+
+transformers (``dynamic_module_utils.py``) loads remote code from ONE flat folder: it finds the
+files a module needs with a regular expression over ``from .name import`` / ``import .name``
+(``get_relative_imports``), copies each as ``<name>.py`` next to the module, and refuses to import
+anything whose absolute imports are not installed (``check_imports``). :func:`plan_code` computes
+the closure of the configuration/modeling/tokenization modules (and the ``auto_map`` modules)
+under those rules: subpackage modules and modules of the author's own package are vendored under
+flat names and their imports rewritten in place (only the import statement's text changes; the
+rest of the file is kept byte for byte), third-party imports are classified exactly as
+``check_imports`` would, and every change is reported. :func:`write_code` writes the plan.
+The source folder is only read.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.util
+import keyword
+import os
+import re
+import sys
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hf_custom.codeinfo import CodePackage, ImportInfo, ModuleInfo, analyze_package, parse_module
+from hf_custom.errors import InputError
+from hf_custom.findings import Finding, Severity, finding
+
+ENTRY_PREFIXES = ("configuration_", "modeling_", "tokenization_")
+CORE_MODULES = frozenset({"torch", "transformers"})
+# Import name -> distribution name, where they differ (the rest is looked up in the installed
+# distributions' metadata, else the import name is used).
+DISTRIBUTIONS = {
+    "PIL": "pillow",
+    "sklearn": "scikit-learn",
+    "skimage": "scikit-image",
+    "cv2": "opencv-python",
+    "yaml": "pyyaml",
+    "bs4": "beautifulsoup4",
+    "attr": "attrs",
+    "dateutil": "python-dateutil",
+    "Crypto": "pycryptodome",
+    "fitz": "pymupdf",
+    "faiss": "faiss-cpu",
+    "flash_attn": "flash-attn",
+    "mamba_ssm": "mamba-ssm",
+    "causal_conv1d": "causal-conv1d",
+    "google": "protobuf",
+    "jwt": "pyjwt",
+    "magic": "python-magic",
+    "docx": "python-docx",
+    "serial": "pyserial",
+    "zmq": "pyzmq",
+}
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """One import statement rewritten in a packaged file (path/line in the source folder)."""
+
+    path: str
+    line: int
+    old: str
+    new: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ThirdPartyImport:
+    """An absolute import of a package that is neither stdlib nor the author's own code.
+
+    ``guarded``: transformers' ``check_imports`` ignores it (inside ``try``, or under an
+    ``if is_..._available():``); an unguarded import of a package that is not installed makes
+    transformers refuse to load the code, even inside a function or ``if TYPE_CHECKING:``.
+    """
+
+    module: str  # top-level import name
+    line: int
+    path: str
+    guarded: bool
+    installed: bool
+    in_function: bool = False
+    full: str = ""  # the dotted module as written
+
+
+@dataclass(frozen=True)
+class CodePlan:
+    files: Mapping[str, str]  # flat destination filename -> final source text
+    origins: Mapping[str, str]  # destination filename -> source path (relative to the checkpoint)
+    rewrites: tuple[Rewrite, ...]
+    third_party: tuple[ThirdPartyImport, ...]
+    requirements: tuple[str, ...]  # distributions the code needs (unguarded imports)
+    findings: tuple[Finding, ...]
+    package: CodePackage  # analysis of the staged files (flat module names)
+    optional_requirements: tuple[str, ...] = ()  # distributions of guarded imports only
+    core_imports: tuple[str, ...] = ()  # torch / transformers when the code imports them
+
+
+@dataclass
+class _Unit:
+    path: Path
+    root: Path
+    rel: str
+    text: str
+    info: ModuleInfo
+    flat: str
+    edits: list[tuple[int, int, int, int, str]] = field(default_factory=list)
+
+
+_REPAIRED = "repaired in the staged copy; make the same change in your source to keep them in sync"
+
+
+class _Refused(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=1)
+def loader_guard_names() -> frozenset[str] | None:
+    """Names defined in the installed ``transformers.utils.import_utils`` (read, not imported).
+
+    ``get_imports`` skips an ``if`` block whose test calls a function that
+    ``hasattr(transformers.utils.import_utils, name)``; None when transformers is not installed.
+    """
+    try:
+        spec = importlib.util.find_spec("transformers")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for loc in spec.submodule_search_locations:
+        path = Path(loc) / "utils" / "import_utils.py"
+        if path.is_file():
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            names: set[str] = set()
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    names.add(node.name)
+                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    names.update(t.id for t in targets if isinstance(t, ast.Name))
+                elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                    names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            return frozenset(names)
+    return None
+
+
+def counted_by_check_imports(imp: ImportInfo, guard_names: frozenset[str] | None) -> bool:
+    """Whether transformers' ``check_imports`` requires this import to be installed.
+
+    Mirrors ``get_imports`` in transformers/dynamic_module_utils.py (5.24): it does not recurse
+    into ``ast.Try`` nodes (body, handlers, else, finally: whatever the except clause catches),
+    nor into an ``ast.If`` (with its else branch) whose test calls a bare-name function that
+    starts with ``is_flash_attn`` and ends with ``available`` or that exists in
+    ``transformers.utils.import_utils``. Everything else counts, including imports inside
+    functions and under ``if TYPE_CHECKING:``.
+    """
+    if imp.in_try:
+        return False
+    for name in imp.if_calls:
+        if name.startswith("is_flash_attn") and name.endswith("available"):
+            return False
+        if guard_names is None:
+            if name.startswith("is_") and name.endswith("_available"):
+                return False
+        elif name in guard_names:
+            return False
+    return True
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def _packages_distributions() -> Mapping[str, list[str]]:
+    from importlib.metadata import packages_distributions
+
+    return packages_distributions()
+
+
+def distribution_name(module: str) -> str:
+    """The PyPI distribution providing top-level import ``module`` (best effort)."""
+    if module in DISTRIBUTIONS:
+        return DISTRIBUTIONS[module]
+    dists = _packages_distributions().get(module)
+    return sorted(dists)[0] if dists else module
+
+
+def _sanitize(part: str) -> str:
+    name = re.sub(r"\W", "_", part)
+    if not name or name[0].isdigit() or keyword.iskeyword(name):
+        name = f"_{name}"
+    return name
+
+
+def _line_starts(data: bytes) -> list[int]:
+    return [0, *(m.end() for m in re.finditer(b"\n", data))]
+
+
+def _span(text: str, imp: ImportInfo) -> str:
+    # ast columns are UTF-8 byte offsets
+    data = text.encode("utf-8")
+    starts = _line_starts(data)
+    return data[starts[imp.line - 1] + imp.col : starts[imp.end_line - 1] + imp.end_col].decode(
+        "utf-8"
+    )
+
+
+def _apply_edits(text: str, edits: Sequence[tuple[int, int, int, int, str]]) -> str:
+    data = text.encode("utf-8")
+    starts = _line_starts(data)
+    for line, col, end_line, end_col, new in sorted(edits, reverse=True):
+        a, b = starts[line - 1] + col, starts[end_line - 1] + end_col
+        data = data[:a] + new.encode("utf-8") + data[b:]
+    return data.decode("utf-8")
+
+
+def _within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _dynamic_init(text: str) -> str | None:
+    """Why a package ``__init__`` cannot be vendored as a flat module (None if it can)."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name in {"__getattr__", "__dir__"}:
+            return f"defines a module-level {node.name}() (lazy attributes)"
+    for sub in ast.walk(tree):
+        if isinstance(sub, ast.Name) and sub.id in {"__path__", "_LazyModule", "__import__"}:
+            return f"uses {sub.id}"
+        if isinstance(sub, ast.Attribute) and sub.attr in {"import_module", "_LazyModule"}:
+            return f"uses {sub.attr}"
+    return None
+
+
+class _Planner:
+    def __init__(self, src: Path, code_root: Path | None) -> None:
+        self.src = src
+        self.code_root = code_root
+        self.units: dict[Path, _Unit] = {}
+        self.order: list[Path] = []
+        self.findings: list[Finding] = []
+        self.refusals: list[Finding] = []
+        self.rewrites: list[Rewrite] = []
+        self.third_party: list[ThirdPartyImport] = []
+        self.core: set[str] = set()
+        self.reserved = {p.stem for p in src.glob("*.py")}
+        self.taken: dict[str, Path] = {}
+        self.guards = loader_guard_names()
+
+    # -- files and names -----------------------------------------------------------------------
+    def rel(self, path: Path) -> str:
+        return Path(os.path.relpath(path, self.src)).as_posix()
+
+    def _flat(self, path: Path, root: Path) -> str:
+        if path.parent == self.src and path.name != "__init__.py":
+            return path.stem
+        parts = list(path.relative_to(root).parts)
+        parts[-1] = parts[-1].removesuffix(".py")
+        if parts[-1] == "__init__":
+            parts.pop()
+        base = "_".join(_sanitize(p) for p in parts) or "package_init"
+        name, n = base, 1
+        while (name in self.taken and self.taken[name] != path) or name in self.reserved:
+            n += 1
+            name = f"{base}_{n}"
+        return name
+
+    def unit(self, path: Path, root: Path) -> _Unit:
+        path = path.resolve()
+        if path in self.units:
+            return self.units[path]
+        if _within(path, self.src):
+            root = self.src
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        flat = self._flat(path, root)
+        self.taken[flat] = path
+        u = _Unit(
+            path=path,
+            root=root,
+            rel=self.rel(path),
+            text=text,
+            info=parse_module(path.name, text),
+            flat=flat,
+        )
+        self.units[path] = u
+        self.order.append(path)
+        return u
+
+    def _own_root(self, top: str) -> Path | None:
+        roots: list[tuple[Path, bool]] = [(self.src, False)]
+        if self.code_root is not None:
+            roots += [(self.code_root, False), (self.code_root.parent, True)]
+        roots.append((self.src.parent, True))
+        for root, only_self in roots:
+            if only_self and root / top not in (self.src, self.code_root):
+                continue
+            if (root / f"{top}.py").is_file() or (root / top / "__init__.py").is_file():
+                return root
+            d = root / top
+            if d.is_dir() and any(d.glob("*.py")) and (only_self or not _installed(top)):
+                return root
+        return None
+
+    @staticmethod
+    def _locate(base: Path, parts: Sequence[str]) -> tuple[Path | None, Path | None]:
+        """(module file or package __init__, package dir) for ``parts`` under ``base``."""
+        p = base.joinpath(*parts)
+        if parts and not (p / "__init__.py").is_file() and p.with_name(p.name + ".py").is_file():
+            return p.with_name(p.name + ".py"), None
+        if p.is_dir() and (not parts or (p / "__init__.py").is_file() or any(p.glob("*.py"))):
+            init = p / "__init__.py"
+            return (init if init.is_file() else None), p
+        return None, None
+
+    # -- findings ------------------------------------------------------------------------------
+    def report(
+        self,
+        rule: str,
+        msg: str,
+        u: _Unit,
+        line: int,
+        *,
+        severity: Severity | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.findings.append(finding(rule, msg, path=u.rel, line=line, severity=severity, fix=fix))
+
+    def refuse(self, rule: str, msg: str, u: _Unit, line: int, fix: str) -> None:
+        self.refusals.append(
+            finding(rule, msg, path=u.rel, line=line, fix=fix, severity=Severity.ERROR)
+        )
+        raise _Refused
+
+    def target(self, u: _Unit, imp: ImportInfo, path: Path, root: Path) -> _Unit:
+        t = self.unit(path, root)
+        if path.name == "__init__.py" and t.path.parent != self.src:
+            why = _dynamic_init(t.text)
+            if why:
+                self.refuse(
+                    "HFC202",
+                    f"cannot flatten package {self.rel(t.path.parent)}/: its __init__.py {why}",
+                    u,
+                    imp.line,
+                    f"import the names from the modules that define them (not from "
+                    f"{self.rel(t.path.parent)}/), or move those modules next to the modeling file",
+                )
+        return t
+
+    # -- imports -------------------------------------------------------------------------------
+    def visit(self, u: _Unit) -> None:
+        if u.info.syntax_error:
+            self.report(
+                "HFC206", f"syntax error: {u.info.syntax_error}", u, u.info.syntax_error_line
+            )
+            return
+        groups: dict[tuple[int, int], list[ImportInfo]] = {}
+        for imp in u.info.imports:
+            groups.setdefault((imp.line, imp.col), []).append(imp)
+        for imps in groups.values():
+            try:
+                if imps[0].is_from:
+                    self.visit_from(u, imps[0])
+                else:
+                    self.visit_import(u, imps)
+            except _Refused:
+                continue
+
+    def _base(self, u: _Unit, imp: ImportInfo) -> tuple[Path, list[str], bool] | None:
+        """(base dir, module parts, absolute) of an import of the author's code, else None."""
+        parts = imp.module.split(".") if imp.module else []
+        if imp.level:
+            base = u.path.parent
+            for _ in range(imp.level - 1):
+                base = base.parent
+            if not _within(base, u.root):
+                self.refuse(
+                    "HFC209",
+                    f"`{_span(u.text, imp)}` reaches above {'the checkpoint folder' if u.root == self.src else self.rel(u.root)}",
+                    u,
+                    imp.line,
+                    "move the imported module into the checkpoint folder, or import it absolutely and pass --code-root",
+                )
+            return base, parts, False
+        root = self._own_root(parts[0])
+        if root is None:
+            self.classify(u, imp)
+            return None
+        return root, parts, True
+
+    def missing(self, u: _Unit, imp: ImportInfo, what: str) -> None:
+        sev = Severity.WARNING if imp.guarded else None
+        self.report(
+            "HFC201", f"`{_span(u.text, imp)}`: {what} does not exist", u, imp.line, severity=sev
+        )
+
+    def _visible(self, flat: str, asname: str) -> str:
+        # `from . import m` is invisible to transformers' get_relative_imports regex: the extra
+        # `from .m import __name__` makes the loader copy m.py; the binding stays the same.
+        bind = flat if asname == flat else f"{flat} as {asname}"
+        return f"from .{flat} import __name__ as _hfc_{flat}; from . import {bind}"
+
+    def visit_from(self, u: _Unit, imp: ImportInfo) -> None:
+        based = self._base(u, imp)
+        if based is None:
+            return
+        base, parts, absolute = based
+        mod_file, pkg_dir = self._locate(base, parts)
+        if pkg_dir == self.src:
+            mod_file = None  # the loader never imports the checkpoint's own __init__.py
+        if mod_file is None and pkg_dir is None:
+            self.missing(
+                u, imp, f"module {'.'.join(parts) or '.'} ({self.rel(base.joinpath(*parts))}.py)"
+            )
+            return
+        old = _span(u.text, imp)
+        pieces: list[str] = []
+        subs: list[_Unit] = []
+        if pkg_dir is None:
+            assert mod_file is not None
+            t = self.target(u, imp, mod_file, base if absolute else u.root)
+            if imp.level == 1 and imp.module == t.flat:
+                return  # already a flat relative import the loader follows
+            idx = re.search(r"\bimport\b", old)
+            assert idx is not None
+            new = f"from .{t.flat} " + old[idx.start() :]
+            subs.append(t)
+        else:
+            symbols: list[str] = []
+            for name, asname in imp.aliases:
+                sub_file, _ = self._locate(pkg_dir, [name]) if name != "*" else (None, None)
+                if sub_file is not None:
+                    t = self.target(u, imp, sub_file, base if absolute else u.root)
+                    subs.append(t)
+                    pieces.append(self._visible(t.flat, asname or name))
+                else:
+                    symbols.append(name if asname is None else f"{name} as {asname}")
+            if symbols:
+                if mod_file is None:
+                    self.missing(
+                        u,
+                        imp,
+                        f"{', '.join(symbols)}: no such module in {self.rel(pkg_dir)}/, and no __init__.py that",
+                    )
+                    return
+                t = self.target(u, imp, mod_file, base if absolute else u.root)
+                subs.append(t)
+                pieces.append(f"from .{t.flat} import {', '.join(symbols)}")
+            new = "; ".join(pieces)
+        self.edit(
+            u,
+            imp,
+            old,
+            new,
+            absolute=absolute,
+            nested=any(s.path.parent != self.src for s in subs) or imp.level > 1,
+        )
+
+    def visit_import(self, u: _Unit, imps: list[ImportInfo]) -> None:
+        pieces: list[str] = []
+        changed = False
+        absolute = False
+        for imp in imps:
+            ((name, asname),) = imp.aliases
+            based = self._base(u, imp)
+            if based is None:
+                pieces.append(f"import {name}" + (f" as {asname}" if asname else ""))
+                continue
+            base, parts, absolute = based
+            mod_file, _ = self._locate(base, parts)
+            if mod_file is None:
+                self.missing(u, imp, f"module {name}")
+                return
+            if "." in name and asname is None:
+                self.refuse(
+                    "HFC203",
+                    f"`import {name}` binds the package `{parts[0]}`, which cannot be vendored flat",
+                    u,
+                    imp.line,
+                    f"write `from {name.rpartition('.')[0]} import {parts[-1]}` or `import {name} as {parts[-1]}`",
+                )
+            t = self.target(u, imp, mod_file, base)
+            pieces.append(self._visible(t.flat, asname or name))
+            changed = True
+        if changed:
+            self.edit(
+                u,
+                imps[0],
+                _span(u.text, imps[0]),
+                "; ".join(pieces),
+                absolute=absolute,
+                nested=True,
+            )
+
+    def edit(
+        self, u: _Unit, imp: ImportInfo, old: str, new: str, *, absolute: bool, nested: bool
+    ) -> None:
+        u.edits.append((imp.line, imp.col, imp.end_line, imp.end_col, new))
+        if absolute:
+            rule, reason = (
+                "HFC203",
+                "absolute import of the author's own code, vendored into the package",
+            )
+        elif nested:
+            rule, reason = "HFC202", "subpackage import, flattened"
+        else:
+            rule, reason = "HFC208", "module import the loader does not see, made visible"
+        self.rewrites.append(Rewrite(path=u.rel, line=imp.line, old=old, new=new, reason=reason))
+        self.report(
+            rule,
+            f"{reason}: `{old}` -> `{new}`",
+            u,
+            imp.line,
+            severity=Severity.WARNING,
+            fix=_REPAIRED,
+        )
+
+    def classify(self, u: _Unit, imp: ImportInfo) -> None:
+        top = imp.module.split(".")[0]
+        if top == "__future__" or top in sys.stdlib_module_names:
+            return
+        if top in CORE_MODULES:
+            self.core.add(top)
+            return
+        counted = counted_by_check_imports(imp, self.guards)
+        installed = _installed(top)
+        self.third_party.append(
+            ThirdPartyImport(
+                module=top,
+                line=imp.line,
+                path=u.rel,
+                guarded=not counted,
+                installed=installed,
+                in_function=imp.in_function,
+                full=imp.module,
+            )
+        )
+        if installed:
+            return
+        if counted:
+            where = "inside a function" if imp.in_function else "at module level"
+            if imp.in_type_checking:
+                where = "under `if TYPE_CHECKING:`"
+            self.report(
+                "HFC204",
+                f"`{top}` is imported {where} and is not installed: transformers' check_imports "
+                f"counts this import and refuses to load the code without `{distribution_name(top)}`",
+                u,
+                imp.line,
+            )
+        else:
+            self.report(
+                "HFC205",
+                f"optional import of `{top}` (not installed here; transformers ignores it)",
+                u,
+                imp.line,
+            )
+
+
+def plan_code(src: Path, *, code_root: Path | None = None, entry: Collection[str] = ()) -> CodePlan:
+    """Plan the flat code package of checkpoint folder ``src`` (read only).
+
+    ``entry``: extra module names (from ``auto_map``) besides the top-level ``configuration_*``,
+    ``modeling_*`` and ``tokenization_*`` files. Raises :class:`InputError` when the code cannot be
+    flattened (the findings say where and how to fix it).
+    """
+    src = Path(src).resolve()
+    if not src.is_dir():
+        raise InputError("not a folder", path=str(src), hint="pass the checkpoint folder")
+    if code_root is not None:
+        code_root = Path(code_root).resolve()
+        if not code_root.is_dir():
+            raise InputError(
+                "--code-root is not a folder",
+                path=str(code_root),
+                hint="pass the folder that holds your package",
+            )
+    p = _Planner(src, code_root)
+    names = {f.stem for f in src.glob("*.py") if f.name.startswith(ENTRY_PREFIXES)}
+    for e in entry:
+        if "--" in e:  # code in another repository ("org/repo--module.Class"): not ours to package
+            continue
+        names.add(e.removesuffix(".py"))
+    for name in sorted(names):
+        path = src / f"{name}.py"
+        if not path.is_file():
+            p.findings.append(
+                finding(
+                    "HFC207",
+                    f"module `{name}` is named in auto_map but {name}.py does not exist",
+                    path=f"{name}.py",
+                )
+            )
+            continue
+        p.unit(path, src)
+    i = 0
+    while i < len(p.order):
+        p.visit(p.units[p.order[i]])
+        i += 1
+    if p.refusals:
+        first = p.refusals[0]
+        raise InputError(
+            f"line {first.line}: {first.message}"
+            + (f" (and {len(p.refusals) - 1} more)" if len(p.refusals) > 1 else ""),
+            path=first.path,
+            hint=first.fix,
+            findings=sorted(p.refusals),
+        )
+    files: dict[str, str] = {}
+    origins: dict[str, str] = {}
+    for path in p.order:
+        u = p.units[path]
+        files[f"{u.flat}.py"] = _apply_edits(u.text, u.edits) if u.edits else u.text
+        origins[f"{u.flat}.py"] = u.rel
+    required = sorted({distribution_name(t.module) for t in p.third_party if not t.guarded})
+    optional = sorted(
+        {distribution_name(t.module) for t in p.third_party if t.guarded} - set(required)
+    )
+    return CodePlan(
+        files=dict(sorted(files.items())),
+        origins=dict(sorted(origins.items())),
+        rewrites=tuple(p.rewrites),
+        third_party=tuple(sorted(p.third_party, key=lambda t: (t.path, t.line, t.module))),
+        requirements=tuple(required),
+        findings=tuple(sorted(p.findings)),
+        package=analyze_package(files),
+        optional_requirements=tuple(optional),
+        core_imports=tuple(sorted(p.core)),
+    )
+
+
+def write_code(plan: CodePlan, staging_dir: Path) -> None:
+    """Write the planned files into ``staging_dir`` (each atomically: temp file, then rename)."""
+    staging_dir = Path(staging_dir)
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in plan.files.items():
+        dest = staging_dir / name
+        tmp = staging_dir / f".{name}.{os.getpid()}.tmp"
+        tmp.write_bytes(text.encode("utf-8"))
+        tmp.replace(dest)
