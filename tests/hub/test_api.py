@@ -1,0 +1,166 @@
+"""The unmodified huggingface_hub client against the local Hub: repos, commits, listings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+from huggingface_hub.errors import HfHubHTTPError
+
+pytestmark = pytest.mark.network
+
+
+def make_folder(root: Path, files: dict[str, bytes]) -> Path:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+BIG = bytes(range(256)) * 4096  # 1 MiB, binary: goes through the LFS batch API
+
+
+def test_whoami_and_create_repo(local_hub) -> None:
+    api = local_hub.api()
+    me = api.whoami()
+    assert me["name"] == "alice" and [o["name"] for o in me["orgs"]] == ["acme"]
+    url = api.create_repo("alice/model")
+    assert url == f"{local_hub.url}/alice/model"
+    with pytest.raises(HfHubHTTPError) as info:
+        api.create_repo("alice/model")
+    assert info.value.response.status_code == 409
+    assert api.create_repo("alice/model", exist_ok=True) == url  # the 409 body carries the url
+    assert api.create_repo("acme/shared").repo_id == "acme/shared"  # an org of alice's
+
+
+def test_upload_folder_lists_and_info(local_hub, tmp_path) -> None:
+    api = local_hub.api()
+    api.create_repo("alice/m")
+    folder = make_folder(
+        tmp_path / "f",
+        {"config.json": b'{"a": 1}', "model.safetensors": BIG, "sub/deep/x.txt": b"hi"},
+    )
+    info = api.upload_folder(repo_id="alice/m", folder_path=folder, commit_message="first")
+    assert len(info.oid) == 40 and info.commit_url.endswith(info.oid)
+    model = api.model_info("alice/m", files_metadata=True)
+    assert model.sha == info.oid
+    siblings = {s.rfilename: s for s in model.siblings}
+    assert set(siblings) == {".gitattributes", "config.json", "model.safetensors", "sub/deep/x.txt"}
+    assert siblings["model.safetensors"].lfs.size == len(BIG)
+    assert siblings["config.json"].lfs is None and siblings["config.json"].size == 8
+    tree = {e.path: e for e in api.list_repo_tree("alice/m", recursive=True)}
+    assert {"sub", "sub/deep", "sub/deep/x.txt", "model.safetensors"} <= set(tree)
+    assert tree["model.safetensors"].lfs.sha256 == __import__("hashlib").sha256(BIG).hexdigest()
+    top = {e.path for e in api.list_repo_tree("alice/m")}
+    assert top == {".gitattributes", "config.json", "model.safetensors", "sub"}
+    assert {e.path for e in api.list_repo_tree("alice/m", path_in_repo="sub")} == {"sub/deep"}
+    paths = api.get_paths_info("alice/m", ["config.json", "sub", "missing.txt"])
+    assert sorted(p.path for p in paths) == ["config.json", "sub"]
+    commits = api.list_repo_commits("alice/m")
+    assert [c.title for c in commits] == ["first", "initial commit"]
+
+
+def test_tree_pagination_follows_link_header(local_hub, tmp_path) -> None:
+    local_hub.server.tree_page_size = 2
+    api = local_hub.api()
+    api.create_repo("alice/many")
+    files = {f"f{i:02d}.txt": str(i).encode() for i in range(7)}
+    api.upload_folder(repo_id="alice/many", folder_path=make_folder(tmp_path / "f", files))
+    listed = [e.path for e in api.list_repo_tree("alice/many", recursive=True)]
+    assert sorted(listed) == sorted([*files, ".gitattributes"])
+    assert len(listed) == len(set(listed))
+
+
+def test_create_commit_deletes_and_stale_parent(local_hub) -> None:
+    api = local_hub.api()
+    api.create_repo("alice/d")
+    first = api.create_commit(
+        "alice/d",
+        operations=[
+            CommitOperationAdd("old/pytorch_model.bin", b"\0pickle" * 100),
+            CommitOperationAdd("old/notes.txt", b"notes"),
+            CommitOperationAdd("keep.txt", b"keep"),
+        ],
+        commit_message="add",
+    )
+    second = api.create_commit(
+        "alice/d",
+        operations=[
+            CommitOperationDelete("keep.txt"),
+            CommitOperationDelete("old/", is_folder=True),
+            CommitOperationAdd("model.safetensors", BIG),
+        ],
+        commit_message="replace",
+        parent_commit=first.oid,
+    )
+    files = set(api.list_repo_files("alice/d"))
+    assert files == {".gitattributes", "model.safetensors"}
+    with pytest.raises(HfHubHTTPError) as info:
+        api.create_commit(
+            "alice/d",
+            operations=[CommitOperationAdd("late.txt", b"late")],
+            commit_message="late",
+            parent_commit=first.oid,  # stale: second landed since
+        )
+    assert info.value.response.status_code == 412
+    assert api.model_info("alice/d").sha == second.oid
+    assert "late.txt" not in api.list_repo_files("alice/d")
+
+
+def test_unchanged_files_make_no_commit(local_hub, tmp_path) -> None:
+    api = local_hub.api()
+    api.create_repo("alice/same")
+    folder = make_folder(tmp_path / "f", {"config.json": b"{}", "model.safetensors": BIG})
+    api.upload_folder(repo_id="alice/same", folder_path=folder)
+    before = len(api.list_repo_commits("alice/same"))
+    local_hub.stats.reset()
+    again = api.upload_folder(repo_id="alice/same", folder_path=folder)
+    assert len(api.list_repo_commits("alice/same")) == before
+    assert again.oid == api.model_info("alice/same").sha
+    assert local_hub.stats.bytes_sent < 10_000  # the big file was not sent either way
+
+
+def test_create_pr_and_branches(local_hub, tmp_path) -> None:
+    api = local_hub.api()
+    api.create_repo("alice/pr")
+    main_sha = api.model_info("alice/pr").sha
+    info = api.upload_folder(
+        repo_id="alice/pr", folder_path=make_folder(tmp_path / "f", {"a.txt": b"a"}), create_pr=True
+    )
+    assert info.pr_url is not None and info.pr_url.endswith("/discussions/1")
+    assert info.pr_revision == "refs/pr/1"
+    refs = api.list_repo_refs("alice/pr", include_pull_requests=True)
+    assert [r.ref for r in refs.pull_requests] == ["refs/pr/1"]
+    assert refs.pull_requests[0].target_commit == info.oid
+    assert api.model_info("alice/pr").sha == main_sha  # main untouched
+    assert "a.txt" in api.list_repo_files("alice/pr", revision="refs/pr/1")
+    assert api.model_info("alice/pr", revision="refs/pr/1").sha == info.oid
+    api.create_branch("alice/pr", branch="dev")
+    api.create_branch("alice/pr", branch="dev", exist_ok=True)
+    api.upload_file(path_or_fileobj=b"d", path_in_repo="d.txt", repo_id="alice/pr", revision="dev")
+    assert "d.txt" in api.list_repo_files("alice/pr", revision="dev")
+    assert "d.txt" not in api.list_repo_files("alice/pr")
+    assert {b.name for b in api.list_repo_refs("alice/pr").branches} == {"main", "dev"}
+
+
+def test_storage_survives_restart(local_hub, tmp_path) -> None:
+    from hf_custom.hub import Account, HubServer
+
+    api = local_hub.api()
+    api.create_repo("alice/persist", private=True)
+    api.upload_file(path_or_fileobj=BIG, path_in_repo="w.bin", repo_id="alice/persist")
+    sha = api.model_info("alice/persist").sha
+    local_hub.server.stop()
+    with HubServer(local_hub.data_dir, tokens={"t": Account("alice")}) as again:
+        from huggingface_hub import HfApi
+
+        info = HfApi(endpoint=again.url, token="t").model_info("alice/persist", files_metadata=True)
+        assert info.sha == sha and info.private
+        assert {s.rfilename for s in info.siblings} == {".gitattributes", "w.bin"}
+    commit_files = list(
+        (local_hub.data_dir / "repos" / "models" / "alice" / "persist").rglob("*.json")
+    )
+    assert all(json.loads(p.read_text()) is not None for p in commit_files)
