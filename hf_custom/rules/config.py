@@ -370,3 +370,29 @@ They would write entries that cannot load.
 """,
     )
 )
+
+define(
+    Rule(
+        id="HFC115",
+        name="base-config-default-removed",
+        severity=Severity.WARNING,
+        summary="the code reads a config attribute that transformers v5 no longer defaults",
+        fix="set the attribute in config.json and as an __init__ argument of the config class",
+        explanation="""\
+## What it does
+Finds reads of `config.use_cache`, `config.is_decoder`, `config.tie_word_embeddings`,
+`config.pad_token_id`, ... in the model code when neither config.json nor the config class sets
+the attribute.
+
+## Why is this bad?
+transformers v4's base config defined these for every model; v5 does not. The code fails with
+AttributeError, or (`tie_word_embeddings`) the lm_head silently stays random.
+
+## Example
+`if self.config.use_cache:` with no `use_cache` in config.json or in `XConfig.__init__`.
+
+## How to fix
+Add `use_cache=True` to `XConfig.__init__` (stored as `self.use_cache`) and to config.json.
+""",
+    )
+)

@@ -1,0 +1,667 @@
+"""Normalising config.json: a pure function over dicts (plus the static facts of the code).
+
+:func:`normalize_config` fills ``model_type`` from the config class, refuses built-in model types,
+completes ``auto_map`` by transformers' naming conventions, chooses ``architectures`` from the
+weight names, renames v4 keys and records every change. It reads nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hf_custom.codeinfo import ClassInfo, CodePackage
+from hf_custom.findings import Finding, Severity, finding
+from hf_custom.stage.automap import (
+    OTHER_AUTO_CLASSES,
+    auto_class_candidates,
+    is_abstract_base_name,
+    is_builtin_model_type,
+    known_auto_model_classes,
+)
+
+#: Generation parameters transformers v5 pops from config kwargs (GenerationConfig defaults).
+GENERATION_PARAMS = frozenset(
+    {
+        "max_length",
+        "min_length",
+        "do_sample",
+        "use_cache",
+        "early_stopping",
+        "num_beams",
+        "temperature",
+        "top_k",
+        "top_p",
+        "typical_p",
+        "repetition_penalty",
+        "length_penalty",
+        "no_repeat_ngram_size",
+        "encoder_no_repeat_ngram_size",
+        "bad_words_ids",
+        "num_return_sequences",
+        "output_scores",
+        "return_dict_in_generate",
+        "forced_bos_token_id",
+        "forced_eos_token_id",
+        "remove_invalid_values",
+        "exponential_decay_length_penalty",
+        "suppress_tokens",
+        "begin_suppress_tokens",
+        "num_beam_groups",
+        "diversity_penalty",
+    }
+)
+#: Attributes transformers v4's PretrainedConfig defaulted on every config and v5 does not.
+V4_BASE_DEFAULTS = frozenset(
+    {
+        "use_cache",
+        "is_decoder",
+        "add_cross_attention",
+        "tie_word_embeddings",
+        "tie_encoder_decoder",
+        "cross_attention_hidden_size",
+        "pad_token_id",
+        "bos_token_id",
+        "eos_token_id",
+        "sep_token_id",
+        "decoder_start_token_id",
+        "max_length",
+        "min_length",
+        "num_beams",
+        "torchscript",
+        "pruned_heads",
+        "tokenizer_class",
+        "prefix",
+        "task_specific_params",
+        "finetuning_task",
+    }
+)
+#: Attributes the v5 base config still provides (never reported).
+V5_BASE_ATTRS = frozenset(
+    {
+        "output_hidden_states",
+        "output_attentions",
+        "return_dict",
+        "use_return_dict",
+        "dtype",
+        "chunk_size_feed_forward",
+        "is_encoder_decoder",
+        "id2label",
+        "label2id",
+        "num_labels",
+        "problem_type",
+        "architectures",
+        "transformers_version",
+        "name_or_path",
+        "_attn_implementation",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to a JSON file: ``key`` (dotted for nested keys), old and new value, why."""
+
+    key: str
+    old: Any
+    new: Any
+    reason: str
+    file: str = "config.json"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "key": self.key,
+            "old": self.old,
+            "new": self.new,
+            "reason": self.reason,
+        }
+
+
+_MISSING = None
+
+
+@dataclass(frozen=True)
+class ConfigResult:
+    config: dict[str, Any]
+    changes: tuple[Change, ...]
+    findings: tuple[Finding, ...]
+    config_class: str | None = None  # "module.Class"
+    model_type: str | None = None
+    # model_type to write into the config class's source (set when --model-type renames it)
+    rename_model_type: tuple[str, str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "changes": [c.to_json() for c in self.changes],
+            "findings": [f.to_json() for f in self.findings],
+            "config_class": self.config_class,
+            "model_type": self.model_type,
+        }
+
+
+def _ref(cls: ClassInfo) -> str:
+    return f"{cls.module}.{cls.name}"
+
+
+def _resolve_entry(code: CodePackage, value: object) -> tuple[bool, str]:
+    """(exists, message) for one auto_map value ``module.Class`` (or ``repo--module.Class``)."""
+    if not isinstance(value, str) or "." not in value:
+        return False, f"{value!r} is not of the form module.Class"
+    if "--" in value:
+        return True, ""  # code from another repository: cannot be checked here
+    module, _, name = value.rpartition(".")
+    if not any(m.name == module for m in code.modules.values()):
+        return False, f"module {module}.py is not shipped"
+    if code.find_class(name, module=module) is None:
+        return False, f"{module}.py defines no class {name}"
+    return True, ""
+
+
+def _registrable(code: CodePackage) -> list[ClassInfo]:
+    """Model classes that get an auto_map entry: all but the abstract *PreTrainedModel bases."""
+    models = code.model_classes()
+    out = []
+    for cls in models:
+        if is_abstract_base_name(cls.name):
+            continue
+        out.append(cls)
+    return out
+
+
+def _pick_config_class(
+    config: Mapping[str, Any], code: CodePackage, findings: list[Finding]
+) -> ClassInfo | None:
+    classes = code.config_classes()
+    auto_map = config.get("auto_map")
+    entry = auto_map.get("AutoConfig") if isinstance(auto_map, dict) else None
+    if isinstance(entry, str):
+        ok, _ = _resolve_entry(code, entry)
+        if ok and "--" not in entry:
+            module, _, name = entry.rpartition(".")
+            return code.find_class(name, module=module)
+    if not classes:
+        findings.append(
+            finding(
+                "HFC112",
+                "no PretrainedConfig subclass in the code files",
+                path="config.json",
+            )
+        )
+        return None
+    if len(classes) == 1:
+        return classes[0]
+    # several: the one the model classes point at
+    used = {_ref(c) for m in code.model_classes() if (c := code.config_class_of(m)) is not None}
+    candidates = [c for c in classes if _ref(c) in used]
+    if len(candidates) == 1:
+        return candidates[0]
+    findings.append(
+        finding(
+            "HFC112",
+            "several config classes ("
+            + ", ".join(sorted(_ref(c) for c in classes))
+            + "): name the right one in auto_map.AutoConfig",
+            path="config.json",
+            fix='set "auto_map": {"AutoConfig": "module.Class"} in config.json',
+            severity=Severity.ERROR,
+        )
+    )
+    return None
+
+
+def _model_type(
+    cfg: dict[str, Any],
+    cls: ClassInfo | None,
+    code: CodePackage,
+    rename: str | None,
+    changes: list[Change],
+    findings: list[Finding],
+) -> tuple[str | None, tuple[str, str] | None]:
+    class_mt = code.model_type_of(cls) if cls is not None else None
+    current = cfg.get("model_type")
+    if rename:
+        if current != rename:
+            changes.append(Change("model_type", current, rename, "renamed with --model-type"))
+            cfg["model_type"] = rename
+        source_rename = (class_mt or "", rename) if class_mt != rename else None
+        if is_builtin_model_type(rename):
+            findings.append(
+                finding(
+                    "HFC103",
+                    f"--model-type {rename!r} is also a model type built into transformers",
+                    path="config.json",
+                )
+            )
+        return rename, source_rename
+    if current is None or current == "":
+        if class_mt is None:
+            where = f" ({cls.module}.{cls.name} sets no literal model_type)" if cls else ""
+            findings.append(
+                finding("HFC101", f"config.json has no model_type{where}", path="config.json")
+            )
+            return None, None
+        cfg["model_type"] = class_mt
+        changes.append(
+            Change(
+                "model_type", None, class_mt, f"taken from {cls.name if cls else '?'}.model_type"
+            )
+        )
+        current = class_mt
+    elif class_mt is not None and current != class_mt:
+        findings.append(
+            finding(
+                "HFC102",
+                f"config.json says model_type {current!r}, {cls.name if cls else '?'} says "
+                f"{class_mt!r}",
+                path="config.json",
+            )
+        )
+    if isinstance(current, str) and is_builtin_model_type(current):
+        findings.append(
+            finding(
+                "HFC103",
+                f"model_type {current!r} is built into transformers: without "
+                "trust_remote_code its own class loads instead of yours",
+                path="config.json",
+            )
+        )
+    return current if isinstance(current, str) else None, None
+
+
+def _auto_map(
+    cfg: dict[str, Any],
+    code: CodePackage,
+    config_cls: ClassInfo | None,
+    overrides: Mapping[str, str],
+    changes: list[Change],
+    findings: list[Finding],
+) -> None:
+    raw = cfg.get("auto_map")
+    old = copy.deepcopy(raw) if isinstance(raw, dict) else None
+    auto_map: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    if raw is not None and not isinstance(raw, dict):
+        findings.append(
+            finding("HFC105", "auto_map is not a JSON object: replaced", path="config.json")
+        )
+
+    # existing entries that point nowhere
+    for key, value in sorted(auto_map.items()):
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if v is None:
+                continue
+            ok, why = _resolve_entry(code, v)
+            if not ok:
+                findings.append(
+                    finding("HFC105", f"auto_map.{key} = {v!r}: {why}", path="config.json")
+                )
+
+    if config_cls is not None and "AutoConfig" not in auto_map:
+        auto_map["AutoConfig"] = _ref(config_cls)
+
+    known = known_auto_model_classes()
+    wanted: dict[str, list[str]] = {}  # AutoClass -> class refs claiming it
+    for cls_name, auto in sorted(overrides.items()):
+        cls = code.find_class(cls_name)
+        if cls is None or not code.is_model_class(cls):
+            findings.append(
+                finding(
+                    "HFC114",
+                    f"--auto-class {cls_name}={auto}: {cls_name} is not a model class of the code",
+                    path="config.json",
+                )
+            )
+            continue
+        if auto not in known and auto not in OTHER_AUTO_CLASSES:
+            findings.append(
+                finding(
+                    "HFC114",
+                    f"--auto-class {cls_name}={auto}: transformers has no {auto}",
+                    path="config.json",
+                )
+            )
+            continue
+        wanted.setdefault(auto, []).append(_ref(cls))
+
+    overridden = {code.find_class(n).name for n in overrides if code.find_class(n)}  # type: ignore[union-attr]
+    for cls in _registrable(code):
+        if cls.name in overridden:
+            continue
+        candidates = auto_class_candidates(cls.name)
+        if len(candidates) == 1:
+            wanted.setdefault(candidates[0], []).append(_ref(cls))
+        elif candidates:
+            already = [a for a in candidates if auto_map.get(a) == _ref(cls)]
+            if already:
+                continue
+            findings.append(
+                finding(
+                    "HFC106",
+                    f"{cls.name} could be registered as any of {', '.join(candidates)}",
+                    path="config.json",
+                    fix=f"add --auto-class {cls.name}={candidates[0]} (or another of them)",
+                )
+            )
+        else:
+            findings.append(
+                finding(
+                    "HFC106",
+                    f"{cls.name}: its name follows no transformers naming convention, so no "
+                    "AutoClass is registered for it",
+                    path="config.json",
+                    fix=f"add --auto-class {cls.name}=AutoModelForX if users should load it",
+                    severity=Severity.WARNING,
+                )
+            )
+
+    for auto, refs in sorted(wanted.items()):
+        existing = auto_map.get(auto)
+        if auto in auto_map and existing in refs and _resolve_entry(code, existing)[0]:
+            continue
+        explicit = [r for r in refs if r.rpartition(".")[2] in overrides]
+        if explicit:
+            auto_map[auto] = explicit[0]
+            continue
+        if auto in auto_map and _resolve_entry(code, existing)[0]:
+            continue  # the author's valid choice wins over the convention
+        if len(refs) > 1:
+            findings.append(
+                finding(
+                    "HFC106",
+                    f"{' and '.join(refs)} both fit {auto}",
+                    path="config.json",
+                    fix=f"choose one: --auto-class {refs[0].rpartition('.')[2]}={auto}",
+                )
+            )
+            continue
+        auto_map[auto] = refs[0]
+
+    # drop broken entries that a valid replacement now covers, keep the others (reported)
+    if auto_map != (old or {}):
+        ordered = dict(sorted(auto_map.items(), key=lambda kv: (kv[0] != "AutoConfig", kv[0])))
+        cfg["auto_map"] = ordered
+        for key in sorted(set(ordered) | set(old or {})):
+            before = (old or {}).get(key)
+            after = ordered.get(key)
+            if before != after:
+                changes.append(
+                    Change(
+                        f"auto_map.{key}",
+                        before,
+                        after,
+                        "completed from the classes in the code"
+                        if before is None
+                        else "replaced an entry that named nothing shipped",
+                    )
+                )
+
+
+def _suffixes(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[i:]) for i in range(len(parts))]
+
+
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+def _strip(name: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for p in _WRAPPER_PREFIXES:
+            if name.startswith(p):
+                name = name[len(p) :]
+                changed = True
+    return name
+
+
+def fit_score(weight_names: Collection[str], params: Collection[str]) -> tuple[float, float]:
+    """(share of ``params`` the weights fill, share of weights used) under prefix differences.
+
+    A weight fills a parameter when the names are equal or one is a dotted suffix of the other
+    (``encoder.layer.0.w`` fills ``model.encoder.layer.0.w``), after stripping ``module.`` and
+    ``_orig_mod.``.
+    """
+    if not params or not weight_names:
+        return 0.0, 0.0
+    w = {_strip(n) for n in weight_names}
+    w_suffixes = {s for n in w for s in _suffixes(n)}
+    p = set(params)
+    p_suffixes = {s for n in p for s in _suffixes(n)}
+    filled = sum(1 for n in p if n in w_suffixes or any(s in w for s in _suffixes(n)))
+    used = sum(1 for n in w if n in p_suffixes or any(s in p for s in _suffixes(n)))
+    return filled / len(p), used / len(w)
+
+
+def choose_architecture(
+    weight_names: Collection[str], class_params: Mapping[str, Collection[str]]
+) -> tuple[str | None, list[tuple[str, float, float]]]:
+    """The class whose parameters the weights fill best, or None when none or several tie."""
+    scores = sorted(
+        ((name, *fit_score(weight_names, params)) for name, params in class_params.items()),
+        key=lambda s: (-s[1], -s[2], s[0]),
+    )
+    if not scores or scores[0][1] == 0:
+        return None, scores
+    best = scores[0]
+    if len(scores) > 1 and scores[1][1:] == best[1:]:
+        return None, scores
+    return best[0], scores
+
+
+def _architectures(
+    cfg: dict[str, Any],
+    code: CodePackage,
+    architecture: str | None,
+    weight_names: Collection[str] | None,
+    class_params: Mapping[str, Collection[str]] | None,
+    changes: list[Change],
+    findings: list[Finding],
+) -> None:
+    current = cfg.get("architectures")
+    registrable = {c.name for c in _registrable(code)}
+    chosen: str | None = None
+    reason = ""
+    if architecture:
+        if architecture not in registrable:
+            findings.append(
+                finding(
+                    "HFC114",
+                    f"--architecture {architecture}: not a model class of the code "
+                    f"(classes: {', '.join(sorted(registrable)) or 'none'})",
+                    path="config.json",
+                )
+            )
+            return
+        chosen, reason = architecture, "given with --architecture"
+    elif weight_names is not None and class_params:
+        params = {k: v for k, v in class_params.items() if k in registrable or not registrable}
+        best, scores = choose_architecture(weight_names, params)
+        if best is None:
+            detail = ", ".join(f"{n} {f:.0%}" for n, f, _ in scores[:4])
+            findings.append(
+                finding(
+                    "HFC113",
+                    f"the weights fit no single class ({detail})",
+                    path="config.json",
+                )
+            )
+        else:
+            filled = next(s[1] for s in scores if s[0] == best)
+            chosen, reason = best, f"the weights fill {filled:.0%} of its parameters"
+    if chosen is None:
+        valid = isinstance(current, list) and current and all(a in registrable for a in current)
+        if not valid:
+            if isinstance(current, list) and current:
+                findings.append(
+                    finding(
+                        "HFC107",
+                        f"architectures {current} names no model class of the code",
+                        path="config.json",
+                    )
+                )
+            elif len(registrable) == 1:
+                only = next(iter(registrable))
+                chosen, reason = only, "the only model class of the code"
+        if chosen is None:
+            return
+    new = [chosen]
+    if current != new:
+        cfg["architectures"] = new
+        changes.append(Change("architectures", current, new, reason))
+
+
+def _v5_keys(
+    cfg: dict[str, Any],
+    code: CodePackage,
+    config_cls: ClassInfo | None,
+    dtype: str | None,
+    transformers_version: str | None,
+    changes: list[Change],
+    findings: list[Finding],
+) -> None:
+    if "torch_dtype" in cfg:
+        old = cfg.pop("torch_dtype")
+        if "dtype" not in cfg:
+            cfg["dtype"] = old
+            changes.append(Change("dtype", None, old, "renamed from torch_dtype (transformers v5)"))
+        changes.append(Change("torch_dtype", old, None, "deprecated in transformers v5"))
+    if dtype is not None and cfg.get("dtype") != dtype:
+        changes.append(Change("dtype", cfg.get("dtype"), dtype, "the dtype of the weights"))
+        cfg["dtype"] = dtype
+    if transformers_version and cfg.get("transformers_version") != transformers_version:
+        changes.append(
+            Change(
+                "transformers_version",
+                cfg.get("transformers_version"),
+                transformers_version,
+                "the transformers version the folder is staged and verified with",
+            )
+        )
+        cfg["transformers_version"] = transformers_version
+
+    rope = cfg.get("rope_scaling")
+    if isinstance(rope, dict) and "type" in rope and "rope_type" not in rope:
+        findings.append(
+            finding(
+                "HFC110",
+                f"rope_scaling uses the legacy key 'type' ({rope['type']!r})",
+                path="config.json",
+            )
+        )
+
+    declared = _declared_attrs(code, config_cls)
+    gen = sorted(k for k in cfg if k in GENERATION_PARAMS and k not in declared)
+    if gen:
+        findings.append(
+            finding(
+                "HFC111",
+                "generation parameters transformers v5 drops when loading the config: "
+                + ", ".join(gen),
+                path="config.json",
+            )
+        )
+
+    # code reading v4 base-config defaults that nothing sets any more
+    reported: set[str] = set()
+    for path, module in sorted(code.modules.items()):
+        for attr, line in module.config_reads:
+            if attr not in V4_BASE_DEFAULTS or attr in reported or attr in V5_BASE_ATTRS:
+                continue
+            if attr in cfg or attr in declared:
+                continue
+            reported.add(attr)
+            findings.append(
+                finding(
+                    "HFC115",
+                    f"reads config.{attr}, which transformers v5 no longer defaults and "
+                    "neither config.json nor the config class sets",
+                    path=path,
+                    line=line,
+                )
+            )
+
+
+def _declared_attrs(code: CodePackage, cls: ClassInfo | None) -> set[str]:
+    """Attributes the config class (and its in-package bases) declares or takes in __init__."""
+    out: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    stack = [cls] if cls is not None else []
+    while stack:
+        c = stack.pop()
+        if (c.module, c.name) in seen:
+            continue
+        seen.add((c.module, c.name))
+        out.update(c.init_params)
+        out.update(c.attrs)
+        stack.extend(b for b in (code.resolve_base(c, i) for i in range(len(c.bases))) if b)
+    return out
+
+
+def normalize_config(
+    config: Mapping[str, Any],
+    code: CodePackage,
+    *,
+    weight_names: Collection[str] | None = None,
+    class_params: Mapping[str, Collection[str]] | None = None,
+    model_type: str | None = None,
+    auto_classes: Mapping[str, str] | None = None,
+    architecture: str | None = None,
+    transformers_version: str | None = None,
+    dtype: str | None = None,
+) -> ConfigResult:
+    """The normalised config, every change made, and what could not be fixed (PURE)."""
+    cfg: dict[str, Any] = copy.deepcopy(dict(config))
+    changes: list[Change] = []
+    findings: list[Finding] = []
+    config_cls = _pick_config_class(cfg, code, findings)
+    mt, source_rename = _model_type(cfg, config_cls, code, model_type, changes, findings)
+    _auto_map(cfg, code, config_cls, dict(auto_classes or {}), changes, findings)
+    _architectures(cfg, code, architecture, weight_names, class_params, changes, findings)
+    _v5_keys(cfg, code, config_cls, dtype, transformers_version, changes, findings)
+    return ConfigResult(
+        config=cfg,
+        changes=tuple(changes),
+        findings=tuple(sorted(findings)),
+        config_class=_ref(config_cls) if config_cls else None,
+        model_type=mt,
+        rename_model_type=source_rename,
+    )
+
+
+def rename_model_type_in_source(source: str, class_name: str, new: str) -> str | None:
+    """``source`` with ``model_type = ...`` of ``class_name`` set to ``new`` (None if not found)."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.ClassDef) and node.name == class_name):
+            continue
+        for stmt in node.body:
+            value = None
+            if (
+                isinstance(stmt, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "model_type" for t in stmt.targets)
+            ) or (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and stmt.target.id == "model_type"
+            ):
+                value = stmt.value
+            if value is None or value.end_lineno is None or value.end_col_offset is None:
+                continue
+            lines = source.splitlines(keepends=True)
+            if value.lineno != value.end_lineno:
+                return None
+            line = lines[value.lineno - 1]
+            lines[value.lineno - 1] = (
+                line[: value.col_offset] + repr(new) + line[value.end_col_offset :]
+            )
+            return "".join(lines)
+    return None

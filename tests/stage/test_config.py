@@ -1,0 +1,298 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hf_custom.codeinfo import CodePackage, analyze_package
+from hf_custom.stage.config import (
+    choose_architecture,
+    fit_score,
+    normalize_config,
+    rename_model_type_in_source,
+)
+
+CONFIG_SRC = """
+from transformers import PretrainedConfig
+
+class LtgBertConfig(PretrainedConfig):
+    model_type = "ltgbert"
+
+    def __init__(self, hidden_size=32, **kwargs):
+        self.hidden_size = hidden_size
+        super().__init__(**kwargs)
+"""
+
+MODELING_SRC = """
+from transformers import PreTrainedModel
+from .configuration_ltgbert import LtgBertConfig
+
+class LtgBertPreTrainedModel(PreTrainedModel):
+    config_class = LtgBertConfig
+    base_model_prefix = "model"
+
+class LtgBertModel(LtgBertPreTrainedModel):
+    def forward(self, input_ids):
+        return input_ids
+
+class LtgBertForMaskedLM(LtgBertPreTrainedModel):
+    def forward(self, input_ids):
+        return input_ids
+
+class LtgBertForSequenceClassification(LtgBertPreTrainedModel):
+    def forward(self, input_ids):
+        return input_ids
+"""
+
+
+def package(**extra: str) -> CodePackage:
+    files = {"configuration_ltgbert.py": CONFIG_SRC, "modeling_ltgbert.py": MODELING_SRC}
+    files.update(extra)
+    return analyze_package(files)
+
+
+FULL_AUTO_MAP = {
+    "AutoConfig": "configuration_ltgbert.LtgBertConfig",
+    "AutoModel": "modeling_ltgbert.LtgBertModel",
+    "AutoModelForMaskedLM": "modeling_ltgbert.LtgBertForMaskedLM",
+    "AutoModelForSequenceClassification": "modeling_ltgbert.LtgBertForSequenceClassification",
+}
+
+# (id, input config, options, expected subset of the output config, expected finding ids)
+CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], set[str]]] = [
+    (
+        "fills-model-type-and-auto-map",
+        {"hidden_size": 32},
+        {},
+        {"model_type": "ltgbert", "auto_map": FULL_AUTO_MAP},
+        set(),
+    ),
+    (
+        "mismatch-is-error",
+        {"model_type": "ltg-bert", "auto_map": FULL_AUTO_MAP},
+        {},
+        {"model_type": "ltg-bert"},
+        {"HFC102"},
+    ),
+    ("builtin-is-refused", {"model_type": "bert"}, {}, {}, {"HFC102", "HFC103"}),
+    (
+        "rename-with-model-type",
+        {"model_type": "bert"},
+        {"model_type": "ltgbert2"},
+        {"model_type": "ltgbert2"},
+        set(),
+    ),
+    (
+        "rename-to-builtin-refused",
+        {},
+        {"model_type": "llama"},
+        {"model_type": "llama"},
+        {"HFC103"},
+    ),
+    (
+        "partial-auto-map-completed",
+        {
+            "model_type": "ltgbert",
+            "auto_map": {"AutoModelForMaskedLM": "modeling_ltgbert.LtgBertForMaskedLM"},
+        },
+        {},
+        {"auto_map": FULL_AUTO_MAP},
+        set(),
+    ),
+    (
+        "missing-module-in-auto-map",
+        {"model_type": "ltgbert", "auto_map": {"AutoModel": "modeling_x.LtgBertModel"}},
+        {},
+        {"auto_map": FULL_AUTO_MAP},
+        {"HFC105"},
+    ),
+    (
+        "missing-class-in-auto-map",
+        {"model_type": "ltgbert", "auto_map": {"AutoModel": "modeling_ltgbert.Nope"}},
+        {},
+        {},
+        {"HFC105"},
+    ),
+    (
+        "torch-dtype-renamed",
+        {"model_type": "ltgbert", "torch_dtype": "float32"},
+        {},
+        {"dtype": "float32"},
+        set(),
+    ),
+    (
+        "transformers-version-written",
+        {"model_type": "ltgbert"},
+        {"transformers_version": "5.24.0"},
+        {"transformers_version": "5.24.0"},
+        set(),
+    ),
+    (
+        "legacy-rope-reported",
+        {"model_type": "ltgbert", "rope_scaling": {"type": "linear", "factor": 2.0}},
+        {},
+        {"rope_scaling": {"type": "linear", "factor": 2.0}},
+        {"HFC110"},
+    ),
+    (
+        "generation-params-reported",
+        {"model_type": "ltgbert", "max_length": 128, "hidden_size": 32},
+        {},
+        {"max_length": 128},
+        {"HFC111"},
+    ),
+    (
+        "architecture-option",
+        {"model_type": "ltgbert"},
+        {"architecture": "LtgBertForMaskedLM"},
+        {"architectures": ["LtgBertForMaskedLM"]},
+        set(),
+    ),
+    (
+        "architecture-option-unknown",
+        {"model_type": "ltgbert"},
+        {"architecture": "LtgBertForFlying"},
+        {},
+        {"HFC114"},
+    ),
+    (
+        "auto-class-option-unknown-auto",
+        {"model_type": "ltgbert"},
+        {"auto_classes": {"LtgBertModel": "AutoModelForMLM"}},
+        {},
+        {"HFC114"},
+    ),
+    (
+        "stale-architectures",
+        {"model_type": "ltgbert", "architectures": ["BertForMaskedLM"]},
+        {},
+        {"architectures": ["BertForMaskedLM"]},
+        {"HFC107"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("config", "options", "expected", "ids"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_normalize_config(
+    config: dict[str, Any], options: dict[str, Any], expected: dict[str, Any], ids: set[str]
+) -> None:
+    before = repr(config)
+    result = normalize_config(config, package(), **options)
+    assert repr(config) == before  # pure: the input is not modified
+    for key, value in expected.items():
+        assert result.config.get(key) == value, key
+    assert {f.id for f in result.findings} == ids
+    # every difference is recorded as a change
+    changed_keys = {c.key.split(".")[0] for c in result.changes}
+    for key in set(config) | set(result.config):
+        if config.get(key) != result.config.get(key):
+            assert key in changed_keys, key
+
+
+def test_torch_dtype_not_left_behind() -> None:
+    result = normalize_config({"model_type": "ltgbert", "torch_dtype": "bfloat16"}, package())
+    assert "torch_dtype" not in result.config
+    assert any(c.key == "dtype" and c.new == "bfloat16" for c in result.changes)
+
+
+def test_rename_model_type_records_source_rename() -> None:
+    result = normalize_config({"model_type": "bert"}, package(), model_type="ltgbert2")
+    assert result.rename_model_type == ("ltgbert", "ltgbert2")
+    new = rename_model_type_in_source(CONFIG_SRC, "LtgBertConfig", "ltgbert2")
+    assert new is not None and 'model_type = "ltgbert2"' in new.replace("'", '"')
+    assert rename_model_type_in_source(CONFIG_SRC, "Missing", "x") is None
+
+
+def test_ambiguous_head_needs_auto_class() -> None:
+    extra = (
+        "from transformers import PreTrainedModel\n"
+        "from .modeling_ltgbert import LtgBertPreTrainedModel\n"
+        "class LtgBertForConditionalGeneration(LtgBertPreTrainedModel):\n    pass\n"
+    )
+    code = package(**{"modeling_gen.py": extra})
+    result = normalize_config({"model_type": "ltgbert"}, code)
+    assert "HFC106" in {f.id for f in result.findings}
+    settled = normalize_config(
+        {"model_type": "ltgbert"},
+        code,
+        auto_classes={"LtgBertForConditionalGeneration": "AutoModelForSeq2SeqLM"},
+    )
+    assert "HFC106" not in {f.id for f in settled.findings}
+    assert (
+        settled.config["auto_map"]["AutoModelForSeq2SeqLM"]
+        == "modeling_gen.LtgBertForConditionalGeneration"
+    )
+
+
+def test_two_classes_for_one_auto_class() -> None:
+    extra = (
+        "from .modeling_ltgbert import LtgBertPreTrainedModel\n"
+        "class LtgBertEncoderModel(LtgBertPreTrainedModel):\n    pass\n"
+    )
+    result = normalize_config({"model_type": "ltgbert"}, package(**{"modeling_enc.py": extra}))
+    assert "HFC106" in {f.id for f in result.findings}
+    assert "AutoModel" not in result.config["auto_map"]
+
+
+def test_no_config_class() -> None:
+    code = analyze_package({"modeling_x.py": "x = 1\n"})
+    result = normalize_config({"model_type": "x"}, code)
+    assert {f.id for f in result.findings} == {"HFC112"}
+
+
+def test_v5_base_default_read_reported() -> None:
+    modeling = MODELING_SRC + (
+        "\nclass Block:\n    def __init__(self, config):\n        self.c = config.use_cache\n"
+    )
+    code = package(**{"modeling_ltgbert.py": modeling})
+    result = normalize_config({"model_type": "ltgbert"}, code)
+    assert [(f.id, f.path) for f in result.findings] == [("HFC115", "modeling_ltgbert.py")]
+    fine = normalize_config({"model_type": "ltgbert", "use_cache": True}, code)
+    assert "HFC115" not in {f.id for f in fine.findings}
+
+
+PARAMS = {
+    "LtgBertModel": {"embed.weight", "encoder.0.w"},
+    "LtgBertForMaskedLM": {"model.embed.weight", "model.encoder.0.w", "head.w"},
+    "LtgBertForSequenceClassification": {
+        "model.embed.weight",
+        "model.encoder.0.w",
+        "classifier.w",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        ({"model.embed.weight", "model.encoder.0.w", "head.w"}, "LtgBertForMaskedLM"),
+        (
+            {"module.model.embed.weight", "module.model.encoder.0.w", "module.head.w"},
+            "LtgBertForMaskedLM",
+        ),
+        ({"embed.weight", "encoder.0.w"}, "LtgBertModel"),
+        ({"embed.weight", "encoder.0.w", "classifier.w"}, "LtgBertForSequenceClassification"),
+        ({"something.else"}, None),
+    ],
+)
+def test_choose_architecture(weights: set[str], expected: str | None) -> None:
+    assert choose_architecture(weights, PARAMS)[0] == expected
+
+
+def test_fit_score() -> None:
+    assert fit_score({"a.b"}, {"x.a.b"}) == (1.0, 1.0)
+    assert fit_score(set(), {"x"}) == (0.0, 0.0)
+
+
+def test_architecture_from_weights() -> None:
+    result = normalize_config(
+        {"model_type": "ltgbert"},
+        package(),
+        weight_names=["embed.weight", "encoder.0.w", "head.w"],
+        class_params=PARAMS,
+    )
+    assert result.config["architectures"] == ["LtgBertForMaskedLM"]
