@@ -1,0 +1,1 @@
+"""LTG-BERT example: research encoder, Hugging Face wrapper, training and checkpoint script."""
