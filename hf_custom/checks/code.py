@@ -1,1 +1,290 @@
-"""Checks (being written)."""
+"""Code checks: transformers v5 breakage and risky calls, read with ast (never imported or run).
+
+Import resolution (missing relative imports, subpackages, the author's own package, third-party
+modules) is A1's packaging analysis (:mod:`hf_custom.stage.code`), run by :func:`packaging`.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from hf_custom.checks import Skip, register
+from hf_custom.checks.context import Context
+from hf_custom.codeinfo import ClassInfo, CodePackage, ModuleInfo
+from hf_custom.findings import Finding, finding
+
+CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")
+GENERATIVE_AUTO = frozenset({"AutoModelForCausalLM", "AutoModelForSeq2SeqLM"})
+
+DANGEROUS_EXACT = {
+    "os.system": "runs a shell command",
+    "os.popen": "runs a shell command",
+    "eval": "evaluates a string as code",
+    "exec": "executes a string as code",
+    "builtins.eval": "evaluates a string as code",
+    "builtins.exec": "executes a string as code",
+    "pickle.load": "unpickles (runs code from data)",
+    "pickle.loads": "unpickles (runs code from data)",
+    "torch.hub.load": "downloads and runs code",
+    "torch.hub.download_url_to_file": "downloads a file",
+    "urllib.request.urlopen": "makes a network request",
+    "urllib.request.urlretrieve": "downloads a file",
+    "huggingface_hub.hf_hub_download": "downloads a file from the Hub",
+    "huggingface_hub.snapshot_download": "downloads a repository from the Hub",
+    "wget.download": "downloads a file",
+}
+DANGEROUS_PREFIX = {
+    "subprocess.": "runs a command",
+    "os.exec": "replaces the process with a command",
+    "os.spawn": "runs a command",
+    "socket.": "opens a network socket",
+    "requests.": "makes a network request",
+    "httpx.": "makes a network request",
+    "urllib3.": "makes a network request",
+    "http.client.": "makes a network request",
+    "ftplib.": "makes a network connection",
+    "paramiko.": "opens an SSH connection",
+}
+
+
+def _package(ctx: Context) -> CodePackage:
+    if not ctx.top_py_files:
+        raise Skip("no Python files at the top of the repository")
+    return ctx.package
+
+
+def _transformers_imports(mod: ModuleInfo) -> Iterator[tuple[str, tuple[str, ...], int]]:
+    for imp in mod.imports:
+        if imp.level or imp.top != "transformers" or imp.in_try:
+            continue
+        yield imp.module, (imp.names if imp.is_from else ()), imp.line
+
+
+@register("code.v5-removed-imports", rules=("HFC250",))
+def removed_imports(ctx: Context) -> Iterator[Finding]:
+    """Unguarded imports of transformers modules or names that v5 removed."""
+    pkg = _package(ctx)
+    probe = ctx.probe
+    for path, mod in sorted(pkg.modules.items()):
+        for module, names, line in _transformers_imports(mod):
+            if probe.module_missing(module):
+                yield finding(
+                    "HFC250",
+                    f"imports {module}, which does not exist in {probe.source}",
+                    path=path,
+                    line=line,
+                )
+                continue
+            for name in names:
+                if name == "*":
+                    continue
+                # `from transformers import models` style: a submodule is fine if it exists
+                if not probe.module_missing(f"{module}.{name}") and probe.installed:
+                    continue
+                if probe.name_missing(module, name):
+                    yield finding(
+                        "HFC250",
+                        f"imports {name} from {module}, which {probe.source} does not define",
+                        path=path,
+                        line=line,
+                    )
+
+
+@register("code.v5-removed-methods", rules=("HFC251",))
+def removed_methods(ctx: Context) -> Iterator[Finding]:
+    """Calls of PreTrainedModel methods that v5 removed and the package does not define."""
+    pkg = _package(ctx)
+    defined = {m for cls in pkg.classes() for m in cls.methods}
+    for path, mod in sorted(pkg.modules.items()):
+        for dotted, line in mod.calls:
+            owner, _, name = dotted.rpartition(".")
+            if owner != "self" or name in defined:
+                continue
+            if ctx.probe.method_missing(name):
+                yield finding(
+                    "HFC251",
+                    f"calls self.{name}(), which PreTrainedModel no longer has "
+                    f"({ctx.probe.source})",
+                    path=path,
+                    line=line,
+                )
+
+
+def _module_path(pkg: CodePackage, cls: ClassInfo) -> str:
+    for path, mod in pkg.modules.items():
+        if cls in mod.classes:
+            return path
+    return ""
+
+
+def _ancestors(pkg: CodePackage, cls: ClassInfo) -> Iterator[ClassInfo]:
+    seen: set[tuple[str, str]] = set()
+    stack = [cls]
+    while stack:
+        c = stack.pop()
+        if (c.module, c.name) in seen:
+            continue
+        seen.add((c.module, c.name))
+        yield c
+        stack.extend(b for b in (pkg.resolve_base(c, i) for i in range(len(c.bases))) if b)
+
+
+@register("code.post-init", rules=("HFC252",))
+def post_init(ctx: Context) -> Iterator[Finding]:
+    """Model classes whose __init__ never reaches self.post_init()."""
+    pkg = _package(ctx)
+    for cls in pkg.model_classes():
+        if "__init__" not in cls.methods:
+            continue
+        if any(c.calls_post_init for c in _ancestors(pkg, cls)):
+            continue
+        yield finding(
+            "HFC252",
+            f"{cls.name}.__init__ never calls self.post_init()",
+            path=_module_path(pkg, cls),
+            line=cls.line,
+        )
+
+
+@register("code.tied-weights-keys", rules=("HFC253",))
+def tied_weights_keys(ctx: Context) -> Iterator[Finding]:
+    """_tied_weights_keys written as a list instead of a dict."""
+    pkg = _package(ctx)
+    for cls in pkg.classes():
+        value = cls.attrs.get("_tied_weights_keys")
+        if isinstance(value, (list, tuple, set, frozenset)):
+            yield finding(
+                "HFC253",
+                f"{cls.name}._tied_weights_keys is a {type(value).__name__} "
+                f"({sorted(map(str, value))!r}); v5 needs a dict {{target: source}}",
+                path=_module_path(pkg, cls),
+                line=cls.line,
+            )
+
+
+def _generative_classes(ctx: Context, pkg: CodePackage) -> set[str]:
+    names = {c.name for c in pkg.model_classes() if c.name.endswith(CAUSAL_SUFFIXES)}
+    cfg = ctx.config or {}
+    auto_map = cfg.get("auto_map")
+    if isinstance(auto_map, dict):
+        for auto, ref in auto_map.items():
+            if auto in GENERATIVE_AUTO and isinstance(ref, str):
+                names.add(ref.rsplit(".", 1)[-1])
+    return names
+
+
+@register("code.generation-mixin", rules=("HFC254",))
+def generation_mixin(ctx: Context) -> Iterator[Finding]:
+    """Causal-LM classes that do not inherit GenerationMixin."""
+    pkg = _package(ctx)
+    wanted = _generative_classes(ctx, pkg)
+    for cls in pkg.model_classes():
+        if cls.name in wanted and not pkg.has_generation_mixin(cls):
+            yield finding(
+                "HFC254",
+                f"{cls.name} does not inherit GenerationMixin: model.generate() will not exist",
+                path=_module_path(pkg, cls),
+                line=cls.line,
+            )
+
+
+def _self_assignments(source: str, class_name: str) -> set[str]:
+    """Names assigned as ``self.X = ...`` anywhere in class ``class_name`` (ast, never run)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
+            for n in ast.walk(node):
+                if (
+                    isinstance(n, ast.Attribute)
+                    and isinstance(n.ctx, ast.Store)
+                    and isinstance(n.value, ast.Name)
+                    and n.value.id == "self"
+                ):
+                    out.add(n.attr)
+                elif (
+                    isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Name)
+                    and n.func.id == "setattr"
+                    and len(n.args) >= 2
+                ):
+                    arg = n.args[1]  # setattr(self, "x", ...)
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        out.add(arg.value)
+    return out
+
+
+@register("code.config-attributes", rules=("HFC255",))
+def config_attributes(ctx: Context) -> Iterator[Finding]:
+    """config.X reads that no config class, config.json or the base config defines."""
+    from hf_custom.checks.v5 import V4_ONLY_CONFIG_ATTRS
+
+    pkg = _package(ctx)
+    configs = pkg.config_classes()
+    if not configs:
+        raise Skip("no PretrainedConfig subclass in the code")
+    defined: set[str] = set(ctx.probe.base_config_attrs())
+    for cls in configs:
+        for c in _ancestors(pkg, cls):
+            defined.update(c.init_params)
+            defined.update(c.attrs)
+            defined.update(c.methods)
+            amap = c.attrs.get("attribute_map")
+            if isinstance(amap, dict):
+                defined.update(str(k) for k in amap)
+            src = ctx.top_py_files.get(_module_path(pkg, c), "")
+            defined.update(_self_assignments(src, c.name))
+        if any(
+            isinstance(c.attrs.get(a), object) and "NonLiteral" in repr(c.attrs.get(a))
+            for c in [cls]
+            for a in ("attribute_map",)
+        ):
+            raise Skip(f"{cls.name}.attribute_map is not a literal")
+    cfg = ctx.config
+    if cfg is not None:
+        defined.update(cfg)
+        for value in cfg.values():  # sub-configs: their keys are read through config.sub.X
+            if isinstance(value, dict):
+                defined.update(value)
+    reported: set[str] = set()
+    for path, mod in sorted(pkg.modules.items()):
+        if any(c in configs for c in mod.classes):
+            continue  # the config module itself reads its own attributes while defining them
+        for attr, line in mod.config_reads:
+            if attr in defined or attr in reported or attr.startswith("__"):
+                continue
+            reported.add(attr)
+            why = (
+                "transformers v5's base config no longer sets it"
+                if attr in V4_ONLY_CONFIG_ATTRS
+                else "no config class or config.json key defines it"
+            )
+            yield finding("HFC255", f"reads config.{attr}, but {why}", path=path, line=line)
+
+
+def _danger(dotted: str) -> str | None:
+    if dotted in DANGEROUS_EXACT:
+        return DANGEROUS_EXACT[dotted]
+    for prefix, what in DANGEROUS_PREFIX.items():
+        if dotted.startswith(prefix):
+            return what
+    return None
+
+
+@register("code.dangerous-calls", rules=("HFC256",))
+def dangerous_calls(ctx: Context) -> Iterator[Finding]:
+    """Shell commands, eval/exec, sockets and downloads in the code, with their line."""
+    if not ctx.py_files:
+        raise Skip("no Python files")
+    from hf_custom.codeinfo import parse_module
+
+    for path, source in sorted(ctx.py_files.items()):
+        mod = ctx.package.modules.get(path) or parse_module(path, source)
+        for dotted, line in mod.calls:
+            what = _danger(dotted)
+            if what:
+                yield finding("HFC256", f"{dotted}() {what}", path=path, line=line)

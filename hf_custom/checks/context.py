@@ -18,6 +18,7 @@ from hf_custom.checks import Skip
 from hf_custom.checks.view import FileEntry, RepoView
 
 if TYPE_CHECKING:
+    from hf_custom.checks.v5 import Probe
     from hf_custom.codeinfo import CodePackage
 
 # Files above this size are not read whole by text checks (a "config" of 20 MB is not a config).
@@ -28,9 +29,16 @@ MAX_HEADER_BYTES = 100_000_000
 
 class Context:
     def __init__(
-        self, view: RepoView, *, load_dir: Path | None = None, python: str | None = None
+        self,
+        view: RepoView,
+        *,
+        load_dir: Path | None = None,
+        python: str | None = None,
+        installed_transformers: bool = True,
     ) -> None:
         self.view = view
+        # False in the git hook: probe v5 removals with the static list, never import transformers.
+        self.installed_transformers = installed_transformers
         # For --load: a local folder holding the whole repository, and the interpreter to use.
         self.load_dir = load_dir
         self.python = python
@@ -107,6 +115,12 @@ class Context:
         from hf_custom.codeinfo import analyze_package
 
         return analyze_package(self.top_py_files)
+
+    @cached_property
+    def probe(self) -> Probe:
+        from hf_custom.checks.v5 import Probe
+
+        return Probe(installed=self.installed_transformers)
 
     # -- weights -----------------------------------------------------------------------------
     def safetensors_header(self, path: str) -> tuple[dict[str, Any] | None, str | None]:
