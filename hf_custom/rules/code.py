@@ -477,3 +477,38 @@ Remove it (declare dependencies in the model card instead), or keep it and docum
 """,
     )
 )
+
+define(
+    Rule(
+        id="HFC210",
+        name="text-matches-loader-import-pattern",
+        severity=Severity.ERROR,
+        summary="A line in a string (e.g. a docstring example) looks like `from .name import` to transformers' loader, which then looks for a file that does not exist.",
+        fix="reword the line (e.g. indent it as `>>> from .name import ...` or use an absolute import in the example)",
+        explanation="""\
+## What it does
+Runs transformers' own relative-import patterns (`^\\s*from\\s+\\.(\\S+)\\s+import` and
+`^\\s*import\\s+\\.(\\S+)\\s*$`, from `get_relative_imports`) over every packaged file and flags
+matches that are not real import statements and name no packaged module.
+
+## Why is this bad?
+transformers finds the files a remote module needs with these regular expressions over the raw
+text, not by parsing. A docstring line such as `from .utils import helper` makes it copy (or
+download) `utils.py`; when that file does not exist, every load fails with `FileNotFoundError`
+or an `EntryNotFoundError` that points at a file the code never imports.
+
+## Example
+```python
+def build():
+    \"\"\"Build the block. Usage:
+
+    from .blocks import Block
+    \"\"\"
+```
+
+## How to fix
+Reword the line so that it does not start with `from .` (for example `>>> from mypkg.blocks import
+Block`), or add the module it names.
+""",
+    )
+)

@@ -221,6 +221,43 @@ def _apply_edits(text: str, edits: Sequence[tuple[int, int, int, int, str]]) -> 
     return data.decode("utf-8")
 
 
+# The patterns of get_relative_imports in transformers/dynamic_module_utils.py (5.24): the loader
+# copies `<name>.py` for every match, wherever the line is (code, docstring or other string).
+_LOADER_PATTERNS = (
+    re.compile(r"^\s*import\s+\.(\S+)\s*$", re.MULTILINE),
+    re.compile(r"^\s*from\s+\.(\S+)\s+import", re.MULTILINE),
+)
+
+
+def _phantom_imports(text: str, files: Collection[str]) -> list[tuple[int, str]]:
+    """(line, name) of loader-pattern matches outside import statements naming no staged file."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    import_lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            import_lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    out = []
+    for pattern in _LOADER_PATTERNS:
+        for m in pattern.finditer(text):
+            line = text.count("\n", 0, m.start(1)) + 1
+            if line not in import_lines and f"{m.group(1)}.py" not in files:
+                out.append((line, m.group(1)))
+    return sorted(out)
+
+
+def _source_line(edits: Sequence[tuple[int, int, int, int, str]], final_line: int) -> int:
+    """Map a line of the rewritten text back to the source (rewrites may join lines)."""
+    shift = 0
+    for line, _col, end_line, _end_col, new in sorted(edits):
+        if final_line <= line - shift:
+            break
+        shift += (end_line - line) - new.count("\n")
+    return final_line + shift
+
+
 def _within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
@@ -398,10 +435,10 @@ class _Planner:
         return root, parts, True
 
     def missing(self, u: _Unit, imp: ImportInfo, what: str) -> None:
-        sev = Severity.WARNING if imp.guarded else None
-        self.report(
-            "HFC201", f"`{_span(u.text, imp)}`: {what} does not exist", u, imp.line, severity=sev
-        )
+        # Even a guarded relative import is fatal: transformers copies every file its pattern
+        # matches (inside try blocks too), and copying a file that does not exist raises.
+        note = " (transformers copies it even inside try/except, so the load fails)" * imp.guarded
+        self.report("HFC201", f"`{_span(u.text, imp)}`: {what} does not exist{note}", u, imp.line)
 
     def _visible(self, flat: str, asname: str) -> str:
         # `from . import m` is invisible to transformers' get_relative_imports regex: the extra
@@ -621,6 +658,16 @@ def plan_code(src: Path, *, code_root: Path | None = None, entry: Collection[str
         u = p.units[path]
         files[f"{u.flat}.py"] = _apply_edits(u.text, u.edits) if u.edits else u.text
         origins[f"{u.flat}.py"] = u.rel
+    for path in p.order:
+        u = p.units[path]
+        for line, name in _phantom_imports(files[f"{u.flat}.py"], files):
+            p.report(
+                "HFC210",
+                f"this line matches transformers' relative-import pattern (`from .{name} import`), "
+                f"so the loader will try to copy {name}.py, which is not in the package",
+                u,
+                _source_line(u.edits, line),
+            )
     required = sorted({distribution_name(t.module) for t in p.third_party if not t.guarded})
     optional = sorted(
         {distribution_name(t.module) for t in p.third_party if t.guarded} - set(required)

@@ -344,7 +344,7 @@ def test_syntax_error_and_missing_relative(ckpt):
     assert got == [
         ("configuration_x.py", 1, "HFC206", "error"),
         ("modeling_x.py", 1, "HFC201", "error"),
-        ("modeling_x.py", 3, "HFC201", "warning"),
+        ("modeling_x.py", 3, "HFC201", "error"),  # the loader copies it even inside try
         ("modeling_x.py", 6, "HFC201", "error"),
     ]
     assert plan.files["configuration_x.py"] == "def broken(:\n"  # copied as is, reported
@@ -381,6 +381,12 @@ RULE_CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "HFC208": (
         {"modeling_x.py": "from . import mod\n", "mod.py": ""},
         {"modeling_x.py": "from .mod import G\n", "mod.py": "G = 1\n"},
+    ),
+    "HFC210": (
+        {"modeling_x.py": 'def f():\n    """Usage:\n\n    from .blocks import Block\n    """\n'},
+        {
+            "modeling_x.py": 'def f():\n    """Usage:\n\n    >>> from .blocks import Block\n    """\n'
+        },
     ),
     "HFC209": (
         {"modeling_x.py": "from ..up import G\n"},
@@ -496,3 +502,45 @@ def test_staged_package_loads_with_transformers(ckpt, tmp_path):
     assert result["shape"] == [1, 3, 8]
     # helpers.py is reached only through `from . import helpers`: the rewrite made it visible
     assert "from .helpers import __name__" in plan.files["modeling_x.py"]
+
+
+def test_multi_import_statement_and_line_mapping(ckpt):
+    src = ckpt(
+        {
+            "modeling_x.py": (
+                "import os, helpers as h, json\n"
+                "from .sub.mod import (\n"
+                "    A,\n"
+                "    B,\n"
+                ")\n"
+                'DOC = """\n'
+                "from .nowhere import thing\n"
+                '"""\n'
+            ),
+            "helpers.py": "",
+            "sub/mod.py": "A = B = 1\n",
+        }
+    )
+    plan = plan_code(src)
+    lines = plan.files["modeling_x.py"].splitlines()
+    assert lines[0] == (
+        "import os; from .helpers import __name__ as _hfc_helpers; from . import helpers as h; "
+        "import json"
+    )
+    assert lines[1] == "from .sub_mod import (" and lines[5] == 'DOC = """'
+    phantom = [f for f in plan.findings if f.id == "HFC210"]
+    assert [(f.path, f.line) for f in phantom] == [("modeling_x.py", 7)]
+    assert {f.id for f in plan.findings} == {"HFC203", "HFC202", "HFC210"}
+
+
+def test_collapsed_rewrite_maps_lines_back(ckpt):
+    src = ckpt(
+        {
+            "modeling_x.py": 'from .sub import (\n    a,\n    b,\n)\nX = """\nfrom .zz import q\n"""\n',
+            "sub/a.py": "",
+            "sub/b.py": "",
+        }
+    )
+    plan = plan_code(src)
+    assert plan.files["modeling_x.py"].count("\n") == 4  # the 4-line import became one line
+    assert [(f.id, f.line) for f in plan.findings if f.id == "HFC210"] == [("HFC210", 6)]
