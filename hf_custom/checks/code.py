@@ -221,13 +221,13 @@ def _self_assignments(source: str, class_name: str) -> set[str]:
 @register("code.config-attributes", rules=("HFC255",))
 def config_attributes(ctx: Context) -> Iterator[Finding]:
     """config.X reads that no config class, config.json or the base config defines."""
-    from hf_custom.checks.v5 import V4_ONLY_CONFIG_ATTRS
+    from hf_custom.stage.config import V4_BASE_DEFAULTS  # reported as HFC115 by config.normalize
 
     pkg = _package(ctx)
     configs = pkg.config_classes()
     if not configs:
         raise Skip("no PretrainedConfig subclass in the code")
-    defined: set[str] = set(ctx.probe.base_config_attrs())
+    defined: set[str] = set(ctx.probe.base_config_attrs()) | set(V4_BASE_DEFAULTS)
     for cls in configs:
         for c in _ancestors(pkg, cls):
             defined.update(c.init_params)
@@ -258,12 +258,13 @@ def config_attributes(ctx: Context) -> Iterator[Finding]:
             if attr in defined or attr in reported or attr.startswith("__"):
                 continue
             reported.add(attr)
-            why = (
-                "transformers v5's base config no longer sets it"
-                if attr in V4_ONLY_CONFIG_ATTRS
-                else "no config class or config.json key defines it"
+            yield finding(
+                "HFC255",
+                f"reads config.{attr}, but no config class, config.json key or base config "
+                "attribute defines it",
+                path=path,
+                line=line,
             )
-            yield finding("HFC255", f"reads config.{attr}, but {why}", path=path, line=line)
 
 
 def _danger(dotted: str) -> str | None:

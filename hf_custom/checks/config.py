@@ -1,1 +1,72 @@
-"""Checks (being written)."""
+"""config.json checks: what A2's pure :func:`~hf_custom.stage.config.normalize_config` would change
+or refuse is exactly what doctor reports (a change means the published config is not normalised).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hf_custom.checks import Skip, register
+from hf_custom.checks.context import Context
+from hf_custom.findings import Finding, finding
+
+CONFIG_RULES = tuple(f"HFC1{n:02d}" for n in range(1, 16) if n not in (9,))
+
+
+@register("config.json", rules=("HFC100", "HFC109"))
+def config_json(ctx: Context) -> Iterator[Finding]:
+    """config.json exists, is valid JSON, is an object, and says which transformers wrote it."""
+    if not ctx.has("config.json"):
+        yield finding("HFC100", "config.json is missing", path="config.json")
+        return
+    value, err = ctx.json("config.json")
+    if err is not None:
+        yield finding("HFC100", f"config.json is {err}", path="config.json")
+        return
+    if not isinstance(value, dict):
+        yield finding(
+            "HFC100",
+            f"config.json holds a {type(value).__name__}, not an object",
+            path="config.json",
+        )
+        return
+    if not value.get("transformers_version"):
+        yield finding("HFC109", "config.json has no transformers_version", path="config.json")
+
+
+@register("config.normalize", rules=CONFIG_RULES)
+def normalize(ctx: Context) -> Iterator[Finding]:
+    """model_type, auto_map, architectures and v5 keys, as staging would normalise them."""
+    from hf_custom.stage.config import normalize_config
+
+    cfg = ctx.require_config()
+    if not ctx.top_py_files:
+        raise Skip("no Python files at the top of the repository (not a custom-code model)")
+    result = normalize_config(cfg, ctx.package)
+    seen = {(f.id, f.message) for f in result.findings}
+    yield from result.findings
+    for change in result.changes:
+        f = _change_finding(change.key, change.old, change.new, change.reason)
+        if f is not None and (f.id, f.message) not in seen:
+            yield f
+
+
+def _change_finding(key: str, old: object, new: object, reason: str) -> Finding | None:
+    where = "config.json"
+    if key == "model_type" and not old:
+        return finding("HFC101", f"config.json has no model_type ({reason}: {new!r})", path=where)
+    if key.startswith("auto_map.") and old is None:
+        auto = key.removeprefix("auto_map.")
+        return finding(
+            "HFC104",
+            f"auto_map has no {auto} entry, though the code provides {new}",
+            path=where,
+            fix=f'add "{auto}": "{new}" to auto_map in config.json',
+        )
+    if key == "architectures" and not old:
+        return finding("HFC107", f"config.json has no architectures ({reason}: {new})", path=where)
+    if key == "torch_dtype":
+        return finding(
+            "HFC108", f"config.json uses torch_dtype ({old!r}); v5 calls it dtype", path=where
+        )
+    return None

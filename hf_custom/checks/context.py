@@ -139,7 +139,7 @@ class Context:
             return None, f"header length {n} does not fit in a {size}-byte file (truncated?)"
         raw = self.view.read_range(path, 8, 8 + n)
         try:
-            from hf_custom.weights import read_safetensors_header
+            from hf_custom.weights.safetensors_format import read_safetensors_header
 
             header = read_safetensors_header(prefix + raw)
         except Exception as exc:  # the reader's own validation: report, don't crash the check

@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 # Directories that are never part of a model repository's content.
-IGNORED_DIRS = frozenset(
-    {".git", "__pycache__", ".ipynb_checkpoints", ".mypy_cache", ".ruff_cache"}
-)
+IGNORED_DIRS = frozenset({".git"})
 
 
 @dataclass(frozen=True, order=True)
