@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -155,9 +156,16 @@ def _client(endpoint: Endpoint) -> Iterator[Any]:
     huggingface_hub reads both switches from module constants at call time; they are restored.
     """
     from huggingface_hub import HfApi, constants
+    from huggingface_hub.utils import (
+        are_progress_bars_disabled,
+        disable_progress_bars,
+        enable_progress_bars,
+    )
 
     with _CLIENT_LOCK:
         saved = (constants.HF_HUB_DISABLE_XET, constants.HF_HUB_OFFLINE)
+        bars_were_off = are_progress_bars_disabled()
+        disable_progress_bars()  # the library never prints: progress goes out as events
         if endpoint.local:
             constants.HF_HUB_DISABLE_XET = True
             constants.HF_HUB_OFFLINE = False
@@ -165,6 +173,8 @@ def _client(endpoint: Endpoint) -> Iterator[Any]:
             yield HfApi(endpoint=endpoint.url, token=endpoint.token or False)
         finally:
             constants.HF_HUB_DISABLE_XET, constants.HF_HUB_OFFLINE = saved
+            if not bars_were_off:
+                enable_progress_bars()
 
 
 def _scrub(text: str, endpoint: Endpoint) -> str:
@@ -216,11 +226,13 @@ def map_error(exc: BaseException, *, endpoint: Endpoint, repo_id: str, action: s
             )
         return RemoteError(f"{action} failed: HTTP {status}{detail}", hint=f"check {where}")
     cause = exc.__cause__ or exc.__context__
-    if isinstance(exc, RuntimeError) and cause is not None:  # an LFS upload of one file
-        inner = map_error(cause, endpoint=endpoint, repo_id=repo_id, action=action)
+    if isinstance(exc, RuntimeError) and cause is not None:  # the LFS upload of one file
+        match = re.search(r"uploading '(.+)' to the Hub", str(exc))
+        what = f"uploading {match.group(1)}" if match else action
+        inner = map_error(cause, endpoint=endpoint, repo_id=repo_id, action=what)
         return RemoteError(
-            f"{_scrub(str(exc), endpoint)} {inner.message}; nothing was committed",
-            hint="re-run the command",
+            f"{inner.message.rstrip('.')}; nothing was committed",
+            hint="re-run the command; files already uploaded are not sent again",
         )
     if _is_transport_error(exc):
         return RemoteError(
@@ -323,7 +335,12 @@ def _upload(
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
     from huggingface_hub import errors as hf_errors
 
-    repo_url = str(api.create_repo(repo_id, private=private, exist_ok=True))
+    try:  # look first: create_repo(exist_ok=True) mis-builds its URL for non-Hub endpoints on 403
+        api.repo_info(repo_id)
+        repo_url = f"{endpoint.url}/{repo_id}"
+    except hf_errors.RepositoryNotFoundError:
+        emit(on_event, Log(f"creating {'private ' if private else ''}repository {repo_id}"))
+        repo_url = str(api.create_repo(repo_id, private=private, exist_ok=True))
     branch = revision or "main"
     try:
         head = api.repo_info(repo_id, revision=branch).sha
