@@ -289,3 +289,52 @@ def dangerous_calls(ctx: Context) -> Iterator[Finding]:
             what = _danger(dotted)
             if what:
                 yield finding("HFC256", f"{dotted}() {what}", path=path, line=line)
+
+
+def _repo_severity(f: Finding) -> Finding:
+    """Staging repairs some import problems in its copy; in a repository they are as they are."""
+    from dataclasses import replace
+
+    from hf_custom.findings import get_rule
+
+    rule = get_rule(f.id)
+    if f.severity is rule.severity:
+        return f
+    return replace(f, severity=rule.severity, fix=rule.fix)
+
+
+@register("code.packaging", rules=tuple(f"HFC2{n:02d}" for n in range(1, 11)))
+def packaging(ctx: Context) -> Iterator[Finding]:
+    """Imports the Hub loader cannot follow: missing files, subpackages, the author's own package,
+    uninstalled third-party modules (A1's packaging analysis, on a copy of the .py files)."""
+    import tempfile
+    from pathlib import Path
+
+    from hf_custom.errors import InputError
+    from hf_custom.stage.code import plan_code
+
+    if not ctx.top_py_files:
+        raise Skip("no Python files at the top of the repository")
+    entry: set[str] = set()
+    auto_map = (ctx.config or {}).get("auto_map")
+    if isinstance(auto_map, dict):
+        for value in auto_map.values():
+            for ref in value if isinstance(value, list) else [value]:
+                if isinstance(ref, str) and "." in ref:
+                    entry.add(ref.rpartition(".")[0])
+    with tempfile.TemporaryDirectory(prefix="hf-custom-code-") as tmp:
+        root = Path(tmp)
+        for path, source in ctx.py_files.items():
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(source)
+        try:
+            plan = plan_code(root, entry=sorted(entry))
+        except InputError as exc:
+            if not exc.findings:
+                raise
+            found = list(exc.findings)
+        else:
+            found = list(plan.findings)
+    for f in found:
+        yield _repo_severity(f)
