@@ -164,3 +164,53 @@ def test_storage_survives_restart(local_hub, tmp_path) -> None:
         (local_hub.data_dir / "repos" / "models" / "alice" / "persist").rglob("*.json")
     )
     assert all(json.loads(p.read_text()) is not None for p in commit_files)
+
+
+def test_commit_is_all_or_nothing(local_hub) -> None:
+    import base64
+
+    import httpx2
+
+    api = local_hub.api()
+    api.create_repo("alice/atomic")
+    head = api.model_info("alice/atomic").sha
+    lines = [
+        {"key": "header", "value": {"summary": "half"}},
+        {
+            "key": "file",
+            "value": {
+                "path": "a.txt",
+                "content": base64.b64encode(b"a").decode(),
+                "encoding": "base64",
+            },
+        },
+        {
+            "key": "lfsFile",
+            "value": {"path": "w.bin", "algo": "sha256", "oid": "0" * 64, "size": 3},
+        },
+    ]
+    response = httpx2.post(
+        f"{local_hub.url}/api/models/alice/atomic/commit/main",
+        content=b"".join(json.dumps(line).encode() + b"\n" for line in lines),
+        headers={
+            "Authorization": f"Bearer {local_hub.token}",
+            "Content-Type": "application/x-ndjson",
+        },
+    )
+    assert response.status_code == 422  # the LFS object was never uploaded
+    assert api.model_info("alice/atomic").sha == head
+    assert api.list_repo_files("alice/atomic") == [".gitattributes"]
+
+
+def test_dataset_repos(local_hub) -> None:
+    from huggingface_hub import hf_hub_download
+
+    api = local_hub.api()
+    url = api.create_repo("acme/data", repo_type="dataset")
+    assert url == f"{local_hub.url}/datasets/acme/data"
+    api.upload_file(
+        path_or_fileobj=BIG, path_in_repo="d/x.bin", repo_id="acme/data", repo_type="dataset"
+    )
+    assert "d/x.bin" in api.list_repo_files("acme/data", repo_type="dataset")
+    path = hf_hub_download("acme/data", "d/x.bin", repo_type="dataset", endpoint=local_hub.url)
+    assert Path(path).read_bytes() == BIG

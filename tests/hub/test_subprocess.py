@@ -135,3 +135,36 @@ def test_transformers_autoconfig_by_repo_id(served, tmp_path: Path) -> None:
     anonymous["HF_HOME"] = str(tmp_path / "hf_home2")
     hidden = run_client(load, anonymous)  # private: invisible without the token
     assert hidden.returncode != 0
+
+
+def test_fault_injection_route_of_a_served_hub(served) -> None:
+    url, _ = served("--enable-fault-injection")
+    code = """
+        import httpx2
+        from huggingface_hub import HfApi
+        from huggingface_hub.errors import HfHubHTTPError
+        api = HfApi()
+        api.create_repo("alice/f")
+        httpx2.post(api.endpoint + "/_admin/faults", json={"commit_error": 1}).raise_for_status()
+        try:
+            api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/f")
+        except HfHubHTTPError as exc:
+            print("failed", exc.response.status_code)
+        print(sorted(api.list_repo_files("alice/f")))
+        api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/f")
+        print(sorted(api.list_repo_files("alice/f")))
+    """
+    result = run_client(code, client_env(url))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "failed 500",
+        "['.gitattributes']",
+        "['.gitattributes', 'x.txt']",
+    ]
+
+
+def test_fault_route_is_off_by_default(served) -> None:
+    import httpx2
+
+    url, _ = served()
+    assert httpx2.post(url + "/_admin/faults", json={"commit_error": 1}).status_code == 404
