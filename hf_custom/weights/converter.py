@@ -1,0 +1,443 @@
+"""``convert``: any supported weights to sharded safetensors, streamed at near disk speed.
+
+Route per tensor: *direct* tensors (contiguous, stored uncompressed in a zip archive or in a
+safetensors file) are copied byte for byte from their offset in the source to the output, read
+and written with direct I/O through reused buffers (cast on the way when asked); the others
+(views, legacy files) are materialised through torch's restricted, memory-mapped load.
+
+Verification: every output file's header is re-read from disk and checked against the plan;
+each tensor is then checked against an independent source: the zip archive's own CRC-32 of its
+storage (computed by torch when it saved the file) for direct copies from a zip, and a bitwise
+re-read of the written file against the source for everything else. Any mismatch fails the
+conversion and nothing is left in OUT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import zlib
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hf_custom.errors import HFCustomError, InputError
+from hf_custom.events import EventSink, Log, Progress, emit
+from hf_custom.findings import Finding, finding
+from hf_custom.weights.directio import ChunkReader, OutFile, Writer
+from hf_custom.weights.names import Rename
+from hf_custom.weights.plan import OutTensor, Plan, build_plan
+from hf_custom.weights.safetensors_format import (
+    DTYPE_SIZES,
+    ST_TO_TORCH,
+    build_header,
+    read_safetensors_header,
+)
+from hf_custom.weights.shards import plan_shards, shard_file_names
+from hf_custom.weights.sources import Source, clear_cache, materialise, read_source
+
+HUB_RECOMMENDED_FILE = 20_000_000_000
+HUB_MAX_FILE = 50_000_000_000
+INDEX_NAME = "model.safetensors.index.json"
+PROGRESS_STEP = 64 << 20
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    name: str
+    size: int
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "size": self.size, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    files: tuple[OutputFile, ...]  # shards, then the index when there is one
+    tensors: int
+    total_bytes: int  # tensor data bytes (the index's metadata.total_size)
+    renames: tuple[Rename, ...]
+    dropped_duplicates: Mapping[str, str]
+    dtype: str  # "kept" or the requested dtype
+    findings: tuple[Finding, ...]
+    seconds: float
+    source_format: str = ""
+    ignored_entries: tuple[str, ...] = ()
+    verified_by_crc: int = 0  # tensors checked against the zip archive's CRC-32
+    verified_by_reread: int = 0  # tensors re-read from the output and compared bitwise
+    direct_io: bool = False  # whether O_DIRECT was used for writing
+    weight_map: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files": [f.to_json() for f in self.files],
+            "tensors": self.tensors,
+            "total_bytes": self.total_bytes,
+            "renames": [r.to_json() for r in self.renames],
+            "dropped_duplicates": dict(sorted(self.dropped_duplicates.items())),
+            "dtype": self.dtype,
+            "findings": [f.to_json() for f in self.findings],
+            "seconds": round(self.seconds, 3),
+            "source_format": self.source_format,
+            "ignored_entries": list(self.ignored_entries),
+            "verified": {"crc32": self.verified_by_crc, "reread": self.verified_by_reread},
+            "direct_io": self.direct_io,
+        }
+
+
+def convert(
+    src: Path,
+    out: Path,
+    *,
+    max_shard_size: int = 5_000_000_000,
+    dtype: str | None = None,
+    renames: Sequence[tuple[str, str]] = (),
+    expected_keys: Collection[str] | None = None,
+    base_model_prefix: str | None = None,
+    tied: Mapping[str, str] | None = None,
+    direct_io: bool = True,
+    on_event: EventSink | None = None,
+) -> ConvertResult:
+    """Convert the weights at ``src`` (file or folder) into safetensors shards in ``out``.
+
+    ``expected_keys`` (the target class's parameter and buffer names), ``base_model_prefix``
+    and ``tied`` (tied target -> source) come from the model when it is at hand (publish);
+    without them names are only stripped of wrapper prefixes and renamed by ``renames``
+    (``(regex, replacement)`` pairs). ``direct_io=False`` forces the portable I/O path.
+    """
+    t0 = time.monotonic()
+    src, out = Path(src), Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError("OUT exists and is not a folder", path=str(out))
+    if max_shard_size <= 0:
+        raise InputError(f"--max-shard-size must be positive, got {max_shard_size}")
+    source = read_source(src)
+    plan = build_plan(
+        source,
+        dtype=dtype,
+        renames=renames,
+        expected_keys=expected_keys,
+        base_model_prefix=base_model_prefix,
+        tied=tied,
+    )
+    findings = list(plan.findings)
+    if max_shard_size > HUB_RECOMMENDED_FILE:
+        findings.append(
+            finding(
+                "HFC304",
+                f"--max-shard-size {max_shard_size / 1e9:.0f} GB is above the Hub's recommended "
+                f"{HUB_RECOMMENDED_FILE / 1e9:.0f} GB per file",
+            )
+        )
+    by_name = {t.name: t for t in plan.tensors}
+    shards = plan_shards([(t.name, t.nbytes) for t in plan.tensors], max_shard_size)
+    names = shard_file_names(len(shards))
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    temps: list[Path] = []
+    try:
+        job = _Job(source, plan, on_event=on_event, direct=direct_io)
+        written = []
+        for fname, members in zip(names, shards, strict=True):
+            tmp = out / f".{fname}.hfc-tmp-{os.getpid()}"
+            temps.append(tmp)
+            written.append(job.write_shard(tmp, [by_name[n] for n in members]))
+        job.close()
+        for fname, members, f in zip(names, shards, written, strict=True):
+            job.verify_shard(f.path, [by_name[n] for n in members], fname)
+        files = [
+            OutputFile(fname, f.size, f.sha256) for fname, f in zip(names, written, strict=True)
+        ]
+        weight_map = {
+            n: fname for fname, members in zip(names, shards, strict=True) for n in members
+        }
+        total = sum(t.nbytes for t in plan.tensors)
+        if len(shards) > 1:
+            tmp = out / f".{INDEX_NAME}.hfc-tmp-{os.getpid()}"
+            temps.append(tmp)
+            files.append(_write_index(tmp, weight_map, total, INDEX_NAME))
+        for f_out, tmp in zip(files, temps, strict=True):
+            tmp.replace(out / f_out.name)
+    except BaseException:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    finally:
+        clear_cache()
+    for of in files:
+        if of.size > HUB_MAX_FILE:
+            findings.append(finding("HFC304", f"{of.name} is {of.size / 1e9:.1f} GB", path=of.name))
+    return ConvertResult(
+        files=tuple(files),
+        tensors=len(plan.tensors),
+        total_bytes=total,
+        renames=tuple(plan.renames),
+        dropped_duplicates=dict(plan.dropped),
+        dtype=dtype or "kept",
+        findings=tuple(sorted(findings)),
+        seconds=time.monotonic() - t0,
+        source_format=source.kind,
+        ignored_entries=tuple(source.ignored),
+        verified_by_crc=job.verified_crc,
+        verified_by_reread=job.verified_reread,
+        direct_io=any(f.direct_used for f in job.outputs),
+        weight_map=weight_map,
+    )
+
+
+def _write_index(tmp: Path, weight_map: Mapping[str, str], total: int, name: str) -> OutputFile:
+    import hashlib
+
+    doc = {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))}
+    data = (json.dumps(doc, indent=2) + "\n").encode("utf-8")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return OutputFile(name, len(data), hashlib.sha256(data).hexdigest())
+
+
+class _Job:
+    """One conversion's I/O: readers per source file, one writer, the output stream."""
+
+    def __init__(self, source: Source, plan: Plan, *, on_event: EventSink | None, direct: bool):
+        self.plan = plan
+        self.on_event = on_event
+        self.direct = direct
+        self.writer = Writer(direct=direct)
+        self.readers: dict[Path, ChunkReader] = {}
+        self.total = sum(t.rec.nbytes for t in plan.tensors)
+        self.done = 0
+        self._next_report = 0
+        self.crc: dict[str, int] = {}  # name -> crc32 of the source bytes read (direct copies)
+        self.verified_crc = 0
+        self.verified_reread = 0
+        self.outputs: list[OutFile] = []
+        self._buf: Any = None
+        self._fill = 0
+        self._file: OutFile | None = None
+        for path in source.files:
+            ranges = sorted(
+                (t.rec.start, t.rec.start + t.rec.nbytes)
+                for t in plan.tensors
+                if t.rec.file == path and t.rec.direct and t.rec.nbytes
+            )
+            if ranges:
+                self.readers[path] = ChunkReader(path, ranges, direct=direct)
+        self.metadata = {"format": "pt"}
+        if plan.dropped:
+            self.metadata["hf_custom.dropped_duplicates"] = json.dumps(
+                dict(sorted(plan.dropped.items())), separators=(",", ":")
+            )
+
+    # -- the output stream ---------------------------------------------------------------------
+    def _region(self, limit: int) -> memoryview:
+        """Writable space in the current output buffer (at most ``limit`` bytes)."""
+        if self._buf is None:
+            self._buf, self._fill = self.writer.buffer(), 0
+        room = len(self._buf) - self._fill
+        if room == 0:
+            assert self._file is not None
+            self.writer.submit(self._file, self._buf, self._fill)
+            self._buf, self._fill = self.writer.buffer(), 0
+            room = len(self._buf)
+        return memoryview(self._buf)[self._fill : self._fill + min(room, limit)]
+
+    def _put(self, data: memoryview | bytes, crc: int = 0) -> int:
+        mv = memoryview(data).cast("B")
+        while len(mv):
+            dst = self._region(len(mv))
+            n = len(dst)
+            dst[:] = mv[:n]
+            crc = zlib.crc32(dst, crc)
+            self._fill += n
+            mv = mv[n:]
+        return crc
+
+    def write_shard(self, tmp: Path, tensors: list[OutTensor]) -> OutFile:
+        entries, pos = [], 0
+        for t in tensors:
+            entries.append((t.name, t.dtype, t.rec.shape, pos, pos + t.nbytes))
+            pos += t.nbytes
+        header = build_header(entries, self.metadata)
+        self._file = self.writer.open(tmp)
+        self._put(header)
+        for t in tensors:
+            if t.rec.direct and t.rec.nbytes:
+                self._copy_direct(t)
+            else:
+                self._copy_materialised(t)
+            self._progress(t.rec.nbytes)
+        if self._buf is not None and self._fill:
+            self.writer.submit(self._file, self._buf, self._fill)
+            self._buf = None
+        elif self._buf is not None:
+            self.writer._free.put(self._buf)
+            self._buf = None
+        self.writer.finish(self._file)
+        f = self._file
+        self._file = None
+        self.outputs.append(f)
+        return f
+
+    def _copy_direct(self, t: OutTensor) -> None:
+        r = t.rec
+        reader = self.readers[r.file]
+        crc = 0
+        if not t.cast:
+            for piece in reader.pieces(r.start, r.start + r.nbytes):
+                crc = self._put(piece, crc)
+        else:
+            import torch
+
+            src_dt = getattr(torch, ST_TO_TORCH[r.dtype])
+            dst_dt = getattr(torch, ST_TO_TORCH[t.dtype])
+            isz, osz = DTYPE_SIZES[r.dtype], DTYPE_SIZES[t.dtype]
+            carry = b""
+            for piece in reader.pieces(r.start, r.start + r.nbytes):
+                crc = zlib.crc32(piece, crc)
+                if carry:
+                    piece = memoryview(carry + bytes(piece))
+                cut = len(piece) - len(piece) % isz
+                carry = bytes(piece[cut:])
+                src = torch.frombuffer(piece[:cut], dtype=src_dt) if cut else None
+                done = 0
+                while src is not None and done < src.numel():
+                    dst = self._region((src.numel() - done) * osz)
+                    k = len(dst) // osz
+                    if k == 0:  # less than one element of room: finish the buffer through a copy
+                        tmp = src[done : done + 1].to(dst_dt)
+                        self._put(_tensor_bytes(tmp))
+                        done += 1
+                        continue
+                    torch.frombuffer(dst[: k * osz], dtype=dst_dt).copy_(src[done : done + k])
+                    self._fill += k * osz
+                    done += k
+        self.crc[t.name] = crc
+
+    def _copy_materialised(self, t: OutTensor) -> None:
+        if t.rec.nbytes == 0:
+            return
+        import torch
+
+        value = materialise(t.rec)
+        if t.cast:
+            value = value.to(getattr(torch, ST_TO_TORCH[t.dtype]))
+        self._put(_tensor_bytes(value))
+
+    def _progress(self, n: int) -> None:
+        self.done += n
+        if self.done >= self._next_report or self.done == self.total:
+            self._next_report = self.done + PROGRESS_STEP
+            emit(self.on_event, Progress("convert", self.done, self.total, "B"))
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        finally:
+            for reader in self.readers.values():
+                reader.close()
+
+    # -- verification --------------------------------------------------------------------------
+    def verify_shard(self, path: Path, tensors: list[OutTensor], fname: str) -> None:
+        with path.open("rb") as f:
+            header = read_safetensors_header(f, path=fname)
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+        base = 8 + int.from_bytes(path.open("rb").read(8), "little")
+        names = {k for k in header if k != "__metadata__"}
+        if names != {t.name for t in tensors}:
+            raise _mismatch(fname, "the header does not list the planned tensors")
+        end = 0
+        for t in tensors:
+            info = header[t.name]
+            if info["dtype"] != t.dtype or tuple(info["shape"]) != t.rec.shape:
+                raise _mismatch(fname, f"{t.name}: dtype/shape differ in the written header")
+            end = max(end, info["data_offsets"][1])
+        if base + end != size:
+            raise _mismatch(fname, f"size {size} != header end {base + end}")
+        reread = []
+        for t in tensors:
+            expect = t.rec.crc if t.rec.direct else None
+            if expect is not None and t.name in self.crc:
+                if self.crc[t.name] != expect:
+                    raise _mismatch(fname, f"{t.name}: bytes differ from the archive's CRC-32")
+                self.verified_crc += 1
+            elif t.rec.nbytes:
+                reread.append(t)
+            else:
+                self.verified_crc += 0
+        if reread:
+            _reread_compare(path, base, header, reread, fname)
+            self.verified_reread += len(reread)
+        emit(self.on_event, Log(f"verified {fname}"))
+
+
+def _tensor_bytes(value: Any) -> memoryview:
+    import torch
+
+    flat = value.contiguous().reshape(-1)
+    if flat.dtype == torch.bool:
+        flat = flat.to(torch.uint8)
+    u8 = flat.view(torch.uint8)
+    return memoryview(u8.numpy()) if _has_numpy() else memoryview(bytes(u8.tolist()))
+
+
+def _has_numpy() -> bool:
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _reread_compare(
+    path: Path, base: int, header: Mapping[str, Any], tensors: list[OutTensor], fname: str
+) -> None:
+    """Bitwise comparison of each written tensor with its source, read back from disk."""
+    import mmap
+
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        for t in tensors:
+            a, b = header[t.name]["data_offsets"]
+            got = memoryview(mm)[base + a : base + b]
+            try:
+                ok = _equal_to_source(t, got)
+            finally:
+                got.release()
+            if not ok:
+                raise _mismatch(fname, f"{t.name}: written bytes differ from the source")
+
+
+def _equal_to_source(t: OutTensor, got: memoryview) -> bool:
+    r = t.rec
+    if r.direct and not t.cast:
+        import mmap
+
+        with r.file.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            src = memoryview(mm)[r.start : r.start + r.nbytes]
+            try:
+                return bool(src == got)
+            finally:
+                src.release()
+    import torch
+
+    value = materialise(r)
+    if t.cast:
+        value = value.to(getattr(torch, ST_TO_TORCH[t.dtype]))
+    expect = _tensor_bytes(value)
+    return bool(expect == got.cast("B"))
+
+
+def _mismatch(fname: str, what: str) -> HFCustomError:
+    return HFCustomError(
+        f"verification failed: {what}; nothing was written",
+        path=fname,
+        hint="this is a bug or a damaged source file: please report it with the command line",
+    )

@@ -1,0 +1,260 @@
+"""Direct I/O plumbing: an aligned reader thread, a hashing writer thread, reused buffers.
+
+Everything through the page cache costs a first touch of every page (slow on VMs); here the
+source is read with ``O_DIRECT`` into a few reused aligned buffers and the output written with
+``O_DIRECT`` from a few others, so memory stays flat whatever the model size. Where
+``O_DIRECT`` is unavailable (tmpfs, some filesystems, odd sizes) the same code falls back to
+ordinary reads and writes; the unaligned tail of a file is always written without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import mmap
+import os
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ALIGN = 4096
+READ_CHUNK = 16 << 20
+READ_BUFFERS = 4
+WRITE_CHUNK = 32 << 20
+WRITE_BUFFERS = 3
+GAP_MERGE = 1 << 20  # read through holes smaller than this instead of seeking
+
+_O_DIRECT = getattr(os, "O_DIRECT", 0)
+
+
+def _open_read(path: Path, direct: bool) -> tuple[int, bool]:
+    if direct and _O_DIRECT:
+        try:
+            return os.open(path, os.O_RDONLY | _O_DIRECT), True
+        except OSError:
+            pass
+    return os.open(path, os.O_RDONLY), False
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class ChunkReader:
+    """Reads byte ranges of one file, in order, on a background thread.
+
+    ``ranges`` are ascending, non-overlapping ``(start, end)``; ``pieces(start, end)`` then
+    yields memoryviews covering each range in turn (valid until the next call).
+    """
+
+    def __init__(self, path: Path, ranges: Sequence[tuple[int, int]], *, direct: bool = True):
+        self.path = path
+        self.direct_used = False
+        self._extents = _merge(ranges)
+        self._free: queue.Queue[mmap.mmap] = queue.Queue()
+        for _ in range(READ_BUFFERS):
+            self._free.put(mmap.mmap(-1, READ_CHUNK))
+        self._ready: queue.Queue[tuple[int, mmap.mmap, int] | _Failure | None] = queue.Queue()
+        self._stop = False
+        self._direct = direct
+        self._cur: tuple[int, mmap.mmap, int] | None = None
+        self._thread = threading.Thread(target=self._run, name="hfc-reader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            fd, direct = _open_read(self.path, self._direct)
+            self.direct_used = direct
+            try:
+                for start, end in self._extents:
+                    pos = start - start % ALIGN if direct else start
+                    while pos < end and not self._stop:
+                        buf = self._free.get()
+                        if self._stop:
+                            break
+                        want = min(READ_CHUNK, end - pos)
+                        if direct:
+                            want = -(-want // ALIGN) * ALIGN
+                        try:
+                            n = os.preadv(fd, [memoryview(buf)[:want]], pos)
+                        except OSError as e:
+                            if not direct or e.errno != errno.EINVAL:
+                                raise
+                            os.close(fd)
+                            fd, direct = _open_read(self.path, False)
+                            self.direct_used = False
+                            n = os.preadv(fd, [memoryview(buf)[:want]], pos)
+                        if n <= 0:
+                            raise OSError(errno.EIO, f"unexpected end of file at byte {pos}")
+                        self._ready.put((pos, buf, n))
+                        pos += n
+            finally:
+                os.close(fd)
+            self._ready.put(None)
+        except BaseException as e:
+            self._ready.put(_Failure(e))
+
+    def pieces(self, start: int, end: int) -> Iterator[memoryview]:
+        pos = start
+        while pos < end:
+            cur = self._cur
+            if cur is None or not (cur[0] <= pos < cur[0] + cur[2]):
+                if cur is not None:
+                    self._free.put(cur[1])
+                    self._cur = None
+                item = self._ready.get()
+                if item is None:
+                    raise OSError(errno.EIO, f"{self.path}: ended before byte {pos}")
+                if isinstance(item, _Failure):
+                    raise item.exc
+                self._cur = item
+                continue
+            off, buf, n = cur
+            stop = min(end, off + n)
+            yield memoryview(buf)[pos - off : stop - off]
+            pos = stop
+
+    def close(self) -> None:
+        self._stop = True
+        if self._cur is not None:
+            self._free.put(self._cur[1])
+        for _ in range(READ_BUFFERS):
+            self._free.put(mmap.mmap(-1, ALIGN))  # wake a waiting reader
+        self._thread.join()
+
+
+def _merge(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in ranges:
+        if out and a - out[-1][1] < GAP_MERGE and a >= out[-1][0]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+@dataclass
+class OutFile:
+    path: Path
+    size: int = 0
+    sha256: str = ""
+    direct_used: bool = False
+    _hash: hashlib._Hash = field(default_factory=hashlib.sha256)
+    _fd: int = -1
+    _fd_plain: int = -1
+
+
+class Writer:
+    """Writes output files from reused aligned buffers on a background thread, hashing them.
+
+    Use: ``f = writer.open(path)``, then ``writer.buffer()`` / ``writer.submit(f, buf, n)``
+    repeatedly (every full buffer is a multiple of the alignment), ``writer.finish(f)``.
+    ``direct=False`` forces the portable path.
+    """
+
+    def __init__(self, *, direct: bool = True) -> None:
+        self.direct = direct and bool(_O_DIRECT)
+        self._free: queue.Queue[mmap.mmap] = queue.Queue()
+        for _ in range(WRITE_BUFFERS):
+            self._free.put(mmap.mmap(-1, WRITE_CHUNK))
+        self._jobs: queue.Queue[tuple[str, OutFile, mmap.mmap | None, int]] = queue.Queue()
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hfc-writer", daemon=True)
+        self._thread.start()
+
+    def open(self, path: Path) -> OutFile:
+        f = OutFile(path=path)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        f._fd_plain = os.open(path, flags, 0o644)
+        if self.direct:
+            try:
+                f._fd = os.open(path, os.O_WRONLY | _O_DIRECT)
+                f.direct_used = True
+            except OSError:
+                f._fd = -1
+        return f
+
+    def buffer(self) -> mmap.mmap:
+        self.check()
+        while True:
+            try:
+                return self._free.get(timeout=0.5)
+            except queue.Empty:
+                self.check()
+
+    def submit(self, f: OutFile, buf: mmap.mmap, n: int) -> None:
+        self._jobs.put(("data", f, buf, n))
+
+    def finish(self, f: OutFile) -> None:
+        self._jobs.put(("close", f, None, 0))
+
+    def close(self) -> None:
+        """Wait for every job; re-raise the writer's error, if any."""
+        self._jobs.put(("stop", OutFile(Path()), None, 0))
+        self._thread.join()
+        self.check()
+
+    def check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while True:
+            kind, f, buf, n = self._jobs.get()
+            if kind == "stop":
+                return
+            if self._error is not None:
+                if buf is not None:
+                    self._free.put(buf)
+                continue
+            try:
+                if kind == "data":
+                    assert buf is not None
+                    self._write(f, memoryview(buf)[:n])
+                else:
+                    self._close(f)
+            except BaseException as e:
+                self._error = e
+            finally:
+                if buf is not None:
+                    self._free.put(buf)
+
+    def _write(self, f: OutFile, data: memoryview) -> None:
+        f._hash.update(data)
+        n = len(data)
+        aligned = n - n % ALIGN if f._fd >= 0 and f.size % ALIGN == 0 else 0
+        if aligned:
+            try:
+                _pwrite_all(f._fd, data[:aligned], f.size)
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+                os.close(f._fd)
+                f._fd, f.direct_used = -1, False
+                aligned = 0
+        if aligned < n:
+            _pwrite_all(f._fd_plain, data[aligned:], f.size + aligned)
+        f.size += n
+
+    def _close(self, f: OutFile) -> None:
+        for fd in (f._fd, f._fd_plain):
+            if fd >= 0:
+                os.fsync(fd)
+                os.close(fd)
+        f._fd = f._fd_plain = -1
+        f.sha256 = f._hash.hexdigest()
+
+    def abort(self) -> None:
+        with contextlib.suppress(BaseException):
+            self.close()
+
+
+def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    while len(data):
+        n = os.pwrite(fd, data, offset)
+        data, offset = data[n:], offset + n

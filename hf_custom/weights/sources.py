@@ -1,0 +1,374 @@
+"""Reading weight files into tensor records: names, dtypes, shapes and where the bytes are.
+
+Zip-format torch files are opened with torch's restricted unpickler on the meta device
+(``weights_only=True, map_location="meta"``): no tensor data is read, and each storage carries
+its byte offset in the file. Safetensors files need no torch at all. Legacy-format torch files
+are loaded with ``weights_only=True`` and materialised (they have no offsets to copy from).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import sys
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hf_custom.errors import InputError, Refusal
+from hf_custom.findings import Finding, finding
+from hf_custom.weights.safetensors_format import (
+    DTYPE_SIZES,
+    TORCH_TO_ST,
+    read_safetensors_header,
+)
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
+# Files that are never model weights even though they are pickles (training artefacts).
+NOT_WEIGHTS = ("training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state")
+STATE_DICT_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "network")
+
+
+@dataclass
+class TensorRec:
+    """One tensor of the source. ``start``/``nbytes`` locate its bytes when ``direct``."""
+
+    name: str
+    file: Path
+    dtype: str  # safetensors dtype
+    shape: tuple[int, ...]
+    nbytes: int
+    direct: bool  # bytes [start, start + nbytes) of ``file`` are the tensor, row-major
+    start: int = 0
+    storage: tuple[str, int] = ("", 0)  # identity of the storage (file, its offset/key)
+    view: tuple[int, tuple[int, ...]] = (0, ())  # (storage offset, stride) within the storage
+    crc: int | None = None  # crc32 of the bytes as recorded by the zip archive (independent)
+    order: tuple[int, int] = (0, 0)  # (file index, offset): source order
+    tensor: Any = None  # materialised torch tensor (legacy format), else None
+
+
+@dataclass
+class Source:
+    kind: str  # "safetensors" | "torch-zip" | "torch-legacy"
+    files: list[Path]
+    tensors: list[TensorRec]
+    ignored: list[str] = field(default_factory=list)  # non-tensor entries
+    findings: list[Finding] = field(default_factory=list)
+
+
+def discover(src: Path) -> tuple[str, list[Path]]:
+    """The weight files of a checkpoint folder or a single file, and their format."""
+    if not src.exists():
+        raise InputError("no such file or folder", path=str(src))
+    if src.is_file():
+        return _kind_of(src), [src]
+    for index in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
+        if (src / index).is_file():
+            return _from_index(src / index)
+    for single in ("model.safetensors", "pytorch_model.bin"):
+        if (src / single).is_file():
+            return _kind_of(src / single), [src / single]
+    st = sorted(src.glob("*.safetensors"))
+    if st:
+        return "safetensors", st
+    pickles = [
+        p
+        for p in sorted(src.iterdir())
+        if p.suffix in PICKLE_SUFFIXES and p.is_file() and not p.name.startswith(NOT_WEIGHTS)
+    ]
+    if len(pickles) == 1:
+        return _kind_of(pickles[0]), pickles
+    if not pickles:
+        raise InputError(
+            "no weights found (looked for *.safetensors, pytorch_model.bin, *.pt/.pth/.ckpt)",
+            path=str(src),
+        )
+    raise InputError(
+        f"several candidate weight files: {', '.join(p.name for p in pickles)}",
+        path=str(src),
+        hint="pass the weights file itself as SRC",
+    )
+
+
+def _from_index(index: Path) -> tuple[str, list[Path]]:
+    try:
+        doc = json.loads(index.read_text("utf-8"))
+        files = sorted(set(doc["weight_map"].values()))
+    except (OSError, ValueError, KeyError, AttributeError, TypeError) as e:
+        raise InputError(f"unreadable weights index: {e}", path=str(index)) from None
+    paths = [index.parent / f for f in files]
+    for p in paths:
+        if not p.is_file():
+            raise InputError(f"the index names {p.name}, which is missing", path=str(index))
+    return _kind_of(paths[0]), paths
+
+
+def _kind_of(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", path=str(path)) from None
+    if head[:4] == b"PK\x03\x04":
+        return "torch-zip"
+    if head[:1] == b"\x80":
+        return "torch-legacy"
+    if len(head) >= 9 and head[8:9] == b"{":
+        return "safetensors"
+    raise InputError(
+        "not a weights file (neither safetensors nor a torch checkpoint)",
+        path=str(path),
+        hint="pass a pytorch_model.bin, a .pt/.pth/.ckpt state dict or a .safetensors file",
+    )
+
+
+def read_source(src: Path) -> Source:
+    kind, files = discover(src)
+    out = Source(kind=kind, files=files, tensors=[])
+    for i, path in enumerate(files):
+        k = _kind_of(path)
+        if k == "safetensors":
+            out.tensors.extend(_read_safetensors(path, i))
+        else:
+            recs, ignored, found = _read_torch(path, i, legacy=k == "torch-legacy")
+            out.tensors.extend(recs)
+            out.ignored.extend(ignored)
+            out.findings.extend(found)
+            if k == "torch-legacy":
+                out.kind = "torch-legacy"
+    if not out.tensors:
+        raise InputError(
+            "the state dict holds no tensors",
+            path=str(src),
+            hint="check that the file is a model checkpoint, not e.g. an optimizer state",
+        )
+    return out
+
+
+def _read_safetensors(path: Path, index: int) -> Iterator[TensorRec]:
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        header = read_safetensors_header(f, path=str(path))
+        f.seek(0)
+        (n,) = struct.unpack("<Q", f.read(8))
+    base = 8 + n
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        if base + b > size:
+            raise InputError(
+                f"truncated: tensor {name!r} ends at byte {base + b} but the file has {size}",
+                path=str(path),
+                hint="the file was cut short; copy or download it again",
+            )
+        yield TensorRec(
+            name=name,
+            file=path,
+            dtype=info["dtype"],
+            shape=tuple(info["shape"]),
+            nbytes=b - a,
+            direct=True,
+            start=base + a,
+            storage=(str(path), base + a),
+            order=(index, base + a),
+        )
+
+
+def _refuse_unsafe(path: Path, names: list[str]) -> Refusal:
+    listed = ", ".join(names)
+    return Refusal(
+        f"the pickle needs globals outside torch's weights_only allow-list: {listed}; "
+        "it was not unpickled and nothing in it ran",
+        path=str(path),
+        hint="re-save the state dict only (torch.save(model.state_dict(), ...)) from a trusted "
+        "environment, or convert it to safetensors there",
+        findings=[finding("HFC300", f"unsafe pickle globals: {listed}", path=path.name)],
+    )
+
+
+def _read_torch(
+    path: Path, index: int, *, legacy: bool
+) -> tuple[list[TensorRec], list[str], list[Finding]]:
+    import pickle
+
+    import torch
+
+    from hf_custom.weights.pickle_scan import scan_pickle_globals, unsafe_globals
+
+    if not legacy:
+        try:
+            zipfile.ZipFile(path).close()
+        except (zipfile.BadZipFile, OSError) as e:
+            raise InputError(
+                f"corrupt or truncated zip archive ({e})",
+                path=str(path),
+                hint="the file was cut short or damaged; copy it again from its origin",
+            ) from None
+        try:
+            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+        except Exception as e:  # torch raises several types for damaged archives
+            raise InputError(f"unreadable torch checkpoint: {e}", path=str(path)) from None
+        if unsafe:
+            raise _refuse_unsafe(path, sorted(unsafe))
+    try:
+        obj = torch.load(
+            str(path), map_location="cpu" if legacy else "meta", weights_only=True, mmap=False
+        )
+    except pickle.UnpicklingError as e:
+        try:
+            names = unsafe_globals(scan_pickle_globals(path))
+        except InputError:
+            names = []
+        if names:
+            raise _refuse_unsafe(path, names) from None
+        raise InputError(f"refused by torch's restricted unpickler: {e}", path=str(path)) from None
+    except (RuntimeError, EOFError, ValueError, OSError) as e:
+        raise InputError(
+            f"cannot read the checkpoint (truncated or corrupt?): {str(e).splitlines()[0]}",
+            path=str(path),
+            hint="copy the file again from its origin",
+        ) from None
+    state, ignored = _find_state_dict(obj)
+    entries = _zip_entries(path) if not legacy else {}
+    big_endian = not legacy and _byteorder(path) not in ("", sys.byteorder)
+    recs = []
+    for name, t in state.items():
+        dtype = TORCH_TO_ST.get(str(t.dtype).removeprefix("torch."))
+        if dtype is None:
+            raise InputError(
+                f"tensor {name!r} has dtype {t.dtype}, which safetensors cannot hold",
+                path=str(path),
+            )
+        shape = tuple(int(d) for d in t.shape)
+        nbytes = t.numel() * DTYPE_SIZES[dtype]
+        rec = TensorRec(name=name, file=path, dtype=dtype, shape=shape, nbytes=nbytes, direct=False)
+        if legacy:
+            rec.tensor = t
+            rec.storage = (str(path), t.untyped_storage().data_ptr())
+            rec.view = (t.storage_offset(), tuple(t.stride()))
+            rec.order = (index, t.untyped_storage().data_ptr() + t.storage_offset())
+        else:
+            storage = t.untyped_storage()
+            off = int(storage._checkpoint_offset)
+            entry = entries.get(off)
+            start = off + t.storage_offset() * t.element_size()
+            rec.storage = (str(path), off)
+            rec.view = (t.storage_offset(), tuple(t.stride()))
+            rec.order = (index, start)
+            in_bounds = start + nbytes <= off + storage.nbytes()
+            stored = entry is not None and entry.compress_type == zipfile.ZIP_STORED
+            if t.is_contiguous() and in_bounds and stored and not big_endian:
+                rec.direct, rec.start = True, start
+                if entry is not None and start == off and nbytes == entry.file_size:
+                    rec.crc = entry.CRC
+        recs.append(rec)
+    found = []
+    if ignored:
+        found.append(
+            finding(
+                "HFC303",
+                f"{len(ignored)} non-tensor entries ignored: {', '.join(ignored[:8])}"
+                + (" ..." if len(ignored) > 8 else ""),
+                path=path.name,
+            )
+        )
+    return recs, ignored, found
+
+
+def _find_state_dict(obj: Any) -> tuple[dict[str, Any], list[str]]:
+    """The tensors of a (possibly nested) checkpoint, flattened, and the ignored entries."""
+    import torch
+
+    def tensors_in(d: Mapping[Any, Any]) -> int:
+        return sum(isinstance(v, torch.Tensor) for v in d.values())
+
+    if isinstance(obj, Mapping) and tensors_in(obj) == 0:
+        for key in STATE_DICT_KEYS:
+            inner = obj.get(key)
+            if isinstance(inner, Mapping) and _count_leaves(inner, torch.Tensor) > 0:
+                state, ignored = _flatten(inner, torch.Tensor)
+                others = [f"{k}" for k in obj if k != key]
+                return state, ignored + others
+    if isinstance(obj, Mapping):
+        return _flatten(obj, torch.Tensor)
+    raise InputError(
+        f"the checkpoint holds a {type(obj).__name__}, not a state dict",
+        hint="save model.state_dict(), not the model object",
+    )
+
+
+def _count_leaves(d: Mapping[Any, Any], tensor_type: type) -> int:
+    return sum(
+        _count_leaves(v, tensor_type) if isinstance(v, Mapping) else isinstance(v, tensor_type)
+        for v in d.values()
+    )
+
+
+def _flatten(
+    d: Mapping[Any, Any], tensor_type: type, prefix: str = ""
+) -> tuple[dict[str, Any], list[str]]:
+    state: dict[str, Any] = {}
+    ignored: list[str] = []
+    for k, v in d.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, tensor_type):
+            state[name] = v
+        elif isinstance(v, Mapping) and _count_leaves(v, tensor_type):
+            sub, ign = _flatten(v, tensor_type, name + ".")
+            state.update(sub)
+            ignored.extend(ign)
+        else:
+            ignored.append(name)
+    return state, ignored
+
+
+def _zip_entries(path: Path) -> dict[int, zipfile.ZipInfo]:
+    """Data offset -> entry for every member of the archive (offsets from the local headers)."""
+    out: dict[int, zipfile.ZipInfo] = {}
+    with zipfile.ZipFile(path) as zf, path.open("rb") as f:
+        for info in zf.infolist():
+            if "/data/" not in info.filename:
+                continue
+            f.seek(info.header_offset)
+            local = f.read(30)
+            if len(local) < 30 or local[:4] != b"PK\x03\x04":
+                raise InputError(f"corrupt zip entry {info.filename}", path=str(path))
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            out[info.header_offset + 30 + name_len + extra_len] = info
+    return out
+
+
+def _byteorder(path: Path) -> str:
+    with zipfile.ZipFile(path) as zf:
+        for n in zf.namelist():
+            if n.endswith("/byteorder"):
+                return zf.read(n).decode("ascii", "replace").strip()
+    return ""
+
+
+def materialise(rec: TensorRec) -> Any:
+    """The tensor's values as a contiguous CPU tensor (slow route: non-contiguous views,
+    legacy files, big-endian archives). Reads through torch's restricted, memory-mapped load."""
+    if rec.tensor is not None:
+        return rec.tensor.contiguous()
+    return _mmap_state(rec.file)[rec.name].contiguous()
+
+
+_MMAP_CACHE: dict[Path, dict[str, Any]] = {}
+
+
+def _mmap_state(path: Path) -> dict[str, Any]:
+    import torch
+
+    if path not in _MMAP_CACHE:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+        _MMAP_CACHE.clear()
+        _MMAP_CACHE[path] = _find_state_dict(obj)[0]
+    return _MMAP_CACHE[path]
+
+
+def clear_cache() -> None:
+    _MMAP_CACHE.clear()
