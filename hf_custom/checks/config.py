@@ -49,6 +49,14 @@ def normalize(ctx: Context) -> Iterator[Finding]:
         f = _change_finding(change.key, change.old, change.new, change.reason)
         if f is not None and (f.id, f.message) not in seen:
             yield f
+    arch_changed = any(c.key == "architectures" for c in result.changes)
+    if not cfg.get("architectures") and not arch_changed and ctx.package.model_classes():
+        yield finding(
+            "HFC107",
+            "config.json has no architectures: pipelines and verification cannot tell which "
+            "class the weights belong to",
+            path="config.json",
+        )
 
 
 def _change_finding(key: str, old: object, new: object, reason: str) -> Finding | None:

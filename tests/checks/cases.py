@@ -1,0 +1,333 @@
+"""Failing and passing cases for every static rule, as data (the registry test runs them all).
+
+A :class:`Case` gives file overrides of the clean repository of ``repo.py`` that trigger the rule
+(``fail``) and overrides that must not (``ok``, default: the clean repository itself). Rules that
+only staging can report (they are about command-line options or need the model's parameter
+names) have a :class:`CallCase` that calls the staging function directly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from hf_custom.findings import Finding
+
+from .repo import (
+    CARD,
+    CONFIG,
+    CONFIGURATION,
+    MODELING,
+    TOKENIZER_CONFIG,
+    Content,
+    Sparse,
+    config_with,
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    fail: Mapping[str, Content]
+    ok: Mapping[str, Content] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallCase:
+    fail: Callable[[], Iterable[Finding]]
+    ok: Callable[[], Iterable[Finding]]
+
+
+def modeling(old: str, new: str) -> str:
+    assert old in MODELING, old
+    return MODELING.replace(old, new, 1)
+
+
+def _auto_map(**changes: str | None) -> str:
+    amap = dict(CONFIG["auto_map"])
+    for k, v in changes.items():
+        if v is None:
+            amap.pop(k, None)
+        else:
+            amap[k] = v
+    return config_with(auto_map=amap)
+
+
+def _normalize(**kw: object) -> Callable[[], Iterable[Finding]]:
+    def run() -> Iterable[Finding]:
+        from hf_custom.codeinfo import analyze_package
+        from hf_custom.stage.config import normalize_config
+
+        code = analyze_package({"configuration_toy.py": CONFIGURATION, "modeling_toy.py": MODELING})
+        return normalize_config(CONFIG, code, **kw).findings  # type: ignore[arg-type]
+
+    return run
+
+
+TOKEN = "hf_" + "Q7" * 17  # looks like a token; is not one
+CUSTOM_TOKENIZER = """\
+from transformers import PreTrainedTokenizerFast
+
+
+class ToyTokenizer(PreTrainedTokenizerFast):
+    pass
+"""
+
+CASES: dict[str, Case | CallCase] = {
+    # -- config.json ---------------------------------------------------------------------------
+    "HFC100": Case(fail={"config.json": "{not json"}),
+    "HFC101": Case(fail={"config.json": config_with(model_type=None)}),
+    "HFC102": Case(fail={"config.json": config_with(model_type="toyother")}),
+    "HFC103": Case(
+        fail={
+            "config.json": config_with(model_type="bert"),
+            "configuration_toy.py": CONFIGURATION.replace('"toyhfc"', '"bert"'),
+        }
+    ),
+    "HFC104": Case(fail={"config.json": _auto_map(AutoModelForCausalLM=None)}),
+    "HFC105": Case(fail={"config.json": _auto_map(AutoModel="modeling_toy.NoSuchModel")}),
+    "HFC106": Case(
+        fail={
+            "modeling_toy.py": MODELING + "\n\nclass ToyLMHeadModel(ToyForCausalLM):\n    pass\n",
+            "config.json": _auto_map(AutoModelForCausalLM=None),
+        }
+    ),
+    "HFC107": Case(fail={"config.json": config_with(architectures=None)}),
+    "HFC108": Case(fail={"config.json": config_with(torch_dtype="float32")}),
+    "HFC109": Case(fail={"config.json": config_with(transformers_version=None)}),
+    "HFC110": Case(
+        fail={"config.json": config_with(rope_scaling={"type": "linear", "factor": 2.0})},
+        ok={"config.json": config_with(rope_scaling={"rope_type": "linear", "factor": 2.0})},
+    ),
+    "HFC111": Case(fail={"config.json": config_with(temperature=0.7)}),
+    "HFC112": Case(
+        fail={
+            "configuration_toy.py": "class ToyConfig:\n    model_type = 'toyhfc'\n",
+            "config.json": _auto_map(AutoConfig=None),
+        }
+    ),
+    "HFC113": CallCase(
+        fail=_normalize(
+            weight_names=["x.weight"],
+            class_params={"ToyModel": ["embed.weight"], "ToyForCausalLM": ["lm_head.weight"]},
+        ),
+        ok=_normalize(
+            weight_names=["embed.weight"],
+            class_params={"ToyModel": ["embed.weight"], "ToyForCausalLM": ["lm_head.weight"]},
+        ),
+    ),
+    "HFC114": CallCase(fail=_normalize(architecture="NoSuchClass"), ok=_normalize()),
+    "HFC115": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "self.post_init()\n\n    def forward(self, input_ids=None, **kwargs)",
+                "self.cache = config.use_cache\n        self.post_init()\n\n"
+                "    def forward(self, input_ids=None, **kwargs)",
+            )
+        }
+    ),
+    # -- code ----------------------------------------------------------------------------------
+    "HFC201": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "import torch\n", "import torch\nfrom .layers import Block\n"
+            )
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                "import torch\n", "import torch\nfrom .layers import Block\n"
+            ),
+            "layers.py": "class Block:\n    pass\n",
+        },
+    ),
+    "HFC202": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "import torch\n", "import torch\nfrom .sub.layers import Block\n"
+            ),
+            "sub/__init__.py": "",
+            "sub/layers.py": "class Block:\n    pass\n",
+        }
+    ),
+    "HFC203": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "import torch\n", "import torch\nfrom toypkg.layers import Block\n"
+            ),
+            "toypkg/__init__.py": "",
+            "toypkg/layers.py": "class Block:\n    pass\n",
+        }
+    ),
+    "HFC204": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "import torch\n", "import torch\nimport hfc_not_installed_pkg\n"
+            )
+        },
+        ok={"modeling_toy.py": modeling("import torch\n", "import torch\nimport json\n")},
+    ),
+    "HFC205": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "import torch\n",
+                "import torch\ntry:\n    import hfc_not_installed_pkg\nexcept ImportError:\n    pass\n",
+            )
+        },
+    ),
+    "HFC206": Case(fail={"modeling_toy.py": MODELING + "\ndef broken(:\n"}),
+    "HFC207": Case(fail={"config.json": _auto_map(AutoModel="modeling_gone.ToyModel")}),
+    "HFC208": Case(
+        fail={
+            "modeling_toy.py": modeling("import torch\n", "import torch\nfrom . import layers\n"),
+            "layers.py": "class Block:\n    pass\n",
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                "import torch\n", "import torch\nfrom .layers import Block\n"
+            ),
+            "layers.py": "class Block:\n    pass\n",
+        },
+    ),
+    "HFC209": Case(
+        fail={
+            "modeling_toy.py": modeling("import torch\n", "import torch\nfrom ..shared import f\n")
+        }
+    ),
+    "HFC210": Case(
+        fail={
+            "modeling_toy.py": MODELING
+            + '\n\ndef build():\n    """Usage:\n\n    from .blocks import Block\n    """\n'
+        }
+    ),
+    "HFC250": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "import torch\n",
+                "import torch\nfrom transformers.modeling_attn_mask_utils import "
+                "_prepare_4d_causal_attention_mask\n",
+            )
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                "import torch\n",
+                "import torch\ntry:\n    from transformers.modeling_attn_mask_utils import "
+                "_prepare_4d_causal_attention_mask\nexcept ImportError:\n    pass\n",
+            )
+        },
+    ),
+    "HFC251": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "        hidden = self.model(input_ids)",
+                "        self.get_head_mask(None, 2)\n        hidden = self.model(input_ids)",
+            )
+        }
+    ),
+    "HFC252": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "self.embed = nn.Embedding(config.vocab_size, config.hidden_size)\n        self.post_init()",
+                "self.embed = nn.Embedding(config.vocab_size, config.hidden_size)",
+            )
+        }
+    ),
+    "HFC253": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                '_tied_weights_keys = {"lm_head.weight": "model.embed.weight"}',
+                '_tied_weights_keys = ["lm_head.weight"]',
+            )
+        }
+    ),
+    "HFC254": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "class ToyForCausalLM(ToyPreTrainedModel, GenerationMixin):",
+                "class ToyForCausalLM(ToyPreTrainedModel):",
+            )
+        }
+    ),
+    "HFC255": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "        hidden = self.model(input_ids)",
+                "        scale = self.config.hfc_undefined_scale\n        hidden = self.model(input_ids)",
+            )
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                "        hidden = self.model(input_ids)",
+                "        size = self.config.hidden_size\n        hidden = self.model(input_ids)",
+            )
+        },
+    ),
+    "HFC256": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "import torch\n", "import os\nimport torch\nos.system('ls')\n"
+            )
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                "import torch\n", "import os\nimport torch\nos.path.join('a')\n"
+            )
+        },
+    ),
+    # -- tokenizer -----------------------------------------------------------------------------
+    "HFC400": Case(
+        fail={
+            "special_tokens_map.json": None,
+            "special_token_map.json": json.dumps({"bos_token": "<s>"}),
+        }
+    ),
+    "HFC401": Case(
+        fail={"tokenization_toy.py": CUSTOM_TOKENIZER},
+        ok={
+            "tokenization_toy.py": CUSTOM_TOKENIZER,
+            "tokenizer_config.json": json.dumps(
+                {
+                    **TOKENIZER_CONFIG,
+                    "tokenizer_class": "ToyTokenizer",
+                    "auto_map": {"AutoTokenizer": [None, "tokenization_toy.ToyTokenizer"]},
+                }
+            ),
+        },
+    ),
+    "HFC402": Case(fail={"config.json": config_with(bos_token_id=5)}),
+    "HFC403": Case(
+        fail={
+            "tokenizer.json": None,
+            "tokenizer_config.json": None,
+            "special_tokens_map.json": None,
+        }
+    ),
+    "HFC404": Case(fail={"tokenizer.json": "{broken"}),
+    "HFC405": Case(
+        fail={
+            "tokenization_toy.py": CUSTOM_TOKENIZER,
+            "tokenizer_config.json": json.dumps(
+                {**TOKENIZER_CONFIG, "auto_map": {"AutoTokenizer": [None, "tokenization_toy.Nope"]}}
+            ),
+        }
+    ),
+    "HFC406": Case(fail={"config.json": config_with(pad_token_id=None)}),
+    # -- repository ----------------------------------------------------------------------------
+    "HFC600": Case(fail={"optimizer.pt": b"\x80\x02}q\x00."}),
+    "HFC601": Case(fail={".env": "API_KEY=x\n"}),
+    "HFC602": Case(
+        fail={"notes.md": f"login with {TOKEN}\n"}, ok={"notes.md": "login with `hf auth login`\n"}
+    ),
+    "HFC603": Case(fail={"__pycache__/modeling_toy.cpython-311.pyc": b"\x00\x01"}),
+    "HFC604": Case(fail={"README.md": None}),
+    "HFC605": Case(fail={"README.md": "---\nlibrary_name: [unclosed\n---\n# Toy\n"}),
+    "HFC606": Case(fail={"README.md": CARD.replace("- custom_code\n", "- toy\n")}),
+    "HFC607": Case(fail={"notes.txt": "todo\n"}),
+    # -- hub -----------------------------------------------------------------------------------
+    "HFC650": Case(fail={"data.tar": Sparse(51 * 10**9)}, ok={"data.tar": Sparse(10**9)}),
+    "HFC651": Case(fail={"data.tar": Sparse(21 * 10**9)}, ok={"data.tar": Sparse(19 * 10**9)}),
+}
+
+# Rules whose cases are tests of their own (named here so the registry test can check they exist).
+SPECIAL: dict[str, str] = {
+    "HFC699": "tests/checks/test_registry.py::test_crashing_check_is_a_finding",
+}
