@@ -85,6 +85,7 @@ UPLOAD = """
 """
 
 
+@pytest.mark.slow
 def test_client_with_xet_on_uploads_to_regular_mode(served) -> None:
     pytest.importorskip("hf_xet")
     url, _ = served()  # the CLI's default --upload-mode regular
@@ -95,6 +96,7 @@ def test_client_with_xet_on_uploads_to_regular_mode(served) -> None:
     assert doc["sizes"]["model.safetensors"] == 2 * 1024 * 1024
 
 
+@pytest.mark.slow
 def test_client_with_xet_on_gets_a_clear_error_in_lfs_mode(served) -> None:
     pytest.importorskip("hf_xet")
     url, _ = served("--upload-mode", "lfs")
@@ -126,15 +128,16 @@ def test_transformers_autoconfig_by_repo_id(served, tmp_path: Path) -> None:
         from transformers import AutoConfig
         config = AutoConfig.from_pretrained("alice/tiny")
         print(type(config).__name__, config.hidden_size, config.intermediate_size)
+        try:  # private: invisible without the token
+            AutoConfig.from_pretrained("alice/tiny", token=False, force_download=True)
+        except OSError as exc:
+            print("anonymous:", type(exc).__name__)
     """
-    env = client_env(url, HF_HOME=str(tmp_path / "hf_home"))
-    result = run_client(load, env)
+    result = run_client(load, client_env(url, HF_HOME=str(tmp_path / "hf_home")))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["BertConfig", "32", "37"]
-    anonymous = {k: v for k, v in env.items() if k != "HF_TOKEN"}
-    anonymous["HF_HOME"] = str(tmp_path / "hf_home2")
-    hidden = run_client(load, anonymous)  # private: invisible without the token
-    assert hidden.returncode != 0
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split() == ["BertConfig", "32", "37"]
+    assert lines[1].startswith("anonymous:")
 
 
 def test_fault_injection_route_of_a_served_hub(served) -> None:
