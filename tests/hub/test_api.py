@@ -214,3 +214,50 @@ def test_dataset_repos(local_hub) -> None:
     assert "d/x.bin" in api.list_repo_files("acme/data", repo_type="dataset")
     path = hf_hub_download("acme/data", "d/x.bin", repo_type="dataset", endpoint=local_hub.url)
     assert Path(path).read_bytes() == BIG
+
+
+def test_lfs_upload_urls_authorise_themselves_only(local_hub) -> None:
+    import hashlib
+
+    import httpx2
+
+    oid = hashlib.sha256(BIG).hexdigest()
+    batch = httpx2.post(
+        f"{local_hub.url}/alice/lfs.git/info/lfs/objects/batch",
+        json={"operation": "upload", "objects": [{"oid": oid, "size": len(BIG)}]},
+        headers={"Authorization": f"Bearer {local_hub.token}"},
+    )
+    assert batch.status_code == 404  # no such repo yet
+    local_hub.api().create_repo("alice/lfs")
+    anonymous = httpx2.post(
+        f"{local_hub.url}/alice/lfs.git/info/lfs/objects/batch",
+        json={"operation": "upload", "objects": [{"oid": oid, "size": len(BIG)}]},
+    )
+    assert anonymous.status_code == 401
+    batch = httpx2.post(
+        f"{local_hub.url}/alice/lfs.git/info/lfs/objects/batch",
+        json={"operation": "upload", "objects": [{"oid": oid, "size": len(BIG)}]},
+        headers={"Authorization": f"Bearer {local_hub.token}"},
+    )
+    href = batch.json()["objects"][0]["actions"]["upload"]["href"]
+    forged = href.replace("sig=", "sig=0")
+    assert httpx2.put(forged, content=BIG).status_code == 403
+    assert httpx2.put(href.split("?")[0], content=BIG).status_code == 403
+    assert httpx2.put(href, content=BIG).status_code == 200  # no Authorization header needed
+    again = httpx2.post(
+        f"{local_hub.url}/alice/lfs.git/info/lfs/objects/batch",
+        json={"operation": "upload", "objects": [{"oid": oid, "size": len(BIG)}]},
+        headers={"Authorization": f"Bearer {local_hub.token}"},
+    )
+    assert "actions" not in again.json()["objects"][0]  # already stored: nothing to send
+
+
+def test_commit_listing_is_paginated(local_hub) -> None:
+    local_hub.server.commits_page_size = 2
+    api = local_hub.api()
+    api.create_repo("alice/log")
+    for i in range(4):
+        api.upload_file(path_or_fileobj=str(i).encode(), path_in_repo="n.txt", repo_id="alice/log",
+                        commit_message=f"c{i}")  # fmt: skip
+    titles = [c.title for c in api.list_repo_commits("alice/log")]
+    assert titles == ["c3", "c2", "c1", "c0", "initial commit"]
