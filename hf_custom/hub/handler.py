@@ -184,6 +184,8 @@ class HubHandler(ReadRoutes, WriteRoutes, BaseHTTPRequestHandler):
                 return self.create_repo()
             if rest == ["repos", "delete"] and method == "DELETE":
                 return self.delete_repo()
+            if rest == ["agent-harnesses"] and method == "GET":  # the client's telemetry registry
+                return self.send(200, {"standardEnvVars": [], "harnesses": {}})
             if rest == ["validate-yaml"] and method == "POST":
                 self.body()
                 return self.send(200, {"errors": [], "warnings": []})
