@@ -125,13 +125,15 @@ def plan_card(
     architecture: str | None = None,
 ) -> CardPlan:
     """The staged README.md (PURE)."""
-    from huggingface_hub import ModelCard, ModelCardData
+    from huggingface_hub import ModelCard
 
     changes: list[Change] = []
     findings: list[Finding] = []
     target = repo_id or f"YOUR-NAMESPACE/{name}"
     tag = pipeline_tag_for(list(auto_map))
     if existing is not None:
+        if not existing.startswith("---"):
+            existing = "---\n{}\n---\n" + existing
         try:
             card = ModelCard(existing, ignore_metadata_errors=False)
         except (yaml.YAMLError, ValueError) as exc:
@@ -142,7 +144,7 @@ def plan_card(
         created = False
     else:
         card = ModelCard(
-            "---\n---\n"
+            "---\n{}\n---\n"
             + _body(
                 name,
                 target,
@@ -152,7 +154,6 @@ def plan_card(
                 architecture=architecture,
             ),
         )
-        card.data = ModelCardData()
         created = True
 
     data = card.data

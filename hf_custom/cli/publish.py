@@ -1,0 +1,219 @@
+"""``hf-custom publish``: stage, check, verify and upload a custom-code checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hf_custom.cli.output import (
+    err_console,
+    format_option,
+    out_console,
+    print_json,
+    progress_sink,
+    render_findings,
+    summary_line,
+)
+from hf_custom.errors import InputError
+
+
+def _size(value: str) -> int:
+    from hf_custom.weights.shards import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise InputError(str(exc), hint="e.g. --max-shard-size 5GB") from exc
+
+
+def _renames(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    from hf_custom.weights.names import parse_rename
+
+    out = []
+    for v in values:
+        try:
+            out.append(parse_rename(v))
+        except ValueError as exc:
+            raise InputError(str(exc), hint="e.g. --rename '^encoder\\.=model.encoder.'") from exc
+    return out
+
+
+@click.command("publish")
+@click.argument("src", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--repo-id", help="Where to upload: NAMESPACE/NAME. Not needed with --dry-run.")
+@click.option("--dry-run", is_flag=True, help="Stage, check and verify; upload nothing.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write the staged folder here (default: a temporary folder).",
+)
+@click.option("--force", is_flag=True, help="Replace a non-empty --out folder.")
+@click.option("--no-verify", is_flag=True, help="Skip the test-load (said loudly in the output).")
+@click.option(
+    "--code-root",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Folder holding your own package imported by the model code (vendored).",
+)
+@click.option("--model-type", help="Rename model_type (needed when it is a built-in type).")
+@click.option(
+    "--auto-class",
+    "auto_class",
+    multiple=True,
+    metavar="CLASS=AUTOCLASS",
+    help="Register CLASS under AUTOCLASS (settles ambiguous names). Repeatable.",
+)
+@click.option("--architecture", help="The class the weights were saved from.")
+@click.option(
+    "--rename",
+    "rename",
+    multiple=True,
+    metavar="REGEX=REPLACEMENT",
+    help="Rename weights (re.sub on each name). Repeatable.",
+)
+@click.option(
+    "--dtype", type=click.Choice(["bfloat16", "float16", "float32"]), help="Cast the weights."
+)
+@click.option("--max-shard-size", default="5GB", show_default=True, help="Largest shard size.")
+@click.option("--python", "python", help="Interpreter to verify with (the users' environment).")
+@click.option("--endpoint", help="Hub URL, or 'local' for the embedded Hub (default: HF_ENDPOINT).")
+@click.option("--token", help="Access token (default: HF_TOKEN or the `hf auth login` token).")
+@click.option("--private", is_flag=True, help="Create the repository private.")
+@click.option("--revision", help="Branch to commit to.")
+@click.option("--create-pr", is_flag=True, help="Open a pull request instead of committing.")
+@click.option("--commit-message", help="The commit message.")
+@format_option
+def publish(
+    src: Path,
+    repo_id: str | None,
+    dry_run: bool,
+    out: Path | None,
+    force: bool,
+    no_verify: bool,
+    code_root: Path | None,
+    model_type: str | None,
+    auto_class: tuple[str, ...],
+    architecture: str | None,
+    rename: tuple[str, ...],
+    dtype: str | None,
+    max_shard_size: str,
+    python: str | None,
+    endpoint: str | None,
+    token: str | None,
+    private: bool,
+    revision: str | None,
+    create_pr: bool,
+    commit_message: str | None,
+    fmt: str,
+) -> None:
+    """Publish the checkpoint folder SRC so that AutoModel*.from_pretrained(...,
+    trust_remote_code=True) works: package the code, normalise config.json, convert the weights,
+    write tokenizer files and a model card, verify the result loads, then upload in one commit.
+
+    \b
+    hf-custom publish ./ckpt --dry-run --out staged     stage and verify only
+    hf-custom publish ./ckpt --repo-id you/model        stage, verify, upload
+    """
+    from hf_custom.cli.main import ResultCode
+    from hf_custom.publish import parse_auto_classes
+    from hf_custom.publish import publish as run
+
+    if not src.is_dir():
+        raise InputError("the checkpoint folder does not exist", path=str(src))
+    with progress_sink() as sink:
+        result = run(
+            src,
+            repo_id=repo_id,
+            dry_run=dry_run,
+            out=out,
+            force=force,
+            verify=not no_verify,
+            endpoint=endpoint,
+            token=token,
+            private=private,
+            revision=revision,
+            commit_message=commit_message,
+            create_pr=create_pr,
+            python=python,
+            code_root=code_root,
+            model_type=model_type,
+            auto_classes=parse_auto_classes(auto_class),
+            architecture=architecture,
+            renames=_renames(rename),
+            dtype=dtype,
+            max_shard_size=_size(max_shard_size),
+            on_event=sink,
+        )
+    if fmt == "json":
+        print_json(result.to_json())
+    else:
+        _human(result)
+    if not result.ok:
+        raise ResultCode(1)
+
+
+def _human(result: Any) -> None:
+    from rich.markup import escape
+
+    err = err_console()
+    st = result.stage
+    if st.excluded:
+        err.print("[bold]Not staged[/]")
+        for e in st.excluded:
+            err.print(f"  {escape(e.path)}  [dim]{escape(e.reason)}[/]")
+    if st.rewrites:
+        err.print("[bold]Code rewrites[/]")
+        for r in st.rewrites:
+            err.print(f"  {escape(r.path)}:{r.line}  {escape(r.old)} -> {escape(r.new)}")
+    if st.changes:
+        err.print("[bold]Changes[/]")
+        for c in st.changes:
+            err.print(
+                f"  {escape(c.file)} {escape(c.key)}: {escape(repr(c.old))} -> "
+                f"{escape(repr(c.new))}  [dim]{escape(c.reason)}[/]"
+            )
+    if st.renames:
+        err.print("[bold]Weight renames[/]")
+        for r in st.renames[:50]:
+            err.print(f"  {escape(str(r.old))} -> {escape(str(r.new))}")
+        if len(st.renames) > 50:
+            err.print(f"  ... and {len(st.renames) - 50} more (see --format json)")
+    if st.requirements:
+        err.print("[bold]Requirements[/] " + escape(", ".join(st.requirements)))
+    if result.findings:
+        render_findings(result.findings, err)
+    if result.verify_skipped:
+        err.print(
+            "[bold yellow]verification SKIPPED (--no-verify): nothing proves the staged folder "
+            "loads through its AutoClasses[/]"
+        )
+    elif result.verify is not None:
+        _render_verify(result.verify)
+    err.print(summary_line(result.findings))
+    out = out_console()
+    if result.kept:
+        out.print(f"staged: {st.out}", highlight=False, soft_wrap=True)
+    if result.upload is not None:
+        up = result.upload
+        if up.committed:
+            out.print(f"committed: {up.commit_url or up.repo_url}", highlight=False)
+        else:
+            out.print(f"no changes: {up.repo_url} is already up to date", highlight=False)
+        if getattr(up, "pr_url", None):
+            out.print(f"pull request: {up.pr_url}", highlight=False)
+    if result.refused:
+        err.print(f"[bold red]refused:[/] {escape(result.refused)} (nothing was uploaded)")
+    elif result.dry_run:
+        err.print("dry run: nothing was uploaded")
+
+
+def _render_verify(report: Any) -> None:
+    try:
+        from hf_custom.cli.verify_view import render_verify
+    except ImportError:
+        err = err_console()
+        for row in report.rows:
+            err.print(f"  {row.auto_class:<40} {row.class_name:<36} loaded={row.loaded}")
+        return
+    render_verify(report, err_console())
