@@ -1,0 +1,782 @@
+"""Rules for loading and verification (HFC500-HFC549, owned by verification). Pure data.
+
+Every rule here needs the model code executed in the isolated child process (needs="load").
+"""
+
+from __future__ import annotations
+
+from hf_custom.findings import Rule, Severity, define
+
+define(
+    Rule(
+        id="HFC500",
+        name="load-failed",
+        severity=Severity.ERROR,
+        summary="an AutoClass failed to load (config, model or tokenizer) in the clean child process",
+        fix="read the message: it names the exception and the line of the model's code that raised it",
+        explanation="""\
+## What it does
+Loads AutoConfig, every AutoModel* entry of `auto_map` and AutoTokenizer with `trust_remote_code=True` in a fresh process, and reports any exception that no more specific rule explains.
+
+## Why is this bad?
+Users' `from_pretrained` would fail the same way: the repository is unusable through that AutoClass.
+
+## Example
+`AutoModelForMaskedLM.from_pretrained(repo, trust_remote_code=True)` raises `TypeError: __init__() missing 1 required positional argument`.
+
+## How to fix
+Fix the code at the file and line shown; re-run `hf-custom doctor --load` on the staged folder.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC501",
+        name="post-init-not-called",
+        severity=Severity.ERROR,
+        summary="a model class never calls self.post_init(): transformers v5 fails with 'no attribute all_tied_weights_keys'",
+        fix="add `self.post_init()` as the last line of the model class's __init__",
+        explanation="""\
+## What it does
+Diagnoses the `AttributeError: ... has no attribute 'all_tied_weights_keys'` raised while loading.
+
+## Why is this bad?
+transformers v5 computes the tied-weights mapping and other static properties in `post_init()`; without it `from_pretrained` crashes (transformers PR 43951).
+
+## Example
+```python
+class XForMaskedLM(XPreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.model = XModel(config)
+        # no self.post_init()
+```
+
+## How to fix
+End every model `__init__` with `self.post_init()`.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC502",
+        name="tied-weights-keys-rejected",
+        severity=Severity.ERROR,
+        summary="_tied_weights_keys is a list: transformers v5 needs a dict {target: source}",
+        fix='write `_tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}`',
+        explanation="""\
+## What it does
+Inspects the loaded model classes (and diagnoses `'list' object has no attribute 'keys'` raised while tying).
+
+## Why is this bad?
+v5 reads `_tied_weights_keys` as a mapping of target to source; a list crashes as soon as the config ties embeddings (transformers issue 44861).
+
+## Example
+`_tied_weights_keys = ["lm_head.weight"]`
+
+## How to fix
+`_tied_weights_keys = {"lm_head.weight": "model.embed.weight"}` (target: source).
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC503",
+        name="dependency-missing-at-load",
+        severity=Severity.ERROR,
+        summary="the model code imports a package that is not installed: transformers refuses to load",
+        fix="add the package to the requirements, or import it inside try/except or inside the function that uses it",
+        explanation="""\
+## What it does
+Diagnoses transformers' `check_imports` refusal and `ModuleNotFoundError` raised by the model's code.
+
+## Why is this bad?
+`check_imports` refuses every module-level import it cannot resolve, even an optional one such as `flash_attn` (DeepSeek-MoE issue 24).
+
+## Example
+`import flash_attn` at the top of modeling_x.py.
+
+## How to fix
+Guard optional imports (`try: import flash_attn` / `except ImportError: flash_attn = None`) or list the package in the model card's requirements.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC504",
+        name="config-attribute-missing-at-runtime",
+        severity=Severity.ERROR,
+        summary="the code (or transformers) reads a config attribute that transformers v5 no longer sets on the base config",
+        fix="define the attribute in the config class __init__ with a default",
+        explanation="""\
+## What it does
+Diagnoses `AttributeError: 'XConfig' object has no attribute 'use_cache'` raised while loading, running forward or generating, and names who read it.
+
+## Why is this bad?
+v5 removed defaults such as `use_cache`, `is_decoder`, `pad_token_id` from the base config (transformers issue 43572); `generate` also reads `num_hidden_layers`.
+
+## Example
+`if self.config.use_cache:` in forward, with `XConfig.__init__` not setting `use_cache`.
+
+## How to fix
+Add `use_cache=True` to the config `__init__` parameters and `self.use_cache = use_cache` before `super().__init__(**kwargs)`.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC505",
+        name="forward-exception",
+        severity=Severity.ERROR,
+        summary="an exception in forward (or generate), located at the file and line of the model's code",
+        fix="fix the code at the file and line shown",
+        explanation="""\
+## What it does
+Runs forward on inputs built from the config (vocab_size, max_position_embeddings, num_labels, pad token) in eval mode and walks the traceback to the frame in the model's own files.
+
+## Why is this bad?
+Users' first call fails.
+
+## Example
+`RuntimeError: mat1 and mat2 shapes cannot be multiplied` at modeling_x.py:88.
+
+## How to fix
+Fix the line shown; reproduce with the same tiny inputs.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC506",
+        name="weight-shape-mismatch",
+        severity=Severity.ERROR,
+        summary="a tensor in the weights file has a different shape than the model's parameter",
+        fix="make config.json describe the checkpoint's sizes (vocab_size, hidden_size, ...) or re-export the weights",
+        explanation="""\
+## What it does
+Reads the mismatched keys of `from_pretrained(..., output_loading_info=True)`.
+
+## Why is this bad?
+transformers re-initialises mismatched tensors randomly.
+
+## Example
+`embed.weight` is [1000, 64] in the file but the config says vocab_size=1024.
+
+## How to fix
+Correct config.json.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC507",
+        name="unexpected-weights",
+        severity=Severity.ERROR,
+        summary="the class in `architectures` does not use some tensors of the weights file",
+        fix="rename the tensors to the model's parameter names (publish reconciles prefixes) or remove them",
+        explanation="""\
+## What it does
+Reads the unexpected keys when loading the class named in `architectures`.
+
+## Why is this bad?
+Unused tensors usually mean a naming mismatch: the parameters they were meant for stay random.
+
+## Example
+The file has `encoder.layer.0.weight`; the model expects `model.encoder.layer.0.weight`.
+
+## How to fix
+Rename the keys (hf-custom convert does it from the expected names).
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC508",
+        name="weights-differ",
+        severity=Severity.ERROR,
+        summary="a loaded parameter or buffer is not equal to its tensor in the weights file",
+        fix="look for code that re-initialises or overwrites weights after loading (_init_weights, tie_weights, __init__)",
+        explanation="""\
+## What it does
+Compares every loaded parameter and buffer bitwise with the staged file.
+
+## Why is this bad?
+The model loads without a warning but computes with other weights than the ones published.
+
+## Example
+`_init_weights` is overridden and re-randomises every Linear, including loaded ones.
+
+## How to fix
+Only initialise weights in `_init_weights`, which transformers calls for missing ones.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC509",
+        name="weight-not-loaded",
+        severity=Severity.ERROR,
+        summary="a tensor of the class in `architectures` is not in the weights file and is not a declared tie: it stays random",
+        fix="save the tensor in the weights file, or declare the tie (_tied_weights_keys dict and tie_word_embeddings=True)",
+        explanation="""\
+## What it does
+Lists the state-dict entries of the architectures class that were neither loaded from the file nor tied to a loaded tensor.
+
+## Why is this bad?
+The silent failure: e.g. an `lm_head` left untied because v5 no longer defaults `tie_word_embeddings` (transformers PRs 45857, 43429), random output with no error.
+
+## Example
+config.json without `tie_word_embeddings`, weights without `lm_head.weight`.
+
+## How to fix
+Set `tie_word_embeddings=True` in config.json and the config class default, or save the tensor.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC510",
+        name="newly-initialised-weights",
+        severity=Severity.INFO,
+        summary="a head other than the architectures class starts with freshly initialised weights (expected)",
+        fix="nothing to do: a task head is trained on the downstream task",
+        explanation="""\
+## What it does
+Lists, for AutoClasses other than the one in `architectures`, the weights that are not in the file.
+
+## Why is this bad?
+It is expected (a classifier on top of a pretrained encoder) but worth knowing.
+
+## Example
+`AutoModelForSequenceClassification` gets a new `score.weight`.
+
+## How to fix
+Nothing, unless the head was meant to be trained already.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC511",
+        name="wrong-output-type",
+        severity=Severity.ERROR,
+        summary="forward does not return the ModelOutput an AutoClass's users expect",
+        fix="return the matching transformers.modeling_outputs class (MaskedLMOutput, CausalLMOutput, ...)",
+        explanation="""\
+## What it does
+Checks that forward returns a `ModelOutput` of the family of its AutoClass with the expected field (`logits`, `last_hidden_state`).
+
+## Why is this bad?
+Pipelines, Trainer and user code access `outputs.logits`; a tuple or a dict breaks them.
+
+## Example
+`return logits` from `XForMaskedLM.forward`.
+
+## How to fix
+`return MaskedLMOutput(loss=loss, logits=logits)`.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC512",
+        name="wrong-output-shape",
+        severity=Severity.ERROR,
+        summary="an output has another shape than its AutoClass implies ([b, s, vocab] for LM heads, [b, num_labels] for sequence classification)",
+        fix="check the head's output size against the config (vocab_size, num_labels) and the pooling",
+        explanation="""\
+## What it does
+Compares the main output's shape with the shape implied by the AutoClass and the config.
+
+## Why is this bad?
+Downstream code (pipelines, loss, generate) assumes these shapes.
+
+## Example
+Sequence classification returning per-token logits [b, s, num_labels].
+
+## How to fix
+Pool (first or last token) before the classifier.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC513",
+        name="non-finite-output",
+        severity=Severity.ERROR,
+        summary="forward produced NaN or infinite values",
+        fix="look for divisions, log/exp and masking with -inf in the model's code",
+        explanation="""\
+## What it does
+Checks every floating output tensor with `torch.isfinite`.
+
+## Why is this bad?
+Non-finite outputs on plain inputs mean broken numerics or uninitialised weights.
+
+## Example
+Attention masking that fills a full row with -inf.
+
+## How to fix
+Use a large negative finite value (`torch.finfo(dtype).min`).
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC514",
+        name="round-trip-mismatch",
+        severity=Severity.ERROR,
+        summary="a model built from the config with the staged state dict loaded gives other outputs than from_pretrained",
+        fix="compute buffers in __init__ deterministically and register them persistent, or recompute them in _init_weights",
+        explanation="""\
+## What it does
+Instantiates the class from its config, loads the staged tensors with `load_state_dict` and compares outputs with the `from_pretrained` model on the same inputs.
+
+## Why is this bad?
+`from_pretrained` builds the model on the meta device: non-persistent buffers computed in `__init__` (rotary frequencies, masks) can end up different or uninitialised.
+
+## Example
+`self.register_buffer("inv_freq", ..., persistent=False)` never re-computed after meta initialisation.
+
+## How to fix
+Re-create such buffers in `_init_weights`, or make them persistent and save them.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC515",
+        name="cannot-generate",
+        severity=Severity.ERROR,
+        summary="a generative head (CausalLM) has no generate(): it does not inherit GenerationMixin",
+        fix="declare `class XForCausalLM(XPreTrainedModel, GenerationMixin)` with `from transformers import GenerationMixin`",
+        explanation="""\
+## What it does
+Checks `can_generate()` and `generate` on CausalLM / Seq2SeqLM heads.
+
+## Why is this bad?
+Since v4.50 `PreTrainedModel` no longer inherits `GenerationMixin` (transformers PR 33150, issue 38050): `model.generate` raises AttributeError.
+
+## Example
+`class XForCausalLM(XPreTrainedModel):`
+
+## How to fix
+`class XForCausalLM(XPreTrainedModel, GenerationMixin):`
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC516",
+        name="generate-malformed",
+        severity=Severity.ERROR,
+        summary="greedy generate returned a malformed sequence (wrong length, prompt changed, ids out of range)",
+        fix="check prepare_inputs_for_generation and the logits of the head",
+        explanation="""\
+## What it does
+Runs a greedy `generate` of a few tokens on a prompt built from the config.
+
+## Why is this bad?
+Users' generation would produce garbage or crash.
+
+## Example
+Generated ids >= vocab_size because the head is larger than the tokenizer.
+
+## How to fix
+Fix the head size or the generation inputs preparation.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC517",
+        name="generate-cache-inconsistent",
+        severity=Severity.ERROR,
+        summary="generate (with its cache) disagrees with greedy decoding by full forwards",
+        fix="handle past_key_values in forward, or set use_cache=False in the generation config if the model has no cache",
+        explanation="""\
+## What it does
+Compares `generate(do_sample=False)` with a greedy loop that re-runs forward on the whole sequence.
+
+## Why is this bad?
+A model that ignores `past_key_values` sees only the last token at each step: generation silently degrades.
+
+## Example
+forward accepts `**kwargs` and drops `past_key_values`.
+
+## How to fix
+Implement the cache, or set `use_cache: false` in generation_config.json.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC518",
+        name="tokenizer-round-trip-lossy",
+        severity=Severity.WARNING,
+        summary="decode(encode(text)) does not give the sample text back",
+        fix="check the normaliser, unknown-token handling and the decoder of the tokenizer",
+        explanation="""\
+## What it does
+Encodes and decodes a sample sentence (ignoring whitespace and, for lower-casing tokenizers, case).
+
+## Why is this bad?
+A lossy tokenizer can be intended (byte fallback off, normalisation) but often means a missing decoder or vocabulary.
+
+## Example
+A WordLevel tokenizer without `[UNK]` handling mapping most words to unknown.
+
+## How to fix
+Add the decoder or the missing vocabulary; ignore if the loss is intended.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC519",
+        name="tokenizer-config-token-mismatch",
+        severity=Severity.ERROR,
+        summary="a special-token id in config.json disagrees with the loaded tokenizer",
+        fix="make config.json's pad/bos/eos token ids equal to the tokenizer's (publish writes them from the tokenizer)",
+        explanation="""\
+## What it does
+Compares `pad_token_id`, `bos_token_id`, `eos_token_id`, ... of config.json with the loaded tokenizer.
+
+## Why is this bad?
+Generation stops on the wrong token and padding is masked wrongly.
+
+## Example
+config.json `pad_token_id: 0`, tokenizer `[PAD]` has id 3.
+
+## How to fix
+Set config.json `pad_token_id: 3`.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC520",
+        name="save-round-trip-mismatch",
+        severity=Severity.ERROR,
+        summary="save_pretrained then from_pretrained does not give the same tensors (or encodings)",
+        fix="check custom save logic, _keys_to_ignore_on_save and tied weights",
+        explanation="""\
+## What it does
+Saves the loaded model (and tokenizer) to a temporary folder, loads it again and compares every tensor.
+
+## Why is this bad?
+Users who fine-tune and re-save would lose or change weights.
+
+## Example
+A parameter listed in `_keys_to_ignore_on_save` that is not tied.
+
+## How to fix
+Save every tensor that is not a declared tie.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC521",
+        name="vocab-exceeds-embeddings",
+        severity=Severity.ERROR,
+        summary="the tokenizer produces ids beyond the embedding matrix",
+        fix="resize the embeddings to len(tokenizer) and re-save, or remove the added tokens",
+        explanation="""\
+## What it does
+Compares `len(tokenizer)` and its highest id with the config's `vocab_size`.
+
+## Why is this bad?
+An id >= vocab_size crashes the embedding lookup (index out of range).
+
+## Example
+Added special tokens after training without `resize_token_embeddings`.
+
+## How to fix
+`model.resize_token_embeddings(len(tokenizer))`, then re-save.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC522",
+        name="verify-timeout",
+        severity=Severity.ERROR,
+        summary="the verification child did not finish within the timeout",
+        fix="raise --timeout, or look for an endless loop in the step named",
+        explanation="""\
+## What it does
+Kills the verification process group after the timeout and names the step that was running.
+
+## Why is this bad?
+A hang in loading or forward would hang users' code too.
+
+## Example
+`while True` in a generation loop.
+
+## How to fix
+Fix the step, or raise the timeout for a big model.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC523",
+        name="auto-class-unknown",
+        severity=Severity.ERROR,
+        summary="auto_map names an AutoClass the installed transformers does not have",
+        fix="use the current AutoClass name (e.g. AutoModelForImageTextToText instead of AutoModelForVision2Seq)",
+        explanation="""\
+## What it does
+Resolves every `auto_map` key on the installed transformers.
+
+## Why is this bad?
+transformers v5 removed some AutoClasses; that entry cannot be used.
+
+## Example
+`"AutoModelForVision2Seq": "modeling_x.XForVision"`
+
+## How to fix
+Rename the key to the current AutoClass.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC524",
+        name="auto-class-wrong-class",
+        severity=Severity.ERROR,
+        summary="an AutoClass loads another class than the one auto_map names",
+        fix="check model_type and that the config is registered for the class",
+        explanation="""\
+## What it does
+Compares the loaded class name with the `auto_map` entry.
+
+## Why is this bad?
+Users get a different model than the author intended, often a built-in one.
+
+## Example
+`model_type: bert` loads transformers' BertModel instead of the custom class.
+
+## How to fix
+Give the config a unique model_type and correct auto_map.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC525",
+        name="no-weights-to-compare",
+        severity=Severity.WARNING,
+        summary="the folder has no weights file: loaded weights were not compared",
+        fix="stage the weights (model.safetensors) before verifying",
+        explanation="""\
+## What it does
+Looks for `*.safetensors` (or `pytorch_model*.bin`) in the verified folder.
+
+## Why is this bad?
+Without weights every parameter is random: verification cannot prove anything about them.
+
+## Example
+A folder with config.json and code only.
+
+## How to fix
+Add the weights.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC526",
+        name="no-model-in-auto-map",
+        severity=Severity.WARNING,
+        summary="auto_map has no AutoModel entry: no model class was verified",
+        fix="add AutoModel / AutoModelFor* entries to auto_map (publish writes them)",
+        explanation="""\
+## What it does
+Counts the AutoModel* entries of `auto_map`.
+
+## Why is this bad?
+With `trust_remote_code=True` users can only load what auto_map names.
+
+## Example
+`auto_map` with `AutoConfig` only.
+
+## How to fix
+Add `"AutoModelForMaskedLM": "modeling_x.XForMaskedLM"`.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC527",
+        name="verify-child-crashed",
+        severity=Severity.ERROR,
+        summary="the verification process died (segfault, out of memory, killed) before it finished",
+        fix="re-run with more memory; if it segfaults, check native extensions the model code imports",
+        explanation="""\
+## What it does
+Reports how the child process ended and the step that was running.
+
+## Why is this bad?
+A crash in loading or forward would crash users' processes too.
+
+## Example
+Exit by SIGKILL from the OOM killer while loading a big model.
+
+## How to fix
+Free memory, or verify on a bigger machine.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC528",
+        name="verify-environment-incomplete",
+        severity=Severity.ERROR,
+        summary="the interpreter used for verification cannot import torch or transformers",
+        fix="install torch and transformers in that environment, or pass --python pointing at one that has them",
+        explanation="""\
+## What it does
+Checks the imports the child needs before running any check.
+
+## Why is this bad?
+Nothing can be verified: the result would be a false pass.
+
+## Example
+`--python /usr/bin/python3` without torch.
+
+## How to fix
+`pip install torch transformers safetensors` in that environment.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC529",
+        name="verification-skipped",
+        severity=Severity.WARNING,
+        summary="verification was skipped (--no-verify): nothing proves the repository loads",
+        fix="drop --no-verify, or run hf-custom doctor --load on the repository",
+        explanation="""\
+## What it does
+Recorded when publish runs with `--no-verify`.
+
+## Why is this bad?
+The upload may not load for its users.
+
+## Example
+`hf-custom publish ./ckpt --repo-id me/x --no-verify`.
+
+## How to fix
+Run the verification.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC530",
+        name="forward-not-checked",
+        severity=Severity.INFO,
+        summary="forward was not run for an AutoClass: no text inputs could be built from the config",
+        fix="nothing to do for non-text models; for text models set vocab_size in the config",
+        explanation="""\
+## What it does
+Records AutoClasses whose forward takes no `input_ids` or whose config has no `vocab_size`.
+
+## Why is this bad?
+Those outputs were not checked; the report says so rather than passing them.
+
+## Example
+A vision model whose forward takes `pixel_values`.
+
+## How to fix
+Nothing, or set `vocab_size`.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC531",
+        name="transformers-name-removed-at-load",
+        severity=Severity.ERROR,
+        summary="the model code imports a name that the installed transformers no longer has",
+        fix="import it from its new location, or copy the small helper into the model code",
+        explanation="""\
+## What it does
+Diagnoses `ImportError: cannot import name ... from 'transformers...'` and missing transformers modules.
+
+## Why is this bad?
+transformers v5 removed or moved symbols (`is_torch_fx_available`, `transformers.modeling_attn_mask_utils`, ...): the code does not import.
+
+## Example
+`from transformers.utils import is_torch_fx_available`
+
+## How to fix
+Remove the import or vendor the helper.
+""",
+        needs="load",
+    )
+)

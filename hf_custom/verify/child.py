@@ -1,0 +1,205 @@
+"""The verification child: a standalone script, run by path in a clean process.
+
+It must not import hf_custom (the interpreter may be another environment, the one the model's
+users will have), so it only needs torch, transformers and safetensors. It is started by
+:mod:`hf_custom.verify.isolation` as ``python child.py REQUEST.json RESULT.jsonl`` with a fresh
+HF_HOME / HF_MODULES_CACHE, HF_HUB_OFFLINE=1 and a temporary working directory.
+
+It writes one JSON object per line to RESULT.jsonl, flushed as it goes, so that the parent keeps
+what was learnt before a crash or a timeout:
+
+    {"type": "env", ...}          interpreter and library versions
+    {"type": "step", ...}         a step starts (the parent names it when the child dies)
+    {"type": "row", ...}          the outcome for one AutoClass
+    {"type": "finding", ...}      rule id, message, path, line, fix (the parent maps it to a Finding)
+    {"type": "keys", ...}         expected_state_keys mode: one class's state-dict names
+    {"type": "done", ...}         the run finished
+
+Failures become findings with a cause and a fix, never tracebacks: :func:`diagnose` walks the
+traceback to the frame inside the model's own files.
+"""
+
+# ruff: noqa: PTH110, PTH118, PTH208
+# (os.path throughout: this script runs in other interpreters and stays plain and portable)
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import time
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # noqa: PTH100, PTH120
+
+import child_diagnose
+from child_diagnose import FAILED, PASSED, Reporter, _report_tied_list, diagnose
+from child_model import Row, config_int, read_staged_tensors, verify_model
+from child_tokenizer import verify_tokenizer
+
+# --------------------------------------------------------------------------------------------
+
+
+def run_verify(rep: Reporter, req: dict[str, Any]) -> None:
+    from transformers import AutoConfig
+
+    staged = req["staged"]
+    with open(os.path.join(staged, "config.json"), encoding="utf-8") as fh:
+        raw = json.load(fh)
+    auto_map = raw.get("auto_map") or {}
+    architectures = list(raw.get("architectures") or [])
+    models = [(k, v) for k, v in auto_map.items() if k.startswith("AutoModel")]
+    has_tok = "AutoTokenizer" in auto_map or any(
+        os.path.exists(os.path.join(staged, n)) for n in ("tokenizer.json", "tokenizer_config.json")
+    )
+    rep.write("plan", auto_classes=["AutoConfig"] + [k for k, _ in models]
+              + (["AutoTokenizer"] if has_tok else []))  # fmt: skip
+
+    row = Row("AutoConfig", str(auto_map.get("AutoConfig", "")).split(".")[-1])
+    rep.write("step", auto_class="AutoConfig", step="load")
+    try:
+        config = AutoConfig.from_pretrained(staged, trust_remote_code=True)
+        row.loaded = PASSED
+        row.class_name = type(config).__name__
+    except Exception as exc:
+        row.loaded = FAILED
+        row.details.append(diagnose(rep, exc, where="loading AutoConfig", cls_name=row.class_name))
+        row.emit(rep)
+        for k, v in models:
+            skipped = Row(k, str(v).split(".")[-1])
+            skipped.details.append("skipped: AutoConfig failed")
+            skipped.emit(rep)
+        return
+    row.emit(rep)
+    if not models:
+        rep.finding("HFC526", "auto_map has no AutoModel entry: no model class was verified",
+                    path="config.json")  # fmt: skip
+
+    tensors, _fmt = read_staged_tensors(staged) if models else ({}, "")
+    if models and not tensors:
+        rep.finding("HFC525", "the staged folder has no weights file: weights not compared")
+    for auto_class, ref in models:
+        ref = ref[0] if isinstance(ref, list) else ref
+        verify_model(
+            rep, auto_class, str(ref), staged=staged, config=config, tensors=tensors,
+            architectures=architectures,
+        )  # fmt: skip
+    if has_tok:
+        vocab = config_int(config, "vocab_size")
+        verify_tokenizer(
+            rep, auto_map.get("AutoTokenizer", ""), staged=staged, raw_config=raw,
+            vocab_limit=vocab,
+        )  # fmt: skip
+
+
+def run_keys(rep: Reporter, req: dict[str, Any]) -> None:
+    import torch
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+    staged = req["staged"]
+    files = sorted(n for n in os.listdir(staged) if n.endswith(".py"))
+    for name in req["class_names"]:
+        rep.write("step", auto_class=name, step="instantiate")
+        try:
+            ref = name if "." in name else _module_of(staged, files, name)
+            if ref is None:
+                rep.write("keys", cls=name, error=f"no class {name} in the staged .py files")
+                continue
+            cls = get_class_from_dynamic_module(ref, staged)
+            cfg_cls = getattr(cls, "config_class", None)
+            if cfg_cls is None:
+                rep.write("keys", cls=name, error=f"{name} has no config_class")
+                continue
+            if os.path.exists(os.path.join(staged, "config.json")):
+                config = cfg_cls.from_pretrained(staged)
+            else:
+                config = cfg_cls()
+            try:
+                with torch.device("meta"):
+                    model = cls(config)
+            except Exception:
+                model = cls(config)  # code that computes on tensors in __init__
+            state = model.state_dict(keep_vars=True)
+            params = {n for n, _ in model.named_parameters(remove_duplicate=False)}
+            tied = getattr(model, "all_tied_weights_keys", None)
+            if tied is None:
+                _report_tied_list(rep, name.split(".")[-1], where="")
+            rep.write(
+                "keys",
+                cls=name,
+                params=sorted(k for k in state if k in params),
+                buffers=sorted(k for k in state if k not in params),
+                shapes={k: list(v.shape) for k, v in state.items()},
+                dtypes={k: str(v.dtype).replace("torch.", "") for k, v in state.items()},
+                tied=dict(tied or {}),
+                base_model_prefix=getattr(model, "base_model_prefix", "") or "",
+            )
+            del model
+        except Exception as exc:
+            detail = diagnose(rep, exc, where=f"instantiating {name}", cls_name=name)
+            rep.write("keys", cls=name, error=detail)
+
+
+def _module_of(staged: str, files: list[str], name: str) -> str | None:
+    pattern = re.compile(rf"^class\s+{re.escape(name)}\b", re.M)
+    for f in files:
+        with open(os.path.join(staged, f), encoding="utf-8", errors="replace") as fh:
+            if pattern.search(fh.read()):
+                return f"{f[:-3]}.{name}"
+    return None
+
+
+class _Capture(logging.Handler):
+    """Keeps transformers' warnings (the load report, untied weights) for the parent's log."""
+
+    def __init__(self, rep: Reporter) -> None:
+        super().__init__(logging.WARNING)
+        self.rep = rep
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.rep.write(
+                "log", level=record.levelname.lower(), message=record.getMessage()[:2000]
+            )
+        except Exception:
+            pass
+
+
+def main(argv: list[str]) -> int:
+    with open(argv[1], encoding="utf-8") as fh:
+        req = json.load(fh)
+    rep = Reporter(argv[2])
+    t0 = time.perf_counter()
+    child_diagnose.STAGED = req["staged"] = os.path.realpath(req["staged"])
+    try:
+        import torch
+        import transformers
+        from transformers.utils import logging as tlog
+    except ImportError as exc:
+        rep.write("env", python=sys.version.split()[0], executable=sys.executable, error=str(exc))
+        rep.write("done", seconds=round(time.perf_counter() - t0, 3), import_seconds=None)
+        return 0
+    tlog.disable_progress_bar()
+    tlog.set_verbosity_warning()
+    tlog.get_logger("transformers").addHandler(_Capture(rep))
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    import_s = round(time.perf_counter() - t0, 3)
+    rep.write(
+        "env",
+        python=sys.version.split()[0],
+        executable=sys.executable,
+        torch=torch.__version__,
+        transformers=transformers.__version__,
+        import_seconds=import_s,
+    )
+    if req.get("mode") == "keys":
+        run_keys(rep, req)
+    else:
+        run_verify(rep, req)
+    rep.write("done", seconds=round(time.perf_counter() - t0, 3), import_seconds=import_s)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

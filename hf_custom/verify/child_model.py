@@ -1,0 +1,641 @@
+"""Verification child, part 2: the checks on one model class (weights, forward, round trip,
+generate, save round trip).
+"""
+
+# ruff: noqa: PTH109, PTH118, PTH208
+# (os.path throughout: this script runs in other interpreters and stays plain and portable)
+from __future__ import annotations
+
+import inspect
+import os
+import tempfile
+import time
+from typing import Any
+
+from child_diagnose import (
+    FAILED,
+    GENERATIVE,
+    NA,
+    OUTPUT_FAMILY,
+    PASSED,
+    SKIPPED,
+    Reporter,
+    _class_location,
+    _report_tied_list,
+    diagnose,
+)
+
+# --------------------------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the staged weights (the reference: the converter checked staged == source)
+# --------------------------------------------------------------------------------------------
+
+
+def read_staged_tensors(staged: str) -> tuple[dict[str, Any], str]:
+    import torch
+
+    names = sorted(os.listdir(staged))
+    st = [n for n in names if n.endswith(".safetensors")]
+    if st:
+        from safetensors.torch import load_file
+
+        out: dict[str, Any] = {}
+        for n in st:
+            out.update(load_file(os.path.join(staged, n)))
+        return out, "safetensors"
+    pt = [n for n in names if n.endswith(".bin") and n.startswith("pytorch_model")]
+    if pt:
+        out = {}
+        for n in pt:
+            out.update(torch.load(os.path.join(staged, n), map_location="cpu", weights_only=True))
+        return out, "bin"
+    return {}, ""
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs and outputs
+# --------------------------------------------------------------------------------------------
+
+
+def config_int(config: Any, *names: str) -> int | None:
+    for n in names:
+        try:
+            v = getattr(config, n, None)
+        except Exception:
+            v = None
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            return v
+    return None
+
+
+def build_inputs(model: Any, config: Any, auto_class: str) -> tuple[dict[str, Any] | None, str]:
+    """Inputs the forward accepts, built from the config; (None, reason) when unknown."""
+    import torch
+
+    params = inspect.signature(model.forward).parameters
+    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    if "input_ids" not in params and not var_kw:
+        return None, "forward takes no input_ids"
+    vocab = config_int(config, "vocab_size")
+    if vocab is None:
+        emb = _input_embeddings(model)
+        vocab = getattr(emb, "num_embeddings", None)
+    if not vocab:
+        return None, "no vocab_size in the config"
+    maxpos = config_int(config, "max_position_embeddings", "n_positions", "max_seq_len")
+    seq = min(8, maxpos) if maxpos else 8
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, vocab, (2, seq), generator=gen)
+    mask = torch.ones_like(ids)
+    pad = config_int(config, "pad_token_id")
+    if pad is not None and pad < vocab and seq > 2:
+        ids[1, -2:] = pad
+        mask[1, -2:] = 0
+    if auto_class == "AutoModelForMultipleChoice":
+        ids = ids[:, None, :].expand(2, 2, seq).contiguous()
+        mask = mask[:, None, :].expand(2, 2, seq).contiguous()
+    inputs: dict[str, Any] = {"input_ids": ids}
+    if "attention_mask" in params or var_kw:
+        inputs["attention_mask"] = mask
+    if auto_class == "AutoModelForSeq2SeqLM" and ("decoder_input_ids" in params or var_kw):
+        inputs["decoder_input_ids"] = ids
+    return inputs, ""
+
+
+def _input_embeddings(model: Any) -> Any:
+    try:
+        return model.get_input_embeddings()
+    except Exception:
+        return None
+
+
+def _tensors(obj: Any) -> list[Any]:
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in _tensors(v)]
+    if isinstance(obj, (list, tuple)):
+        return [t for v in obj for t in _tensors(v)]
+    return []
+
+
+def expected_shape(auto_class: str, config: Any, model: Any, b: int, s: int) -> list[int] | None:
+    labels = config_int(config, "num_labels")
+    vocab = config_int(config, "vocab_size")
+    if auto_class in ("AutoModelForCausalLM", "AutoModelForMaskedLM", "AutoModelForSeq2SeqLM"):
+        return [b, s, vocab] if vocab else None
+    if auto_class == "AutoModelForSequenceClassification":
+        return [b, labels] if labels else None
+    if auto_class == "AutoModelForTokenClassification":
+        return [b, s, labels] if labels else None
+    if auto_class == "AutoModelForQuestionAnswering":
+        return [b, s]
+    if auto_class == "AutoModelForMultipleChoice":
+        return [b, 2]
+    if auto_class == "AutoModel":
+        hidden = config_int(config, "hidden_size", "d_model", "n_embd")
+        return [b, s, hidden] if hidden else None
+    return None
+
+
+def check_output(
+    rep: Reporter, out: Any, *, auto_class: str, cls_name: str, config: Any, model: Any, inputs: Any
+) -> tuple[str, str]:
+    """(status, detail) of one forward's output: type, field, shape, finite values."""
+    import torch
+    from transformers.utils import ModelOutput
+
+    b = int(inputs["input_ids"].shape[0])
+    s = int(inputs["input_ids"].shape[-1])
+    family, field = OUTPUT_FAMILY.get(auto_class, ("ModelOutput", ""))
+    if not isinstance(out, ModelOutput):
+        rep.finding(
+            "HFC511",
+            f"{cls_name}.forward returns {type(out).__name__}, not a transformers ModelOutput "
+            f"(expected a {family} for {auto_class})",
+            path=_class_location(cls_name)[0],
+            line=_class_location(cls_name)[1],
+            fix=f"return transformers.modeling_outputs.{family}(...) from forward "
+            "(and honour return_dict)",
+        )
+        return FAILED, f"returns {type(out).__name__}"
+    mro = [c.__name__ for c in type(out).__mro__]
+    status, detail = PASSED, type(out).__name__
+    if family != "ModelOutput" and not any(family in n for n in mro):
+        rep.finding(
+            "HFC511",
+            f"{cls_name}.forward returns {type(out).__name__}; {auto_class} users expect a "
+            f"{family}",
+            path=_class_location(cls_name)[0],
+            fix=f"return transformers.modeling_outputs.{family}(...) from forward",
+            severity="warning",
+        )
+    value = out.get(field) if field else None
+    if field and value is None and auto_class != "AutoModel":
+        rep.finding(
+            "HFC511",
+            f"{cls_name}.forward output has no '{field}' ({type(out).__name__} with "
+            f"{sorted(out.keys())})",
+            path=_class_location(cls_name)[0],
+            fix=f"return a {family} with {field} set",
+        )
+        return FAILED, f"no {field} in output"
+    want = expected_shape(auto_class, config, model, b, s)
+    if value is not None and want is not None and isinstance(value, torch.Tensor):
+        got = list(value.shape)
+        if got != want:
+            rep.finding(
+                "HFC512",
+                f"{cls_name}.forward: {field} has shape {got}, expected {want} for {auto_class} "
+                f"with inputs of shape {list(inputs['input_ids'].shape)}",
+                path=_class_location(cls_name)[0],
+            )
+            status, detail = FAILED, f"{field} shape {got} != {want}"
+    bad = [t for t in _tensors(dict(out)) if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        rep.finding(
+            "HFC513",
+            f"{cls_name}.forward produced NaN or infinite values ({len(bad)} output tensor(s))",
+            path=_class_location(cls_name)[0],
+        )
+        status, detail = FAILED, "non-finite output"
+    return status, detail
+
+
+# --------------------------------------------------------------------------------------------
+# Weights
+# --------------------------------------------------------------------------------------------
+
+
+def compare_weights(
+    rep: Reporter,
+    model: Any,
+    info: dict[str, Any],
+    tensors: dict[str, Any],
+    *,
+    auto_class: str,
+    cls_name: str,
+    strict: bool,
+) -> tuple[str, str]:
+    """Every loaded tensor against the staged file; missing/unexpected keys for ``strict``."""
+    import torch
+
+    missing = sorted(info.get("missing_keys") or ())
+    unexpected = sorted(info.get("unexpected_keys") or ())
+    mismatched = sorted(str(m[0]) for m in (info.get("mismatched_keys") or ()))
+    tied = dict(getattr(model, "all_tied_weights_keys", {}) or {})
+    declared = _declared_ties(model)
+    failed = False
+    state = model.state_dict()
+
+    if mismatched:
+        rep.finding(
+            "HFC506",
+            f"{cls_name}: {len(mismatched)} weight(s) have a different shape in the file than in "
+            f"the model: {_few(mismatched)}",
+        )
+        failed = True
+    if strict and unexpected:
+        rep.finding(
+            "HFC507",
+            f"{cls_name} (the class in `architectures`) does not use {len(unexpected)} tensor(s) "
+            f"of the weights file: {_few(unexpected)}",
+        )
+        failed = True
+
+    initialised = []
+    differ = []
+    prefix = getattr(model, "base_model_prefix", "") or ""
+    for key in sorted(state):
+        loaded = state[key]
+        ref = _lookup(tensors, key, prefix)
+        if ref is None and key in tied:
+            ref = _lookup(tensors, tied[key], prefix)
+        if ref is None:
+            initialised.append(key)
+            continue
+        if ref.shape != loaded.shape:
+            differ.append(key)
+            continue
+        if ref.dtype != loaded.dtype:
+            ref = ref.to(loaded.dtype)
+        if not torch.equal(ref, loaded.detach().cpu()):
+            differ.append(key)
+
+    if differ:
+        rep.finding(
+            "HFC508",
+            f"{cls_name}: {len(differ)} loaded tensor(s) differ from the weights file: "
+            f"{_few(differ)}",
+        )
+        failed = True
+    if initialised and strict:
+        for key in initialised:
+            target_tie = declared.get(key)
+            if target_tie and not getattr(model.config, "tie_word_embeddings", False):
+                rep.finding(
+                    "HFC509",
+                    f"{cls_name}: '{key}' is not in the weights file and stays randomly "
+                    f"initialised: the class declares it tied to '{target_tie}' but the config "
+                    "does not set tie_word_embeddings (transformers v5 no longer defaults it "
+                    "to True)",
+                    path="config.json",
+                    fix="set tie_word_embeddings=True in config.json and as the default in the "
+                    "config class __init__ (or save the tensor in the weights file)",
+                )
+            else:
+                rep.finding(
+                    "HFC509",
+                    f"{cls_name}: '{key}' is not in the weights file and is not a declared tie: "
+                    "it stays randomly initialised"
+                    + (" (transformers reported it missing)" if key in missing else "")
+                    + (" although transformers reported nothing missing" if not missing else ""),
+                )
+        failed = True
+    elif initialised:
+        rep.finding(
+            "HFC510",
+            f"{auto_class} {cls_name}: {len(initialised)} weight(s) newly initialised "
+            f"(expected for a fresh head): {_few(initialised)}",
+        )
+    if failed:
+        return FAILED, f"{len(differ)} differ, {len(initialised)} not loaded"
+    detail = f"{len(state)} tensors equal"
+    if initialised:
+        detail += f", {len(initialised)} newly initialised"
+    return PASSED, detail
+
+
+def _lookup(tensors: dict[str, Any], key: str, prefix: str) -> Any:
+    """The file's tensor for a model key, allowing for the base-model prefix either way."""
+    if key in tensors:
+        return tensors[key]
+    if prefix:
+        if f"{prefix}.{key}" in tensors:
+            return tensors[f"{prefix}.{key}"]
+        if key.startswith(prefix + ".") and key[len(prefix) + 1 :] in tensors:
+            return tensors[key[len(prefix) + 1 :]]
+    return None
+
+
+def _declared_ties(model: Any) -> dict[str, str]:
+    """``_tied_weights_keys`` of the model and its PreTrainedModel submodules, prefixed."""
+    from transformers import PreTrainedModel
+
+    out: dict[str, str] = {}
+    for prefix, module in model.named_modules():
+        if not isinstance(module, PreTrainedModel):
+            continue
+        value = getattr(type(module), "_tied_weights_keys", None)
+        if isinstance(value, dict):
+            pre = f"{prefix}." if prefix else ""
+            out.update({f"{pre}{k}": f"{pre}{v}" for k, v in value.items()})
+    return out
+
+
+def _few(keys: list[str], n: int = 5) -> str:
+    shown = ", ".join(keys[:n])
+    return shown + (f" (+{len(keys) - n} more)" if len(keys) > n else "")
+
+
+# --------------------------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------------------------
+
+
+class Row:
+    def __init__(self, auto_class: str, class_name: str) -> None:
+        self.auto_class = auto_class
+        self.class_name = class_name
+        self.loaded = SKIPPED
+        self.weights_equal = NA
+        self.forward = NA
+        self.generate = NA
+        self.save = NA
+        self.details: list[str] = []
+        self.t0 = time.perf_counter()
+
+    def emit(self, rep: Reporter) -> None:
+        rep.write(
+            "row",
+            auto_class=self.auto_class,
+            class_name=self.class_name,
+            loaded=self.loaded,
+            weights_equal=self.weights_equal,
+            forward=self.forward,
+            generate=self.generate,
+            save=self.save,
+            seconds=round(time.perf_counter() - self.t0, 3),
+            detail="; ".join(d for d in self.details if d),
+        )
+
+
+def _auto(name: str) -> Any:
+    import transformers
+
+    return getattr(transformers, name, None)
+
+
+def verify_model(
+    rep: Reporter,
+    auto_class: str,
+    ref: str,
+    *,
+    staged: str,
+    config: Any,
+    tensors: dict[str, Any],
+    architectures: list[str],
+) -> None:
+    import torch
+
+    cls_name = ref.split(".")[-1]
+    row = Row(auto_class, cls_name)
+    strict = cls_name in architectures
+    generative = any(g in auto_class for g in GENERATIVE)
+    row.weights_equal = SKIPPED if tensors else NA
+    row.forward = SKIPPED
+    row.generate = SKIPPED if generative else NA
+    row.save = SKIPPED if strict else NA
+    auto = _auto(auto_class)
+    if auto is None:
+        rep.finding(
+            "HFC523",
+            f"auto_map names {auto_class}, which the installed transformers does not have "
+            "(removed or renamed in v5?)",
+            path="config.json",
+        )
+        row.loaded = FAILED
+        row.details.append(f"no transformers.{auto_class}")
+        row.emit(rep)
+        return
+
+    rep.write("step", auto_class=auto_class, step="load")
+    try:
+        model, info = auto.from_pretrained(staged, trust_remote_code=True, output_loading_info=True)
+    except Exception as exc:
+        row.loaded = FAILED
+        row.details.append(diagnose(rep, exc, where=f"loading {auto_class}", cls_name=cls_name))
+        row.emit(rep)
+        return
+    row.loaded = PASSED
+    got = type(model).__name__
+    if got != cls_name:
+        rep.finding(
+            "HFC524",
+            f"{auto_class} loaded {got}, but auto_map names {ref}",
+            path="config.json",
+        )
+        row.loaded = FAILED
+        row.details.append(f"loaded {got}")
+    model.eval()
+    _report_tied_list(rep, got, where="")
+
+    if tensors:
+        rep.write("step", auto_class=auto_class, step="weights")
+        try:
+            row.weights_equal, d = compare_weights(
+                rep, model, info, tensors, auto_class=auto_class, cls_name=got, strict=strict
+            )
+            row.details.append(d)
+        except Exception as exc:
+            row.weights_equal = FAILED
+            row.details.append(diagnose(rep, exc, where="comparing weights", cls_name=got))
+
+    rep.write("step", auto_class=auto_class, step="forward")
+    inputs, why = build_inputs(model, config, auto_class)
+    out = None
+    if inputs is None:
+        row.forward = SKIPPED
+        row.details.append(f"forward not run: {why}")
+        rep.finding(
+            "HFC530",
+            f"{auto_class} {got}: forward not checked ({why})",
+        )
+    else:
+        try:
+            with torch.no_grad():
+                out = model(**inputs)
+            row.forward, d = check_output(
+                rep, out, auto_class=auto_class, cls_name=got, config=config, model=model,
+                inputs=inputs,
+            )  # fmt: skip
+            if row.forward == FAILED:
+                row.details.append(d)
+        except Exception as exc:
+            row.forward = FAILED
+            row.details.append(diagnose(rep, exc, where="running forward", cls_name=got))
+            out = None
+    if out is not None and strict and tensors and row.weights_equal != FAILED:
+        rep.write("step", auto_class=auto_class, step="round-trip")
+        try:
+            ok, d = round_trip(model, config, tensors, inputs, out)
+            if not ok:
+                buffers = _non_persistent_buffers(model)
+                hint = (
+                    f"; its non-persistent buffers ({_few(buffers)}) are not in the weights "
+                    "file: from_pretrained leaves them uninitialised unless _init_weights "
+                    "recomputes them"
+                    if buffers
+                    else ""
+                )
+                rep.finding(
+                    "HFC514",
+                    f"{got}: a model built from the config with the staged state dict loaded by "
+                    f"load_state_dict gives different outputs than from_pretrained ({d}){hint}",
+                    path=_class_location(got)[0],
+                )
+                row.forward = FAILED
+                row.details.append("round trip differs")
+        except Exception as exc:
+            row.forward = FAILED
+            row.details.append(
+                diagnose(rep, exc, where="rebuilding the model from its config", cls_name=got)
+            )
+
+    if generative:
+        rep.write("step", auto_class=auto_class, step="generate")
+        row.generate, d = run_generate(rep, model, config, inputs, cls_name=got)
+        if d:
+            row.details.append(d)
+
+    if strict:
+        rep.write("step", auto_class=auto_class, step="save")
+        try:
+            row.save, d = save_round_trip(rep, model, cls_name=got)
+            if d:
+                row.details.append(d)
+        except Exception as exc:
+            row.save = FAILED
+            row.details.append(diagnose(rep, exc, where="save_pretrained round trip", cls_name=got))
+    row.emit(rep)
+    del model
+
+
+def _non_persistent_buffers(model: Any) -> list[str]:
+    out = []
+    for prefix, module in model.named_modules():
+        for name in sorted(getattr(module, "_non_persistent_buffers_set", ())):
+            out.append(f"{prefix}.{name}" if prefix else name)
+    return out
+
+
+def round_trip(
+    model: Any, config: Any, tensors: dict[str, Any], inputs: Any, out: Any
+) -> tuple[bool, str]:
+    import torch
+
+    cls = type(model)
+    torch.manual_seed(1234)
+    ref = cls(model.config)
+    ref.to(model.dtype).eval()
+    state = {k: v for k, v in tensors.items()}
+    _missing, _unexpected = ref.load_state_dict(state, strict=False)
+    tied = dict(getattr(model, "all_tied_weights_keys", {}) or {})
+    with torch.no_grad():
+        for target, source in tied.items():
+            if target not in tensors and source in tensors:
+                ref.get_parameter(target).copy_(tensors[source])
+        ref_out = ref(**inputs)
+    a = _tensors(dict(out))
+    b = _tensors(dict(ref_out)) if hasattr(ref_out, "keys") else _tensors(ref_out)
+    if len(a) != len(b):
+        return False, "different number of output tensors"
+    worst = 0.0
+    for x, y in zip(a, b):  # noqa: B905 (lengths checked above)
+        if x.shape != y.shape:
+            return False, f"shape {list(x.shape)} vs {list(y.shape)}"
+        if x.is_floating_point():
+            if not torch.allclose(x, y, rtol=1e-4, atol=1e-5, equal_nan=True):
+                worst = max(worst, float((x - y).abs().max()))
+        elif not torch.equal(x, y):
+            return False, "integer outputs differ"
+    return worst == 0.0, f"max abs difference {worst:.3g}" if worst else ""
+
+
+def run_generate(
+    rep: Reporter, model: Any, config: Any, inputs: Any, *, cls_name: str
+) -> tuple[str, str]:
+    import torch
+
+    if not callable(getattr(model, "generate", None)) or not model.can_generate():
+        p, ln = _class_location(cls_name)
+        rep.finding(
+            "HFC515",
+            f"{cls_name} cannot generate: it does not inherit GenerationMixin (transformers v5 "
+            "PreTrainedModel no longer does)",
+            path=p,
+            line=ln,
+            fix=f"declare `class {cls_name}(<YourPreTrainedModel>, GenerationMixin)` with "
+            "`from transformers import GenerationMixin`",
+        )
+        return FAILED, "no generate (GenerationMixin missing)"
+    if inputs is None:
+        return SKIPPED, ""
+    ids = inputs["input_ids"][:1]
+    n_new = 4
+    pad = config_int(config, "pad_token_id")
+    eos = config_int(config, "eos_token_id")
+    kwargs: dict[str, Any] = {"max_new_tokens": n_new, "do_sample": False}
+    if pad is None and eos is not None:
+        kwargs["pad_token_id"] = eos
+    try:
+        with torch.no_grad():
+            gen = model.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
+    except Exception as exc:
+        return FAILED, diagnose(rep, exc, where="generating", cls_name=cls_name)
+    if not hasattr(gen, "shape"):
+        gen = gen.sequences
+    s = ids.shape[1]
+    vocab = config_int(config, "vocab_size")
+    new = gen[0, s:]
+    if gen.shape[0] != 1 or not torch.equal(gen[0, :s], ids[0]) or not 1 <= len(new) <= n_new:
+        rep.finding(
+            "HFC516",
+            f"{cls_name}.generate returned shape {list(gen.shape)} for a prompt of shape "
+            f"{list(ids.shape)} and max_new_tokens={n_new}",
+            path=_class_location(cls_name)[0],
+        )
+        return FAILED, "generate output malformed"
+    if vocab and int(new.max()) >= vocab:
+        rep.finding("HFC516", f"{cls_name}.generate produced token ids >= vocab_size {vocab}")
+        return FAILED, "generated ids out of range"
+    # The same greedy decode, recomputing the full sequence each step (no cache).
+    seq = ids.clone()
+    with torch.no_grad():
+        for _ in range(len(new)):
+            logits = model(input_ids=seq, attention_mask=torch.ones_like(seq)).logits
+            seq = torch.cat([seq, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
+    if not torch.equal(seq[0, s:], new):
+        rep.finding(
+            "HFC517",
+            f"{cls_name}: generate (with its cache) produced {new.tolist()} but greedy decoding "
+            f"with full forwards gives {seq[0, s:].tolist()}: the cache handling "
+            "(past_key_values, prepare_inputs_for_generation) is inconsistent",
+            path=_class_location(cls_name)[0],
+        )
+        return FAILED, "generate differs from full-forward greedy decoding"
+    return PASSED, ""
+
+
+def save_round_trip(rep: Reporter, model: Any, *, cls_name: str) -> tuple[str, str]:
+    import torch
+
+    with tempfile.TemporaryDirectory(prefix="save-", dir=os.getcwd()) as tmp:
+        model.save_pretrained(tmp)
+        again = type(model).from_pretrained(tmp)
+    a, b = model.state_dict(), again.state_dict()
+    keys = sorted(set(a) ^ set(b))
+    differ = [k for k in sorted(set(a) & set(b)) if not torch.equal(a[k], b[k])]
+    if keys or differ:
+        rep.finding(
+            "HFC520",
+            f"{cls_name}: save_pretrained then from_pretrained does not give the same tensors "
+            f"({len(differ)} differ: {_few(differ)}; {len(keys)} only on one side: "
+            f"{_few(keys)})",
+        )
+        return FAILED, "save round trip differs"
+    return PASSED, ""

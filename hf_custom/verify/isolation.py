@@ -1,0 +1,226 @@
+"""Run the verification child in a clean, isolated process.
+
+Isolation is what makes a pass mean something: a fresh ``HF_HOME`` and ``HF_MODULES_CACHE`` in a
+temporary directory (stale remote code in the user's modules cache is a classic false pass),
+``HF_HUB_OFFLINE=1``, a working directory outside the source, only the staged folder given, no
+``PYTHONPATH`` (the author's own package must not leak in), and a timeout after which the whole
+process group is killed. The child is a standalone script run by path (``child.py``), so the
+interpreter given by ``python=`` needs torch and transformers but not hf_custom.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hf_custom.events import EventSink, Log, Progress, emit
+
+_HERE = Path(__file__).parent
+# The child's script files (child.py imports the others from its own folder).
+CHILD_FILES = ("child.py", "child_diagnose.py", "child_model.py", "child_tokenizer.py")
+# Environment variables the child never inherits: they would point it at the user's caches,
+# credentials or source tree.
+_DROPPED = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HF_TOKEN_PATH",
+    "HF_HUB_CACHE",
+    "HUGGINGFACE_HUB_CACHE",
+    "TRANSFORMERS_CACHE",
+    "HF_DATASETS_CACHE",
+    "HF_ENDPOINT",
+    "HF_DEBUG",
+)
+_TAIL = 4000
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """What one child process reported, and how it ended."""
+
+    records: tuple[Mapping[str, Any], ...]
+    returncode: int | None
+    timed_out: bool
+    seconds: float
+    stderr_tail: str = ""
+    stdout_tail: str = ""
+    last_step: Mapping[str, Any] | None = None
+    env: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return any(r.get("type") == "done" for r in self.records)
+
+    def of_type(self, kind: str) -> list[Mapping[str, Any]]:
+        return [r for r in self.records if r.get("type") == kind]
+
+
+def child_env(home: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The child's environment: ``base`` (default os.environ) minus leaks, plus fresh caches."""
+    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in _DROPPED}
+    env.update(
+        HF_HOME=str(home / "hf_home"),
+        HF_MODULES_CACHE=str(home / "modules"),
+        HF_HUB_OFFLINE="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        TRANSFORMERS_NO_ADVISORY_WARNINGS="1",
+        TOKENIZERS_PARALLELISM="false",
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+        PYTHONIOENCODING="utf-8",
+        PYTHONSAFEPATH="1",
+        TMPDIR=str(home / "tmp"),
+    )
+    env.setdefault("OMP_NUM_THREADS", str(min(2, os.cpu_count() or 1)))
+    return env
+
+
+def run_child(
+    request: Mapping[str, Any],
+    *,
+    python: str | None = None,
+    timeout: float = 600.0,
+    on_event: EventSink | None = None,
+    task: str = "verify",
+) -> ChildRun:
+    """Run ``child.py`` on ``request`` (must name ``staged``) and collect its JSON lines.
+
+    Never raises for what happens inside the child: a timeout or a crash is reported in the
+    returned :class:`ChildRun`. Raises ``OSError`` only if the interpreter cannot be started.
+    """
+    start = time.perf_counter()
+    home = Path(tempfile.mkdtemp(prefix="hf-custom-verify-"))
+    try:
+        (home / "tmp").mkdir()
+        work = home / "work"
+        work.mkdir()
+        req_path = home / "request.json"
+        out_path = home / "result.jsonl"
+        req_path.write_text(json.dumps(dict(request)), encoding="utf-8")
+        out_path.touch()
+        code = home / "child"
+        code.mkdir()
+        for name in CHILD_FILES:
+            shutil.copyfile(_HERE / name, code / name)
+        script = code / "child.py"
+        interpreter = python or sys.executable
+        with open(home / "stdout.txt", "wb") as so, open(home / "stderr.txt", "wb") as se:
+            proc = subprocess.Popen(
+                [interpreter, "-u", str(script), str(req_path), str(out_path)],
+                cwd=work,
+                env=child_env(home),
+                stdin=subprocess.DEVNULL,
+                stdout=so,
+                stderr=se,
+                start_new_session=True,
+            )
+            records, timed_out = _watch(proc, out_path, timeout, on_event, task, start)
+        seconds = time.perf_counter() - start
+        steps = [r for r in records if r.get("type") == "step"]
+        envs = [r for r in records if r.get("type") == "env"]
+        return ChildRun(
+            records=tuple(records),
+            returncode=proc.returncode,
+            timed_out=timed_out,
+            seconds=seconds,
+            stderr_tail=_tail(home / "stderr.txt"),
+            stdout_tail=_tail(home / "stdout.txt"),
+            last_step=steps[-1] if steps else None,
+            env=envs[0] if envs else {},
+        )
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _watch(
+    proc: subprocess.Popen[bytes],
+    out_path: Path,
+    timeout: float,
+    on_event: EventSink | None,
+    task: str,
+    start: float,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Wait for ``proc``, turning its JSON lines into events; kill its group on timeout."""
+    records: list[dict[str, Any]] = []
+    buf = b""
+    timed_out = False
+    total: int | None = None
+    done = 0
+    with open(out_path, "rb") as fh:
+        while True:
+            try:
+                proc.wait(timeout=0.2)
+                finished = True
+            except subprocess.TimeoutExpired:
+                finished = False
+            buf += fh.read()
+            *lines, buf = buf.split(b"\n")
+            for raw in lines:
+                rec = _parse(raw)
+                if rec is None:
+                    continue
+                records.append(rec)
+                kind = rec.get("type")
+                if kind == "plan":
+                    total = len(rec.get("auto_classes") or ())
+                    emit(on_event, Progress(task, 0, total, unit="steps"))
+                elif kind == "row":
+                    done += 1
+                    emit(on_event, Progress(task, done, total, unit="steps"))
+                elif kind == "step":
+                    emit(on_event, Log(f"{task}: {rec.get('auto_class')} {rec.get('step')}"))
+            if finished:
+                break
+            if time.perf_counter() - start > timeout:
+                timed_out = True
+                _kill_group(proc)
+                proc.wait()
+                break
+    rec = _parse(buf)
+    if rec is not None:
+        records.append(rec)
+    return records, timed_out
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        rec = json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError:
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the child and everything it started (its own session, so its own group)."""
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            proc.kill()
+    except ProcessLookupError:
+        pass
+
+
+def _tail(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    return data[-_TAIL:].decode("utf-8", errors="replace")
