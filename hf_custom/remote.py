@@ -336,8 +336,11 @@ def _upload(
     from huggingface_hub import errors as hf_errors
 
     try:  # look first: create_repo(exist_ok=True) mis-builds its URL for non-Hub endpoints on 403
-        api.repo_info(repo_id)
+        existing = api.repo_info(repo_id)
         repo_url = f"{endpoint.url}/{repo_id}"
+        if private and not existing.private:
+            emit(on_event, Log(f"{repo_id} already exists and is public: --private only "
+                               "applies when creating a repository", level="warning"))  # fmt: skip
     except hf_errors.RepositoryNotFoundError:
         emit(on_event, Log(f"creating {'private ' if private else ''}repository {repo_id}"))
         repo_url = str(api.create_repo(repo_id, private=private, exist_ok=True))

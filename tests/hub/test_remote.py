@@ -101,8 +101,18 @@ def test_upload_create_pr_and_revision(local_hub, tmp_path) -> None:
     changed = folder_with(tmp_path / "b", {"a.txt": b"b"})
     pr = upload(changed, repo_id="alice/rev", endpoint=local_hub.endpoint(), create_pr=True)
     assert pr.pr_url and pr.pr_url.endswith("/discussions/1")
-    dev = upload(changed, repo_id="alice/rev", endpoint=local_hub.endpoint(), revision="dev")
+    events: list = []
+    dev = upload(
+        changed,
+        repo_id="alice/rev",
+        endpoint=local_hub.endpoint(),
+        revision="dev",
+        private=True,
+        on_event=events.append,
+    )
     assert dev.committed
+    assert any(getattr(e, "level", "") == "warning" and "public" in e.message for e in events)
+    assert not local_hub.api().model_info("alice/rev").private
     api = local_hub.api()
     assert api.model_info("alice/rev", revision="dev").sha == dev.commit_oid
     assert api.model_info("alice/rev").sha != dev.commit_oid
