@@ -34,11 +34,16 @@ CRASH_RULE = "HFC699"
 
 
 class Skip(Exception):
-    """Raised by a check that cannot run here (missing input, remote view, missing package)."""
+    """Raised by a check that cannot run here (missing input, remote view, missing package).
 
-    def __init__(self, reason: str) -> None:
+    ``findings``: what the check found before it had to stop (a partial run is still reported
+    as skipped, with the reason).
+    """
+
+    def __init__(self, reason: str, *, findings: Iterable[Finding] = ()) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.findings = tuple(findings)
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,7 @@ def run_checks(
         except Skip as skip:
             skipped.append(Skipped(check.name, check.rules, skip.reason))
             emit(on_event, Log(f"skipped {check.name}: {skip.reason}"))
+            found.extend(f for f in skip.findings if f.id in keep and f.id in check.rules)
             continue
         except Exception as exc:  # a crashing check must not read as a passing one
             where = traceback.extract_tb(exc.__traceback__)[-1]

@@ -32,9 +32,9 @@ def _gb(n: int) -> str:
     return f"{n / 1000**3:.1f} GB"
 
 
-@register("hub.file-size", rules=("HFC650", "HFC651"))
+@register("hub.file-size", rules=("HFC650", "HFC651", "HFC304"))
 def file_sizes(ctx: Context) -> Iterator[Finding]:
-    """Every file fits the Hub's per-file limits."""
+    """Every file fits the Hub's per-file limits (weights: HFC304, anything else: HFC651)."""
     for entry in ctx.entries.values():
         if entry.size > HUB_FILE_LIMIT:
             yield finding(
@@ -43,8 +43,9 @@ def file_sizes(ctx: Context) -> Iterator[Finding]:
                 path=entry.path,
             )
         elif entry.size > HUB_FILE_RECOMMENDED:
+            weights = classify(entry.path) is FileKind.WEIGHTS
             yield finding(
-                "HFC651",
+                "HFC304" if weights else "HFC651",
                 f"{_gb(entry.size)}: above the Hub's recommended 20 GB per file",
                 path=entry.path,
             )

@@ -154,3 +154,235 @@ Add the missing weights, or map them with `--rename` if they are present under a
 """,
     )
 )
+
+
+# --- HFC350-HFC399: weights as found in a repository (doctor / checks registry) ---------------
+
+
+def _rule(id: str, name: str, severity: Severity, summary: str, fix: str, body: str) -> None:
+    define(Rule(id=id, name=name, severity=severity, summary=summary, fix=fix, explanation=body))
+
+
+_rule(
+    "HFC350",
+    "weights-pickle-only",
+    Severity.WARNING,
+    "The weights exist only as pickles (.bin/.pt/.pth/.ckpt), with no safetensors copy.",
+    "convert them: `hf-custom convert ./ckpt` (or publish, which converts)",
+    """\
+## What it does
+Flags repositories whose weights are only in pickle-based files.
+
+## Why is this bad?
+Loading a pickle can run code; transformers v5 refuses pickles that need more than tensors
+(`weights_only=True`), the Hub marks them as unsafe, and they cannot be memory-mapped or read
+partially (no header to inspect, slower loads).
+
+## Example
+`pytorch_model.bin` and no `model.safetensors`.
+
+## How to fix
+Convert to safetensors: `hf-custom convert ./ckpt ./out` (publish does it for you).
+""",
+)
+_rule(
+    "HFC351",
+    "weights-index-invalid",
+    Severity.ERROR,
+    "A weights index (*.index.json) is not valid JSON or has no weight_map object.",
+    "regenerate the index (`hf-custom convert` writes shards and index together)",
+    """\
+## What it does
+Reads `model.safetensors.index.json` / `pytorch_model.bin.index.json` and checks it is a JSON
+object with a `weight_map` object mapping tensor names to file names.
+
+## Why is this bad?
+transformers reads the index to know which shard holds which tensor: a broken index means the
+model does not load.
+
+## Example
+`{"metadata": {}}` with no `weight_map`; a truncated file.
+
+## How to fix
+Write shards and index together with one tool (`hf-custom convert`, `save_pretrained`).
+""",
+)
+_rule(
+    "HFC352",
+    "weights-shard-missing",
+    Severity.ERROR,
+    "The weights index names a shard file that is not in the repository.",
+    "upload the missing shard, or regenerate shards and index together",
+    """\
+## What it does
+Checks that every file named in the index's `weight_map` exists.
+
+## Why is this bad?
+`from_pretrained` downloads every shard the index names: one missing shard and loading fails
+(after downloading all the others).
+
+## Example
+The index names `model-00003-of-00003.safetensors`; the upload stopped after two shards.
+
+## How to fix
+Upload the missing file, or re-shard and rewrite the index in one step.
+""",
+)
+_rule(
+    "HFC353",
+    "weights-index-mismatch",
+    Severity.ERROR,
+    "The weights index and the shards' headers disagree about which tensors each shard holds.",
+    "regenerate the index from the shards (or convert again)",
+    """\
+## What it does
+Compares the index's `weight_map` with the tensor names in each safetensors shard's header
+(read by range requests only): a tensor mapped to a shard that lacks it, or a shard holding a
+tensor the index does not list.
+
+## Why is this bad?
+transformers looks tensors up through the index: a tensor the index does not list is never
+loaded (it stays randomly initialised), and one mapped to the wrong shard fails to load.
+
+## Example
+After re-sharding by hand, `lm_head.weight` moved to shard 2 but the index still says shard 1.
+
+## How to fix
+Rewrite the index from the shards' headers, or convert again (`hf-custom convert`).
+""",
+)
+_rule(
+    "HFC354",
+    "weights-tensor-duplicated",
+    Severity.ERROR,
+    "A tensor name appears in more than one weights file.",
+    "keep one copy: re-shard, or delete the stale file",
+    """\
+## What it does
+Collects tensor names over all safetensors files of one weights set (the shards of an index, or
+the single file) and flags names stored more than once.
+
+## Why is this bad?
+Which copy wins depends on load order: two copies that differ make loading silently
+non-deterministic, and a stale file left from an older save doubles the download.
+
+## Example
+`model.safetensors` from an old save next to `model-00001-of-00002.safetensors` shards that hold
+the same tensors, all listed by the index.
+
+## How to fix
+Keep one weights set: delete stale files and re-shard if needed.
+""",
+)
+_rule(
+    "HFC355",
+    "safetensors-header-invalid",
+    Severity.ERROR,
+    "A safetensors file's header is unreadable, or its tensors do not fit in the file.",
+    "the file is truncated or corrupt: upload it again (or convert again)",
+    """\
+## What it does
+Reads each safetensors header (8-byte length, then JSON) and checks the tensors' byte ranges
+against the file size.
+
+## Why is this bad?
+An interrupted upload or copy leaves a truncated file that fails at load time, often only on the
+user's machine.
+
+## Example
+A 4 GB shard of which only 3.2 GB reached the Hub.
+
+## How to fix
+Upload the file again; check its sha256 against the local copy.
+""",
+)
+_rule(
+    "HFC356",
+    "weights-shard-unreferenced",
+    Severity.WARNING,
+    "A safetensors shard is not referenced by the weights index.",
+    "delete the stale shard, or regenerate the index",
+    """\
+## What it does
+Flags `*.safetensors` files next to an index that does not mention them (e.g. a shard left over
+from an earlier save with more shards).
+
+## Why is this bad?
+transformers ignores them, so users download data that is never used; if they hold tensors the
+index should list, those tensors stay randomly initialised.
+
+## Example
+`model-00003-of-00003.safetensors` next to an index for `...-of-00002` shards.
+
+## How to fix
+Delete the stale file, or regenerate shards and index together.
+""",
+)
+_rule(
+    "HFC357",
+    "weights-key-prefix",
+    Severity.ERROR,
+    "Every tensor name starts with a wrapper prefix (module. from DDP, _orig_mod. from torch.compile).",
+    "strip the prefix: `hf-custom convert` does it (`--rename 'module.='`)",
+    """\
+## What it does
+Flags weights whose tensor names all start with `module.` (DistributedDataParallel) or
+`_orig_mod.` (torch.compile).
+
+## Why is this bad?
+None of the names match the model's parameters: transformers reports every weight as missing
+and the whole model is randomly initialised.
+
+## Example
+`module.model.layers.0.attn.q_proj.weight`.
+
+## How to fix
+Save `model.module.state_dict()` (DDP) or `model._orig_mod.state_dict()` (compile), or convert
+with `hf-custom convert`, which strips these prefixes.
+""",
+)
+_rule(
+    "HFC358",
+    "weights-tied-source-missing",
+    Severity.ERROR,
+    "Neither a tied parameter nor the one it is tied to (per _tied_weights_keys) is in the weights.",
+    "save the weights from the model class that declares the tie (or fix _tied_weights_keys)",
+    """\
+## What it does
+Reads the literal `_tied_weights_keys = {target: source}` of the model classes named in
+`architectures` and checks that the weights hold the source or the target (prefix-insensitive).
+
+## Why is this bad?
+The tie copies the source into the target: if neither exists, both stay randomly initialised
+while the load report can look clean.
+
+## Example
+`{"lm_head.weight": "model.embed_tokens.weight"}` but the weights call it
+`transformer.wte.weight`.
+
+## How to fix
+Make `_tied_weights_keys` name the parameters as the model class defines them, and save the
+weights from that class.
+""",
+)
+_rule(
+    "HFC359",
+    "weights-missing",
+    Severity.WARNING,
+    "There is a model configuration but no weights file.",
+    "add the weights (publish converts and uploads them)",
+    """\
+## What it does
+Flags a repository with a config.json and model classes but no `*.safetensors`, `*.bin`,
+`*.pt`, `*.pth` or `*.ckpt` weights.
+
+## Why is this bad?
+`from_pretrained` fails with "no file named model.safetensors"; only `from_config` works.
+
+## Example
+A repository with only the code and config.json.
+
+## How to fix
+Upload the weights, or say in the model card that the repository holds code only.
+""",
+)

@@ -20,9 +20,11 @@ from .repo import (
     CONFIGURATION,
     MODELING,
     TOKENIZER_CONFIG,
+    WEIGHTS,
     Content,
     Sparse,
     config_with,
+    safetensors_bytes,
 )
 
 
@@ -63,6 +65,66 @@ def _normalize(**kw: object) -> Callable[[], Iterable[Finding]]:
 
     return run
 
+
+def _convert(
+    build: Callable[[], dict[str, object]], **kw: object
+) -> Callable[[], Iterable[Finding]]:
+    """Findings of C's converter on a tiny torch checkpoint built by ``build`` (needs torch)."""
+
+    def run() -> Iterable[Finding]:
+        import tempfile
+        from pathlib import Path
+
+        import torch
+
+        from hf_custom.weights import convert
+
+        with tempfile.TemporaryDirectory() as tmp:
+            src = Path(tmp) / "pytorch_model.bin"
+            torch.save(build(), src)
+            return convert(src, Path(tmp) / "out", **kw).findings  # type: ignore[arg-type]
+
+    return run
+
+
+def _plain() -> dict[str, object]:
+    import torch
+
+    return {"embed.weight": torch.ones(4, 2), "head.weight": torch.zeros(4, 2)}
+
+
+def _shared() -> dict[str, object]:
+    import torch
+
+    w = torch.ones(4, 2)
+    return {"embed.weight": w, "head.weight": w}
+
+
+def _with_step() -> dict[str, object]:
+    return {"state_dict": _plain(), "epoch": 3}
+
+
+def _st(tensors: dict[str, tuple[str, list[int]]]) -> bytes:
+    return safetensors_bytes(tensors)
+
+
+def _index(weight_map: dict[str, str]) -> str:
+    return json.dumps({"metadata": {"total_size": 0}, "weight_map": weight_map})
+
+
+SHARDED = {
+    "model.safetensors": None,
+    "model-00001-of-00002.safetensors": _st({"model.embed.weight": ("F32", [8, 16])}),
+    "model-00002-of-00002.safetensors": _st({"model.extra.weight": ("F32", [2, 2])}),
+}
+GOOD_INDEX = _index(
+    {
+        "model.embed.weight": "model-00001-of-00002.safetensors",
+        "model.extra.weight": "model-00002-of-00002.safetensors",
+    }
+)
+PICKLE_WITH_GLOBAL = b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00lsq\x01\x85q\x02Rq\x03."  # os.system("ls"), never loaded: only scanned
+PLAIN_PICKLE = b"\x80\x02}q\x00."  # {}
 
 TOKEN = "hf_" + "Q7" * 17  # looks like a token; is not one
 CUSTOM_TOKENIZER = """\
@@ -273,6 +335,75 @@ CASES: dict[str, Case | CallCase] = {
             )
         },
     ),
+    # -- weights -------------------------------------------------------------------------------
+    "HFC300": Case(
+        fail={"training_args.bin": PICKLE_WITH_GLOBAL}, ok={"training_args.bin": PLAIN_PICKLE}
+    ),
+    "HFC301": Case(fail={"model.safetensors": _st({"model.embed.weight": ("F64", [8, 16])})}),
+    "HFC302": CallCase(fail=_convert(_shared), ok=_convert(_plain)),
+    "HFC303": CallCase(fail=_convert(_with_step), ok=_convert(_plain)),
+    "HFC304": Case(
+        fail={"model.safetensors": Sparse(21 * 10**9)}, ok={"model.safetensors": Sparse(10**9)}
+    ),
+    "HFC305": CallCase(
+        fail=_convert(_plain, expected_keys=["embed.weight", "head.weight", "norm.weight"]),
+        ok=_convert(_plain, expected_keys=["embed.weight", "head.weight"]),
+    ),
+    "HFC350": Case(
+        fail={"model.safetensors": None, "pytorch_model.bin": PLAIN_PICKLE},
+        ok={"pytorch_model.bin": PLAIN_PICKLE},
+    ),
+    "HFC351": Case(
+        fail={**SHARDED, "model.safetensors.index.json": json.dumps({"metadata": {}})},
+        ok={**SHARDED, "model.safetensors.index.json": GOOD_INDEX},
+    ),
+    "HFC352": Case(
+        fail={
+            **SHARDED,
+            "model-00002-of-00002.safetensors": None,
+            "model.safetensors.index.json": GOOD_INDEX,
+        },
+        ok={**SHARDED, "model.safetensors.index.json": GOOD_INDEX},
+    ),
+    "HFC353": Case(
+        fail={
+            **SHARDED,
+            "model.safetensors.index.json": _index(
+                {
+                    "model.embed.weight": "model-00002-of-00002.safetensors",
+                    "model.extra.weight": "model-00002-of-00002.safetensors",
+                }
+            ),
+        },
+        ok={**SHARDED, "model.safetensors.index.json": GOOD_INDEX},
+    ),
+    "HFC354": Case(
+        fail={
+            **SHARDED,
+            "model-00002-of-00002.safetensors": _st(
+                {"model.extra.weight": ("F32", [2, 2]), "model.embed.weight": ("F32", [8, 16])}
+            ),
+            "model.safetensors.index.json": GOOD_INDEX,
+        },
+        ok={**SHARDED, "model.safetensors.index.json": GOOD_INDEX},
+    ),
+    "HFC355": Case(
+        fail={"model.safetensors": _st(WEIGHTS)[:-10]},
+        ok={"model.safetensors": _st(WEIGHTS)},
+    ),
+    "HFC356": Case(
+        fail={
+            **SHARDED,
+            "model-00003-of-00003.safetensors": _st({"old.weight": ("F32", [1])}),
+            "model.safetensors.index.json": GOOD_INDEX,
+        },
+        ok={**SHARDED, "model.safetensors.index.json": GOOD_INDEX},
+    ),
+    "HFC357": Case(
+        fail={"model.safetensors": _st({"module.model.embed.weight": ("F32", [8, 16])})}
+    ),
+    "HFC358": Case(fail={"model.safetensors": _st({"transformer.wte.weight": ("F32", [8, 16])})}),
+    "HFC359": Case(fail={"model.safetensors": None}),
     # -- tokenizer -----------------------------------------------------------------------------
     "HFC400": Case(
         fail={
