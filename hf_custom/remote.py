@@ -7,6 +7,11 @@ only: an explicit value, else ``HF_ENDPOINT`` / ``HF_TOKEN``, else the token sto
 default), started in-process on a free loopback port for the life of the process, with a
 random token that is never shown.
 
+Xet: huggingface_hub uploads large files through Xet whenever ``hf_xet`` is installed. The
+embedded Hub has no Xet, so Xet is switched off for it; for any other endpoint Xet stays on, and
+if that server refuses the Xet token request (404/501, as a Hub-compatible server without Xet
+does), the upload is retried once through the LFS batch API (nothing was committed by then).
+
 Tokens are never printed, logged or put in an error message.
 """
 
@@ -150,7 +155,7 @@ _CLIENT_LOCK = threading.RLock()
 
 
 @contextmanager
-def _client(endpoint: Endpoint) -> Iterator[Any]:
+def _client(endpoint: Endpoint, *, xet: bool = True) -> Iterator[Any]:
     """An ``HfApi`` for ``endpoint``. For the embedded Hub, Xet is off and offline mode lifted.
 
     huggingface_hub reads both switches from module constants at call time; they are restored.
@@ -166,8 +171,9 @@ def _client(endpoint: Endpoint) -> Iterator[Any]:
         saved = (constants.HF_HUB_DISABLE_XET, constants.HF_HUB_OFFLINE)
         bars_were_off = are_progress_bars_disabled()
         disable_progress_bars()  # the library never prints: progress goes out as events
-        if endpoint.local:
+        if endpoint.local or not xet:
             constants.HF_HUB_DISABLE_XET = True
+        if endpoint.local:
             constants.HF_HUB_OFFLINE = False
         try:
             yield HfApi(endpoint=endpoint.url, token=endpoint.token or False)
@@ -306,17 +312,34 @@ def upload(
     if not folder.is_dir():
         raise InputError(f"nothing to upload: {folder} is not a directory", path=str(folder))
     action = f"publishing to {repo_id}"
-    try:
-        with _client(endpoint) as api:
-            return _upload(
-                api, folder, repo_id=repo_id, endpoint=endpoint, private=private,
-                revision=revision, commit_message=commit_message, create_pr=create_pr,
-                replace=replace, on_event=on_event,
-            )  # fmt: skip
-    except RemoteError:
-        raise
-    except Exception as exc:
-        raise map_error(exc, endpoint=endpoint, repo_id=repo_id, action=action) from exc
+    xet = True
+    while True:
+        try:
+            with _client(endpoint, xet=xet) as api:
+                return _upload(
+                    api, folder, repo_id=repo_id, endpoint=endpoint, private=private,
+                    revision=revision, commit_message=commit_message, create_pr=create_pr,
+                    replace=replace, on_event=on_event,
+                )  # fmt: skip
+        except RemoteError:
+            raise
+        except Exception as exc:
+            if xet and _xet_refused(exc):  # a Hub-compatible server without Xet: use LFS
+                emit(on_event, Log(f"{endpoint.url} does not speak Xet: uploading through LFS"))
+                xet = False
+                continue
+            raise map_error(exc, endpoint=endpoint, repo_id=repo_id, action=action) from exc
+
+
+def _xet_refused(exc: BaseException) -> bool:
+    """The server answered the Xet token request with 'not found' or 'not implemented'."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        if "xet-write-token" in text and ("501" in text or "404" in text):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _upload(

@@ -10,7 +10,10 @@ preupload request so that any client works (file contents then travel base64-enc
 commit request, in memory on both sides: fine for models up to a few GB of RAM).
 ``upload_mode="lfs"`` applies the Hub's own rule (LFS for files of 10 MB and more, binary files
 and ``.gitattributes`` LFS patterns, uploaded through the LFS batch API) and needs clients that
-run with ``HF_HUB_DISABLE_XET=1``; a Xet client gets a clear 501 on ``xet-write-token``.
+run with ``HF_HUB_DISABLE_XET=1``; a Xet client gets a 501 on ``xet-write-token`` (no silent
+fallback in huggingface_hub; ``hf_custom.remote.upload`` retries such an upload through LFS).
+The Python API defaults to ``"lfs"`` (tests, ``--endpoint local``: our own client turns Xet
+off); ``hf-custom hub serve`` defaults to ``"regular"`` (stock clients, Xet on).
 """
 
 from __future__ import annotations

@@ -194,3 +194,20 @@ def test_remote_repo_reads_little(local_hub, tmp_path) -> None:
     with pytest.raises(RemoteError) as hidden:
         RemoteRepo("alice/read", endpoint=local_hub.endpoint(local_hub.other_token)).files()
     assert "not found" in str(hidden.value)
+
+
+@pytest.mark.slow
+def test_upload_with_xet_on_falls_back_to_lfs(local_hub, tmp_path, monkeypatch) -> None:
+    """A client with Xet on against a server without Xet (LFS mode): retried through LFS."""
+    pytest.importorskip("hf_xet")
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    events: list = []
+    src = folder_with(tmp_path / "m", {"config.json": b"{}", "model.safetensors": BIG})
+    result = upload(src, repo_id="alice/xet", endpoint=local_hub.endpoint(), on_event=events.append)
+    assert result.committed and "model.safetensors" in result.uploaded
+    assert any("does not speak Xet" in getattr(e, "message", "") for e in events)
+    assert constants.HF_HUB_DISABLE_XET is False  # restored
+    info = local_hub.api().model_info("alice/xet", files_metadata=True)
+    assert {s.rfilename: s.lfs is not None for s in info.siblings}["model.safetensors"]
