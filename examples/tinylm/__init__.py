@@ -1,0 +1,1 @@
+"""TinyLM example: a character-level decoder with its own tokenizer class."""
