@@ -10,7 +10,8 @@ from hf_custom.checks import Skip, register
 from hf_custom.checks.context import Context
 from hf_custom.findings import Finding, finding
 
-CONFIG_RULES = tuple(f"HFC1{n:02d}" for n in range(1, 16) if n not in (9,))
+# HFC109 is config_json's; HFC113/HFC114 need staging's inputs (parameter names, options).
+CONFIG_RULES = tuple(f"HFC1{n:02d}" for n in range(1, 16) if n not in (9, 13, 14))
 
 
 @register("config.json", rules=("HFC100", "HFC109"))

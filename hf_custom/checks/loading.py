@@ -1,1 +1,26 @@
-"""Checks (being written)."""
+"""The one check that executes the model's code: E's verification in an isolated child process.
+
+Registered with every rule whose ``needs`` is "load"; it runs only with ``load=True`` (doctor
+``--load``) on a local copy of the repository (for a repo id, doctor downloads a snapshot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hf_custom.checks import Skip, register
+from hf_custom.checks.context import Context
+from hf_custom.findings import Finding, all_rules
+
+LOAD_RULES = tuple(r.id for r in all_rules() if r.needs == "load")
+
+
+@register("loading.verify", rules=LOAD_RULES, needs="load")
+def verify(ctx: Context) -> Iterator[Finding]:
+    """Load every AutoClass of auto_map in a clean child process, compare tensors, run forward."""
+    if ctx.load_dir is None:
+        raise Skip("no local copy of the repository to load")
+    from hf_custom.verify import verify as run_verify
+
+    report = run_verify(ctx.load_dir, python=ctx.python)
+    yield from report.findings
