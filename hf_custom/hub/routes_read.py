@@ -217,7 +217,7 @@ class ReadRoutes(RouteBase):
             "X-Repo-Commit": commit.id,
             "ETag": _etag(entry),
             "Accept-Ranges": "bytes",
-            "Content-Disposition": f'inline; filename="{path.rsplit("/", 1)[-1]}"',
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(path.rsplit('/', 1)[-1])}",
         }
         if entry.lfs:
             headers["X-Linked-Etag"] = _etag(entry)

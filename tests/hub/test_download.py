@@ -125,3 +125,15 @@ def test_error_classes(local_hub) -> None:
     assert other_ns.value.response.status_code == 403
     response = httpx2.get(f"{local_hub.url}/api/models/alice/nope")
     assert response.headers["X-Error-Code"] == "RepoNotFound"
+
+
+def test_unusual_file_names(local_hub, tmp_path) -> None:
+    api = local_hub.api()
+    api.create_repo("alice/names")
+    names = ["données/é x.txt", "a+b=c&d.json", "sub dir/#hash?.md"]
+    for name in names:
+        api.upload_file(path_or_fileobj=name.encode(), path_in_repo=name, repo_id="alice/names")
+    assert set(api.list_repo_files("alice/names")) == {".gitattributes", *names}
+    for name in names:
+        path = hf_hub_download("alice/names", name, endpoint=local_hub.url, cache_dir=tmp_path)
+        assert Path(path).read_bytes() == name.encode()
