@@ -261,3 +261,22 @@ def test_commit_listing_is_paginated(local_hub) -> None:
                         commit_message=f"c{i}")  # fmt: skip
     titles = [c.title for c in api.list_repo_commits("alice/log")]
     assert titles == ["c3", "c2", "c1", "c0", "initial commit"]
+
+
+def test_delete_file_branch_and_repo(local_hub) -> None:
+    api = local_hub.api()
+    api.create_repo("alice/gone")
+    api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/gone")
+    api.delete_file("x.txt", repo_id="alice/gone")
+    assert api.list_repo_files("alice/gone") == [".gitattributes"]
+    api.create_branch("alice/gone", branch="tmp")
+    api.delete_branch("alice/gone", branch="tmp")
+    assert [b.name for b in api.list_repo_refs("alice/gone").branches] == ["main"]
+    assert api.file_exists("alice/gone", ".gitattributes")
+    assert not api.file_exists("alice/gone", "x.txt")
+    with pytest.raises(HfHubHTTPError):
+        local_hub.api(local_hub.other_token).delete_repo("alice/gone")
+    api.delete_repo("alice/gone")
+    assert not api.repo_exists("alice/gone")
+    api.create_repo("alice/gone")  # the name is free again
+    assert api.list_repo_files("alice/gone") == [".gitattributes"]
