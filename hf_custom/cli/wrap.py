@@ -1,0 +1,152 @@
+"""``hf-custom wrap MODULE:CLASS --out DIR``: generate the Hugging Face files for a plain module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hf_custom.cli.output import err_console, format_option, print_json, progress_sink
+
+TASK_NAMES = (
+    "base",
+    "masked-lm",
+    "causal-lm",
+    "sequence-classification",
+    "token-classification",
+)
+
+
+@click.command()
+@click.argument("target", metavar="MODULE:CLASS")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="New folder for the checkpoint (must not exist or be empty).",
+)
+@click.option(
+    "--weights",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="State dict of the module (.bin/.pt/.safetensors). Default: fresh initialisation.",
+)
+@click.option(
+    "--tasks",
+    help=f"Comma-separated heads to generate ({', '.join(TASK_NAMES)}). "
+    "Default: from what the module returns.",
+)
+@click.option(
+    "--name", help="Model name: class prefix, file names and model_type (default: the class)."
+)
+@click.option(
+    "--arg",
+    "args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Constructor argument / config field (repeatable); values are JSON or Python literals.",
+)
+@click.option(
+    "--batch-first/--seq-first",
+    "batch_first",
+    default=None,
+    help="Layout of the module's inputs and outputs. Default: found by tracing a call.",
+)
+@click.option(
+    "--mask",
+    type=click.Choice(["auto", "keep", "pad", "ignore"]),
+    default="auto",
+    show_default=True,
+    help="How the module's mask argument marks tokens: keep (1 = real token), pad (True = padding).",
+)
+@click.option(
+    "--code-root",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Folder a dotted MODULE is imported from (default: the current directory).",
+)
+@click.option("--no-verify", is_flag=True, help="Skip loading the result in a clean process.")
+@format_option
+def wrap(
+    target: str,
+    out: Path,
+    weights: Path | None,
+    tasks: str | None,
+    name: str | None,
+    args: tuple[str, ...],
+    batch_first: bool | None,
+    mask: str,
+    code_root: Path | None,
+    no_verify: bool,
+    fmt: str,
+) -> None:
+    """Turn a plain PyTorch module into a Hugging Face custom-code checkpoint folder.
+
+    \b
+    hf-custom wrap model.py:Encoder --out ./ckpt --weights encoder.pt --name my-encoder
+    hf-custom publish ./ckpt --repo-id you/my-encoder
+    """
+    from hf_custom.cli.main import ResultCode
+    from hf_custom.wrap import wrap as run_wrap
+    from hf_custom.wrap.signature import parse_args
+
+    task_list = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
+    with progress_sink() as sink:
+        result = run_wrap(
+            target,
+            out=out,
+            weights=weights,
+            tasks=task_list,
+            name=name,
+            args=parse_args(args),
+            seq_first=None if batch_first is None else not batch_first,
+            mask=mask,
+            code_root=code_root,
+            verify=not no_verify,
+            on_event=sink,
+        )
+    if fmt == "json":
+        print_json({"command": "wrap", **result.to_json()})
+    else:
+        _human(result)
+    if not result.ok:
+        raise ResultCode(1)
+
+
+def _human(result: object) -> None:
+    from rich.markup import escape
+
+    from hf_custom.cli.output import out_console, render_findings
+    from hf_custom.wrap import WrapResult
+
+    assert isinstance(result, WrapResult)
+    out = out_console()
+    f = result.forward
+    layout = (
+        f"{'sequence' if f.input_seq_first else 'batch'}-first ids, "
+        f"{'sequence' if f.output_seq_first else 'batch'}-first output"
+    )
+    mask = f"`{f.mask_arg}` ({f.mask_style})" if f.mask_arg else "none"
+    out.print(f"[bold]wrapped[/] into {escape(str(result.out))} (model_type {result.model_type})")
+    out.print(f"  module: ids `{f.ids_arg}`, mask {escape(mask)}, {layout}")
+    out.print(
+        f"  output: {f.output_kind} of width {f.width}, vocabulary {f.vocab_size}, "
+        f"{'causal' if f.causal else 'bidirectional'}"
+    )
+    out.print(f"  weights: {escape(result.weights)} ({result.tensors} tensors)")
+    for auto, ref in result.auto_map.items():
+        out.print(f"  {auto:<36} {ref}")
+    out.print(f"  files: {', '.join(result.files)}")
+    err = err_console()
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}")
+    v = result.verification
+    if v is None:
+        err.print("[yellow]not verified[/] (--no-verify)")
+    else:
+        if v.findings:
+            render_findings(v.findings, err)
+        for row in v.rows:
+            status = "[green]ok[/]" if row.ok else "[red]FAILED[/]"
+            out.print(f"  {status} {row.auto_class} {row.class_name} {escape(row.detail)}")
+        out.print(f"verification {'passed' if v.ok else 'FAILED'} in {v.seconds:.1f}s")
+    if result.ok:
+        out.print(f"next: {result.next_command}")

@@ -1,0 +1,494 @@
+"""``wrap``: from a plain ``nn.Module`` to a checkpoint folder that ``publish`` uploads unchanged.
+
+Steps: import the class; read its constructor (:mod:`~hf_custom.wrap.signature`); build it and
+trace its forward (:mod:`~hf_custom.wrap.trace`); vendor its source with publish's packaging
+(:func:`hf_custom.stage.code.plan_code`); generate the configuration and modeling files
+(:mod:`~hf_custom.wrap.codegen`); write config.json and the weights under the ``model.``
+prefix; verify the folder in a clean child process (:func:`hf_custom.verify.verify`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hf_custom.errors import InputError, require
+from hf_custom.events import EventSink, Log, emit
+from hf_custom.wrap.codegen import TASKS, Design, render_config, render_modeling
+from hf_custom.wrap.signature import Constructor, Field, instantiate, read_constructor
+from hf_custom.wrap.trace import ForwardSpec, read_forward
+
+if TYPE_CHECKING:
+    from hf_custom.verify import VerifyReport
+
+VOCAB_NAMES = ("vocab_size", "vocab", "n_vocab", "num_tokens", "ntoken", "ntokens", "n_tokens")
+HIDDEN_NAMES = (
+    "hidden_size",
+    "hidden",
+    "d_model",
+    "dim",
+    "n_embd",
+    "embed_dim",
+    "hidden_dim",
+    "emb_dim",
+    "width",
+    "model_dim",
+)
+STRIP_PREFIXES = ("module.", "_orig_mod.")
+
+
+@dataclass(frozen=True)
+class WrapResult:
+    out: Path
+    files: tuple[str, ...]
+    model_type: str
+    auto_map: Mapping[str, str]
+    tasks: tuple[str, ...]
+    weights: str  # the --weights file, or "fresh initialisation"
+    tensors: int
+    forward: ForwardSpec
+    notes: tuple[str, ...] = ()
+    verification: VerifyReport | None = None
+    next_command: str = ""
+    vendored: Mapping[str, str] = field(default_factory=dict)  # dest file -> source path
+
+    @property
+    def ok(self) -> bool:
+        return self.verification is None or self.verification.ok
+
+    def to_json(self) -> dict[str, object]:
+        f = self.forward
+        return {
+            "out": str(self.out),
+            "files": list(self.files),
+            "model_type": self.model_type,
+            "auto_map": dict(self.auto_map),
+            "tasks": list(self.tasks),
+            "weights": self.weights,
+            "tensors": self.tensors,
+            "module": {
+                "ids_argument": f.ids_arg,
+                "mask_argument": f.mask_arg,
+                "mask_convention": f.mask_style,
+                "input_sequence_first": f.input_seq_first,
+                "output_sequence_first": f.output_seq_first,
+                "output": f.output_kind,
+                "causal": f.causal,
+                "vocab_size": f.vocab_size,
+                "width": f.width,
+            },
+            "vendored": dict(self.vendored),
+            "notes": list(self.notes),
+            "verification": self.verification.to_json() if self.verification else None,
+            "next_command": self.next_command,
+            "ok": self.ok,
+        }
+
+
+def names_for(name: str) -> tuple[str, str, str]:
+    """(class prefix, file suffix, model_type) for ``--name`` ("ltg-bert", "LtgBert", ...)."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name.strip())
+    parts = [p for p in re.split(r"[^A-Za-z0-9]+", spaced) if p]
+    if not parts or not parts[0][0].isalpha():
+        raise InputError(
+            f"cannot make Python names from {name!r}",
+            hint="pass --name with letters, e.g. --name my-model",
+        )
+    snake = "_".join(p.lower() for p in parts)
+    prefix = "".join(p[:1].upper() + p[1:].lower() for p in parts)
+    model_type = "-".join(p.lower() for p in parts) if "-" in name else snake
+    return prefix, snake, model_type
+
+
+def wrap(
+    target: str,
+    *,
+    out: Path,
+    weights: Path | None = None,
+    tasks: Sequence[str] | None = None,
+    name: str | None = None,
+    args: Mapping[str, Any] | None = None,
+    seq_first: bool | None = None,
+    mask: str | None = None,
+    code_root: Path | None = None,
+    verify: bool = True,
+    on_event: EventSink | None = None,
+) -> WrapResult:
+    """Generate a Hugging Face custom-code checkpoint for the research module ``MODULE:CLASS``."""
+    require("torch", purpose="wrap")
+    require("transformers", purpose="wrap")
+    from hf_custom.wrap.load import imported
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(
+            "the output folder exists and is not empty",
+            path=str(out),
+            hint="pass a new folder with --out (wrap never overwrites files)",
+        )
+    args = dict(args or {})
+    notes: list[str] = []
+    with imported(target, code_root=code_root) as tgt:
+        cls = tgt.cls
+        emit(on_event, Log(f"reading {cls.__name__}.__init__ and forward"))
+        ctor = read_constructor(cls, args)
+        module = _build(cls, ctor)
+        vocab_field = _pick(ctor.fields, VOCAB_NAMES)
+        hint = args.get("vocab_size") or (vocab_field.value if vocab_field else None)
+        fwd = read_forward(
+            module,
+            vocab_hint=hint if isinstance(hint, int) else None,
+            seq_first=seq_first,
+            mask_style=mask,
+        )
+        chosen = _tasks(tasks, fwd)
+        prefix, snake, model_type = names_for(name or cls.__name__)
+        _check_model_type(model_type)
+        state, source = _weights(module, weights)
+        if weights is None:
+            notes.append(
+                "no --weights given: model.safetensors holds the freshly initialised module "
+                "(pass --weights FILE to ship trained weights)"
+            )
+        tied = _tied(module)
+        plan = _plan_code(tgt.source, tgt.src_dir, tgt.code_root, snake)
+        research_module = _flat_name(plan, tgt.source, tgt.src_dir)
+        config_type_module = None
+        if ctor.kind == "dataclass" and ctor.config_type is not None:
+            import inspect
+
+            cfg_file = Path(inspect.getfile(ctor.config_type)).resolve()
+            config_type_module = _flat_name(plan, cfg_file, tgt.src_dir, required=False)
+            if config_type_module is None:
+                raise InputError(
+                    f"{ctor.config_type.__name__} is defined outside the research code",
+                    path=str(cfg_file),
+                    hint="define the config dataclass next to the module (or in a file it imports)",
+                )
+        design = _design(
+            cls=cls,
+            ctor=ctor,
+            fwd=fwd,
+            tasks=chosen,
+            names=(prefix, snake, model_type),
+            research_module=research_module,
+            config_type_module=config_type_module,
+            tied=tied,
+            origin=tgt.source.name,
+            notes=notes,
+        )
+        files = {
+            f"configuration_{snake}.py": render_config(design),
+            f"modeling_{snake}.py": render_modeling(design),
+        }
+        vendored = _closure(plan, research_module, config_type_module)
+        for dest in vendored:
+            files[dest] = plan.files[dest]
+        config = _config_json(design)
+        emit(on_event, Log(f"writing {out}"))
+        tensors = _write(out, files, config, state, tied)
+    result = WrapResult(
+        out=out,
+        files=tuple(sorted([*files, "config.json", "model.safetensors"])),
+        model_type=model_type,
+        auto_map=config["auto_map"],
+        tasks=chosen,
+        weights=source,
+        tensors=tensors,
+        forward=fwd,
+        notes=tuple(notes),
+        next_command=f"hf-custom publish {out} --repo-id YOUR_NAME/{model_type}",
+        vendored={d: str(plan.origins.get(d, d)) for d in vendored},
+    )
+    if verify:
+        from hf_custom.verify import verify as run_verify
+
+        emit(on_event, Log("verifying the folder in a clean process"))
+        result = replace(result, verification=run_verify(out, on_event=on_event))
+    return result
+
+
+def _build(cls: type, ctor: Constructor) -> Any:
+    try:
+        return instantiate(cls, ctor)
+    except Exception as exc:
+        raise InputError(
+            f"constructing {cls.__name__} failed: {type(exc).__name__}: {exc}",
+            hint="pass the constructor's arguments with --arg key=value",
+        ) from exc
+
+
+def _pick(fields: Sequence[Field], names: Sequence[str]) -> Field | None:
+    by_name = {f.name: f for f in fields}
+    return next(
+        (by_name[n] for n in names if n in by_name and isinstance(by_name[n].value, int)), None
+    )
+
+
+def _tasks(requested: Sequence[str] | None, fwd: ForwardSpec) -> tuple[str, ...]:
+    if not requested:
+        if fwd.output_kind == "logits":
+            return ("causal-lm",) if fwd.causal else ("masked-lm",)
+        lm = "causal-lm" if fwd.causal else "masked-lm"
+        return ("base", lm, "sequence-classification", "token-classification")
+    unknown = [t for t in requested if t not in TASKS]
+    if unknown:
+        raise InputError(
+            f"unknown task {', '.join(unknown)}", hint=f"--tasks takes: {', '.join(TASKS)}"
+        )
+    for t in requested:
+        if TASKS[t].needs_hidden and fwd.output_kind == "logits":
+            raise InputError(
+                f"task {t} needs hidden states, but the module returns logits",
+                hint="wrap the part of the network that returns hidden states, or choose "
+                "--tasks causal-lm / masked-lm",
+            )
+        if t == "causal-lm" and not fwd.causal:
+            raise InputError(
+                "task causal-lm needs a causal module, but position i of this one sees later tokens",
+                hint="choose --tasks masked-lm for a bidirectional encoder",
+            )
+    return tuple(dict.fromkeys(requested))
+
+
+def _check_model_type(model_type: str) -> None:
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    if model_type in CONFIG_MAPPING_NAMES:
+        raise InputError(
+            f"model_type {model_type!r} is built into transformers: without trust_remote_code "
+            "the built-in class would load silently",
+            hint="pass --name with a name of your own (e.g. --name my-" + model_type + ")",
+        )
+
+
+def _weights(module: Any, weights: Path | None) -> tuple[dict[str, Any], str]:
+    if weights is None:
+        return dict(module.state_dict()), "fresh initialisation"
+    path = Path(weights)
+    if not path.is_file():
+        raise InputError("no such weights file", path=str(path), hint="pass --weights FILE")
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        raw = load_file(str(path))
+    else:
+        try:
+            raw = torch.load(str(path), map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise InputError(
+                f"cannot read the weights: {exc}",
+                path=str(path),
+                hint="pass a state dict saved with torch.save(model.state_dict()) or safetensors",
+            ) from exc
+    if isinstance(raw, Mapping) and "state_dict" in raw and isinstance(raw["state_dict"], Mapping):
+        raw = raw["state_dict"]
+    if not isinstance(raw, Mapping):
+        raise InputError(
+            "the weights file holds no state dict", path=str(path), hint="save model.state_dict()"
+        )
+    state: dict[str, Any] = {}
+    for key, value in raw.items():
+        for p in STRIP_PREFIXES:
+            while key.startswith(p):
+                key = key[len(p) :]
+        state[key] = value
+    result = module.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise InputError(
+            f"the weights do not fit {type(module).__name__}: missing "
+            f"{list(result.missing_keys)[:5]}, unexpected {list(result.unexpected_keys)[:5]}",
+            path=str(path),
+            hint="pass the --arg values the module was trained with",
+        )
+    return dict(module.state_dict()), str(path)
+
+
+def _tied(module: Any) -> dict[str, str]:
+    """Parameters shared inside the research module: {target: source} under ``model.``."""
+    first: dict[int, str] = {}
+    tied: dict[str, str] = {}
+    for name, p in module.named_parameters(remove_duplicate=False):
+        if id(p) in first:
+            tied[f"model.{name}"] = f"model.{first[id(p)]}"
+        else:
+            first[id(p)] = name
+    return tied
+
+
+def _plan_code(source: Path, src_dir: Path, code_root: Path | None, snake: str) -> Any:
+    from hf_custom.stage.code import plan_code
+
+    if source.stem in (f"modeling_{snake}", f"configuration_{snake}"):
+        raise InputError(
+            f"the research module is itself named {source.name}",
+            path=str(source),
+            hint="pass another --name so that the generated files do not overwrite it",
+        )
+    root = code_root if code_root is not None and src_dir.is_relative_to(code_root) else None
+    return plan_code(src_dir, code_root=root, entry=[source.stem])
+
+
+def _flat_name(plan: Any, source: Path, src_dir: Path, *, required: bool = True) -> Any:
+    for dest, origin in plan.origins.items():
+        if (src_dir / origin).resolve() == source:
+            return dest.removesuffix(".py")
+    if required:
+        raise InputError(
+            "the research module was not packaged", path=str(source), hint="report this"
+        )
+    return None
+
+
+def _closure(plan: Any, *roots: str | None) -> list[str]:
+    """The vendored files the research module needs (not unrelated modeling_* files nearby)."""
+    modules = {k.removesuffix(".py"): v for k, v in plan.package.modules.items()}
+    todo = [r for r in roots if r]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in modules:
+            continue
+        seen.add(name)
+        for imp in modules[name].imports:
+            if imp.level == 1 and imp.module:
+                todo.append(imp.module.split(".")[0])
+            elif imp.level == 1:
+                todo += list(imp.names)
+    return sorted(f"{n}.py" for n in seen)
+
+
+def _design(
+    *,
+    cls: type,
+    ctor: Constructor,
+    fwd: ForwardSpec,
+    tasks: tuple[str, ...],
+    names: tuple[str, str, str],
+    research_module: str,
+    config_type_module: str | None,
+    tied: Mapping[str, str],
+    origin: str,
+    notes: list[str],
+) -> Design:
+    from transformers import PreTrainedConfig
+
+    reserved = {n for n in dir(PreTrainedConfig) if not n.startswith("_")} - {
+        "vocab_size",
+        "hidden_size",
+    }
+    clash = [f.name for f in ctor.fields if f.name in reserved]
+    if clash:
+        raise InputError(
+            f"constructor argument {', '.join(clash)} collides with a PreTrainedConfig attribute",
+            hint="rename the argument in the research module",
+        )
+    prefix, snake, model_type = names
+    extra: list[Field] = []
+    amap: dict[str, str] = {}
+    vocab = next(
+        (f for f in ctor.fields if f.value == fwd.vocab_size and f.name in VOCAB_NAMES), None
+    )
+    if vocab is None:
+        extra.append(Field("vocab_size", fwd.vocab_size, "int"))
+        notes.append(
+            f"vocab_size={fwd.vocab_size} read from the module (no constructor argument holds it)"
+        )
+    elif vocab.name != "vocab_size":
+        amap["vocab_size"] = vocab.name
+    if fwd.output_kind == "hidden":
+        hidden = next(
+            (f for f in ctor.fields if f.value == fwd.width and f.name in HIDDEN_NAMES), None
+        )
+        if hidden is None:
+            extra.append(Field("hidden_size", fwd.width, "int"))
+        elif hidden.name != "hidden_size":
+            amap["hidden_size"] = hidden.name
+    if any(t in ("sequence-classification", "token-classification") for t in tasks):
+        extra.append(Field("classifier_dropout", 0.1, "float"))
+    if "causal-lm" in tasks:  # no key/value cache: generate() must rerun the whole text
+        extra.append(Field("use_cache", False, "bool"))
+    lm_tie = None
+    needs_head = fwd.output_kind == "hidden" and any(t in ("masked-lm", "causal-lm") for t in tasks)
+    if needs_head and fwd.input_embedding and fwd.embedding_dim == fwd.width:
+        lm_tie = f"model.{fwd.input_embedding}.weight"
+    elif needs_head:
+        notes.append("the new lm_head is not tied: no input embedding of the hidden size was found")
+    return Design(
+        prefix=prefix,
+        snake=snake,
+        model_type=model_type,
+        research_class=cls.__name__,
+        research_module=research_module,
+        ctor_kind=ctor.kind,
+        fields=ctor.fields,
+        forward=fwd,
+        tasks=tasks,
+        config_type=ctor.config_type.__name__ if ctor.config_type else None,
+        config_type_module=config_type_module,
+        extra_fields=tuple(extra),
+        attribute_map=amap,
+        tied=dict(tied),
+        lm_head_tie=lm_tie,
+        origin=origin,
+    )
+
+
+def _config_json(d: Design) -> dict[str, Any]:
+    import transformers
+
+    auto_map = {"AutoConfig": f"configuration_{d.snake}.{d.config_class}"}
+    for t in d.tasks:
+        auto_map[TASKS[t].auto_class] = f"modeling_{d.snake}.{d.class_name(t)}"
+    config: dict[str, Any] = {
+        "architectures": [d.class_name(d.tasks[0])],
+        "auto_map": auto_map,
+        "model_type": d.model_type,
+    }
+    for f in (*d.fields, *d.extra_fields):
+        config[f.name] = list(f.value) if isinstance(f.value, tuple) else f.value
+    config["tie_word_embeddings"] = d.tie_word_embeddings()
+    config["dtype"] = "float32"
+    config["transformers_version"] = transformers.__version__
+    return config
+
+
+def _write(
+    out: Path,
+    files: Mapping[str, str],
+    config: Mapping[str, Any],
+    state: Mapping[str, Any],
+    tied: Mapping[str, str],
+) -> int:
+    """Write everything into a temporary sibling folder, then move it into place."""
+    import torch
+    from safetensors.torch import save_file
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for fname, text in files.items():
+            (tmp / fname).write_text(text, encoding="utf-8")
+        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        tensors: dict[str, torch.Tensor] = {}
+        for key, value in state.items():
+            name = f"model.{key}"
+            if name in tied:  # the tie source is saved; transformers re-ties the target
+                continue
+            tensors[name] = value.detach().to("cpu").contiguous().clone()
+        save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        if out.exists():
+            out.rmdir()  # checked empty above
+        tmp.replace(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return len(tensors)

@@ -1,0 +1,481 @@
+"""Writing configuration_NAME.py and modeling_NAME.py as a person would (pure: text in, text out).
+
+The output follows the layout transformers' own models use: a ``PreTrainedConfig`` subclass with
+every field and ``**kwargs``; a ``PreTrainedModel`` base with ``config_class`` and
+``base_model_prefix = "model"`` that keeps the research module as ``self.model``; one class per
+task with the standard forward arguments, losses and ``ModelOutput`` return types. Lines stay
+under 88 characters and calls that do not fit are exploded with a trailing comma, so the text is
+already what ``ruff format`` would write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hf_custom.wrap.signature import ConfigKind, Field
+from hf_custom.wrap.trace import ForwardSpec
+
+WIDTH = 88
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    suffix: str
+    auto_class: str
+    output: str
+    needs_hidden: bool  # needs hidden states (a head of its own) rather than logits
+
+
+TASKS: Mapping[str, Task] = {
+    t.key: t
+    for t in (
+        Task("base", "Model", "AutoModel", "BaseModelOutput", True),
+        Task("masked-lm", "ForMaskedLM", "AutoModelForMaskedLM", "MaskedLMOutput", False),
+        Task("causal-lm", "ForCausalLM", "AutoModelForCausalLM", "CausalLMOutputWithPast", False),
+        Task(
+            "sequence-classification",
+            "ForSequenceClassification",
+            "AutoModelForSequenceClassification",
+            "SequenceClassifierOutput",
+            True,
+        ),
+        Task(
+            "token-classification",
+            "ForTokenClassification",
+            "AutoModelForTokenClassification",
+            "TokenClassifierOutput",
+            True,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Design:
+    """Everything the generator needs; built by :mod:`hf_custom.wrap.api` from introspection."""
+
+    prefix: str  # class-name prefix, e.g. "LtgBert"
+    snake: str  # file suffix, e.g. "ltg_bert"
+    model_type: str
+    research_class: str
+    research_module: str  # flat module name of the vendored research file
+    ctor_kind: ConfigKind
+    fields: tuple[Field, ...]  # passed to the research module
+    forward: ForwardSpec
+    tasks: tuple[str, ...]
+    config_type: str | None = None  # dataclass name (ctor_kind == "dataclass")
+    config_type_module: str | None = None
+    extra_fields: tuple[Field, ...] = ()  # the wrapper's own fields (vocab_size, ...)
+    attribute_map: Mapping[str, str] = field(default_factory=dict)
+    tied: Mapping[str, str] = field(default_factory=dict)  # inside the research module
+    lm_head_tie: str | None = None  # parameter the new lm_head is tied to
+    origin: str = ""  # "ltgbert.py" (for docstrings)
+
+    @property
+    def config_class(self) -> str:
+        return f"{self.prefix}Config"
+
+    def class_name(self, task: str) -> str:
+        return f"{self.prefix}{TASKS[task].suffix}"
+
+    def tie_word_embeddings(self) -> bool:
+        return bool(self.tied) or self.lm_head_tie is not None
+
+
+def _call(head: str, args: Sequence[str], indent: int, tail: str = "") -> list[str]:
+    """``head(args)tail`` on one line if it fits, else exploded with a magic trailing comma."""
+    pad = " " * indent
+    one = f"{pad}{head}({', '.join(args)}){tail}"
+    if len(one) <= WIDTH:
+        return [one]
+    return [f"{pad}{head}(", *[f"{pad}    {a}," for a in args], f"{pad}){tail}"]
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, tuple):
+        inner = ", ".join(_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+# ---------------------------------------------------------------- configuration_NAME.py
+
+
+def render_config(d: Design) -> str:
+    fields = [*d.fields, *d.extra_fields]
+    params = [_param(f) for f in fields]
+    params.append(f"tie_word_embeddings: bool = {d.tie_word_embeddings()!r}")
+    lines = [
+        f'"""Configuration of {d.prefix}: the constructor arguments of `{d.research_class}`',
+        f'from {d.origin} (written by hf-custom wrap)."""',
+        "",
+        *(["from typing import ClassVar", ""] if d.attribute_map else []),
+        "from transformers import PreTrainedConfig",
+        "",
+        "",
+        f"class {d.config_class}(PreTrainedConfig):",
+        f'    model_type = "{d.model_type}"',
+    ]
+    if d.attribute_map:
+        items = [f'"{k}": "{v}"' for k, v in sorted(d.attribute_map.items())]
+        lines += _dict_lines("attribute_map", items, 4)
+    lines += ["", "    def __init__(", "        self,"]
+    lines += [f"        {p}," for p in params]
+    lines += ["        **kwargs,", "    ):"]
+    for f in fields:
+        if f.name == "use_cache":
+            lines.append(
+                "        # the network keeps no key/value cache: generate() reruns the whole text"
+            )
+        lines.append(f"        self.{f.name} = {f.name}")
+    lines += ["        self.tie_word_embeddings = tie_word_embeddings"]
+    lines += ["        super().__init__(**kwargs)", ""]
+    return "\n".join(lines)
+
+
+def _dict_lines(name: str, items: Sequence[str], indent: int) -> list[str]:
+    """A class-level dict, annotated ClassVar (PreTrainedConfig subclasses are dataclasses)."""
+    pad = " " * indent
+    one = f"{pad}{name}: ClassVar[dict[str, str]] = {{{', '.join(items)}}}"
+    if len(one) <= WIDTH:
+        return [one]
+    head = f"{pad}{name}: ClassVar[dict[str, str]] = {{"
+    return [head, *[f"{pad}    {i}," for i in items], f"{pad}}}"]
+
+
+def _param(f: Field) -> str:
+    value = _literal(f.value)
+    if f.value is None:
+        return f"{f.name}=None"
+    ann = f.annotation
+    if ann in ("list", "tuple", "dict") or ann is None:
+        return f"{f.name}={value}"
+    return f"{f.name}: {ann} = {value}"
+
+
+# ---------------------------------------------------------------- modeling_NAME.py
+
+
+def render_modeling(d: Design) -> str:
+    outputs = sorted({TASKS[t].output for t in d.tasks})
+    uses_nn = any(TASKS[t].needs_hidden for t in d.tasks if t != "base") or (
+        d.forward.output_kind == "hidden" and any(t in ("masked-lm", "causal-lm") for t in d.tasks)
+    )
+    has_loss = any(t != "base" for t in d.tasks)
+    imports = ["import torch"]
+    if d.tied or (d.lm_head_tie and any(t in ("masked-lm", "causal-lm") for t in d.tasks)):
+        imports.insert(0, "from typing import ClassVar\n")
+    if uses_nn or has_loss:
+        imports.append("from torch import nn")
+    tf = ["PreTrainedModel"]
+    if "causal-lm" in d.tasks:
+        tf.insert(0, "GenerationMixin")
+    imports.append(f"from transformers import {', '.join(tf)}")
+    imports += _call_import("transformers.modeling_outputs", outputs)
+    if d.ctor_kind == "namespace":
+        imports.insert(0, "from types import SimpleNamespace\n")
+        if imports[1].startswith("from typing"):
+            imports[0:2] = ["from types import SimpleNamespace", imports[1]]
+    local = [f"from .configuration_{d.snake} import {d.config_class}"]
+    research = [d.research_class]
+    if d.ctor_kind == "dataclass" and d.config_type:
+        if d.config_type_module in (None, d.research_module):
+            research.append(d.config_type)
+        else:
+            local.append(f"from .{d.config_type_module} import {d.config_type}")
+    local.append(f"from .{d.research_module} import {', '.join(sorted(research))}")
+    local.sort()
+    lines = [
+        f'"""Hugging Face model classes around `{d.research_class}` from {d.origin}.',
+        "",
+        "The original network is kept unchanged as `self.model`; each class below adds what a",
+        "task needs (a head, a loss, a standard output type). Written by hf-custom wrap.",
+        '"""',
+        "",
+        *imports,
+        "",
+        *local,
+        "",
+        "",
+        *_builder(d),
+        "",
+        "",
+        *_base_class(d),
+    ]
+    for task in d.tasks:
+        lines += ["", "", *_task_class(d, task)]
+    lines += ["", "", *_all(d)]
+    return "\n".join(lines) + "\n"
+
+
+def _call_import(module: str, names: Sequence[str]) -> list[str]:
+    one = f"from {module} import {', '.join(names)}"
+    if len(one) <= WIDTH:
+        return [one]
+    return [f"from {module} import (", *[f"    {n}," for n in names], ")"]
+
+
+def _builder(d: Design) -> list[str]:
+    access = {f.name: f"config.{f.name}" for f in d.fields}
+    lines = [
+        f"def build_research_model(config: {d.config_class}) -> {d.research_class}:",
+        f'    """Build the original `{d.research_class}` from the configuration."""',
+    ]
+    if d.ctor_kind == "kwargs":
+        args = [f"{k}={v}" for k, v in access.items()]
+        return lines + _call(f"return {d.research_class}", args, 4)
+    if d.ctor_kind == "dict":
+        items = [f'"{k}": {v}' for k, v in access.items()]
+        inner = _dict_lines("options", items, 4)
+        return [*lines, *inner, f"    return {d.research_class}(options)"]
+    holder = d.config_type if d.ctor_kind == "dataclass" else "SimpleNamespace"
+    args = [f"{k}={v}" for k, v in access.items()]
+    return [
+        *lines,
+        *_call(f"options = {holder}", args, 4),
+        f"    return {d.research_class}(options)",
+    ]
+
+
+def _base_class(d: Design) -> list[str]:
+    f = d.forward
+    lines = [
+        f"class {d.prefix}PreTrainedModel(PreTrainedModel):",
+        f"    config_class = {d.config_class}",
+        '    base_model_prefix = "model"',
+        "    # the losses below are means over the batch: let Trainer scale them itself",
+        "    accepts_loss_kwargs = False",
+    ]
+    if d.tied:
+        lines += _dict_lines("_tied_weights_keys", [f'"{k}": "{v}"' for k, v in d.tied.items()], 4)
+    if f.input_embedding:
+        lines += [
+            "",
+            "    def get_input_embeddings(self) -> nn.Module:",
+            f"        return self.model.{f.input_embedding}",
+            "",
+            "    def set_input_embeddings(self, value: nn.Module) -> None:",
+            f"        self.model.{f.input_embedding} = value",
+        ]
+    what = "logits" if f.output_kind == "logits" else "hidden_states"
+    shape = "vocab_size" if f.output_kind == "logits" else "hidden_size"
+    lines += [
+        "",
+        "    def _run_model(",
+        "        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None",
+        "    ) -> torch.Tensor:",
+        f'        """Run `{d.research_class}`; return (batch, sequence, {shape}) {what.replace("_", " ")}."""',
+    ]
+    ids = "input_ids.transpose(0, 1)" if f.input_seq_first else "input_ids"
+    args: list[str] = []
+    if f.input_seq_first:
+        lines.append("        # the original network puts the sequence first")
+    if f.mask_arg is not None:
+        if f.mask_required:
+            lines += [
+                "        if attention_mask is None:",
+                "            attention_mask = torch.ones_like(input_ids)",
+            ]
+        mask = {
+            "keep": "attention_mask",
+            "keep-bool": "attention_mask.bool()",
+            "pad": "attention_mask == 0",
+        }[f.mask_style or "keep"]
+        if f.mask_style == "pad":
+            lines.append("        # the original network marks padding with True")
+        if mask != "attention_mask":
+            name = "padding_mask" if f.mask_style == "pad" else "mask"
+            if f.mask_required:
+                lines.append(f"        {name} = {mask}")
+            else:
+                lines.append(f"        {name} = None if attention_mask is None else {mask}")
+            mask = name
+        args.append(f"{f.mask_arg}={mask}")
+    args.insert(0, ids if f.ids_positional else f"{f.ids_arg}={ids}")
+    lines += _call("output = self.model", args, 8)
+    select = "".join(f'["{p}"]' if isinstance(p, str) else f"[{p}]" for p in f.output_path)
+    value = f"output{select}"
+    if f.output_seq_first:
+        value = f"{value}.transpose(0, 1)"
+    lines.append(f"        return {value}")
+    return lines
+
+
+def _forward_head(returns: str, extra: Sequence[str] = ()) -> list[str]:
+    return [
+        "    def forward(",
+        "        self,",
+        "        input_ids: torch.Tensor | None = None,",
+        "        attention_mask: torch.Tensor | None = None,",
+        *[f"        {e}," for e in extra],
+        "        return_dict: bool | None = None,",
+        "        **kwargs,",
+        f"    ) -> {returns}:",
+    ]
+
+
+def _return(output: str, fields: Sequence[str], tuple_items: str, has_loss: bool) -> list[str]:
+    lines = [
+        "        if not (return_dict if return_dict is not None else self.config.return_dict):",
+    ]
+    if has_loss:
+        lines += [
+            f"            output = ({tuple_items},)",
+            "            return output if loss is None else (loss, *output)",
+        ]
+    else:
+        lines.append(f"            return ({tuple_items},)")
+    lines += _call(f"return {output}", list(fields), 8)
+    return lines
+
+
+def _init(d: Design, extra: Sequence[str]) -> list[str]:
+    return [
+        f"    def __init__(self, config: {d.config_class}):",
+        "        super().__init__(config)",
+        "        self.model = build_research_model(config)",
+        *[f"        {e}" for e in extra],
+        "        self.post_init()",
+    ]
+
+
+def _task_class(d: Design, task: str) -> list[str]:
+    t = TASKS[task]
+    name = d.class_name(task)
+    bases = f"{d.prefix}PreTrainedModel"
+    if task == "causal-lm":
+        bases += ", GenerationMixin"
+    doc = {
+        "base": f"The bare `{d.research_class}`, returning its hidden states.",
+        "masked-lm": f"`{d.research_class}` with a masked language modeling head.",
+        "causal-lm": f"`{d.research_class}` as a causal language model (supports generate()).",
+        "sequence-classification": f"`{d.research_class}` with a sequence classification head.",
+        "token-classification": f"`{d.research_class}` with a token classification head.",
+    }[task]
+    lines = [f"class {name}({bases}):", f'    """{doc}"""', ""]
+    returns = f"{t.output} | tuple[torch.Tensor, ...]"
+    if task == "base":
+        lines += _init(d, [])
+        lines += ["", *_forward_head(returns)]
+        lines += ["        hidden_states = self._run_model(input_ids, attention_mask)"]
+        lines += _return(t.output, ["last_hidden_state=hidden_states"], "hidden_states", False)
+        return lines
+    if task in ("masked-lm", "causal-lm"):
+        head = d.forward.output_kind == "hidden"
+        if head and d.lm_head_tie:
+            lines += _dict_lines(
+                "_tied_weights_keys",
+                [f'"{k}": "{v}"' for k, v in {**d.tied, "lm_head.weight": d.lm_head_tie}.items()],
+                4,
+            )
+            lines.append("")
+        extra = ["self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)"]
+        lines += _init(d, extra if head else [])
+        if head:
+            lines += [
+                "",
+                "    def get_output_embeddings(self) -> nn.Module:",
+                "        return self.lm_head",
+                "",
+                "    def set_output_embeddings(self, new_embeddings: nn.Module) -> None:",
+                "        self.lm_head = new_embeddings",
+            ]
+        lines += ["", *_forward_head(returns, ["labels: torch.Tensor | None = None"])]
+        if head:
+            lines += [
+                "        hidden_states = self._run_model(input_ids, attention_mask)",
+                "        logits = self.lm_head(hidden_states)",
+            ]
+        else:
+            lines.append("        logits = self._run_model(input_ids, attention_mask)")
+        lines += ["        loss = None", "        if labels is not None:"]
+        if task == "causal-lm":
+            lines += [
+                "            # position i predicts token i + 1",
+                "            shifted = logits[:, :-1].reshape(-1, logits.size(-1))",
+                "            targets = labels[:, 1:].reshape(-1)",
+                "            loss = nn.functional.cross_entropy(shifted, targets)",
+            ]
+        else:
+            lines += [
+                "            loss = nn.functional.cross_entropy(",
+                "                logits.view(-1, logits.size(-1)), labels.view(-1)",
+                "            )",
+            ]
+        lines += _return(t.output, ["loss=loss", "logits=logits"], "logits", True)
+        return lines
+    extra = [
+        "self.num_labels = config.num_labels",
+        "self.dropout = nn.Dropout(config.classifier_dropout)",
+        "self.classifier = nn.Linear(config.hidden_size, config.num_labels)",
+    ]
+    lines += _init(d, extra)
+    lines += ["", *_forward_head(returns, ["labels: torch.Tensor | None = None"])]
+    lines.append("        hidden_states = self._run_model(input_ids, attention_mask)")
+    if task == "token-classification":
+        lines += [
+            "        logits = self.classifier(self.dropout(hidden_states))",
+            "        loss = None",
+            "        if labels is not None:",
+            "            loss = nn.functional.cross_entropy(",
+            "                logits.view(-1, self.num_labels), labels.view(-1)",
+            "            )",
+        ]
+        lines += _return(t.output, ["loss=loss", "logits=logits"], "logits", True)
+        return lines
+    if d.forward.causal:
+        lines += [
+            "        # a causal model has seen the whole text only at its last real token",
+            "        if attention_mask is None:",
+            "            pooled = hidden_states[:, -1]",
+            "        else:",
+            "            last = attention_mask.sum(dim=1) - 1",
+            "            rows = torch.arange(hidden_states.size(0), device=hidden_states.device)",
+            "            pooled = hidden_states[rows, last]",
+        ]
+    else:
+        lines.append("        pooled = hidden_states[:, 0]  # the first token's state")
+    lines += [
+        "        logits = self.classifier(self.dropout(pooled))",
+        "        loss = None",
+        "        if labels is not None:",
+        "            if self.config.problem_type is None:",
+        "                if self.num_labels == 1:",
+        '                    self.config.problem_type = "regression"',
+        "                elif labels.dtype in (torch.long, torch.int):",
+        '                    self.config.problem_type = "single_label_classification"',
+        "                else:",
+        '                    self.config.problem_type = "multi_label_classification"',
+        '            if self.config.problem_type == "regression":',
+        "                if self.num_labels == 1:",
+        "                    loss = nn.functional.mse_loss(logits.squeeze(), labels.squeeze())",
+        "                else:",
+        "                    loss = nn.functional.mse_loss(logits, labels)",
+        '            elif self.config.problem_type == "single_label_classification":',
+        "                loss = nn.functional.cross_entropy(",
+        "                    logits.view(-1, self.num_labels), labels.view(-1)",
+        "                )",
+        "            else:",
+        "                loss = nn.functional.binary_cross_entropy_with_logits(",
+        "                    logits, labels.to(logits.dtype)",
+        "                )",
+    ]
+    lines += _return(t.output, ["loss=loss", "logits=logits"], "logits", True)
+    return lines
+
+
+def _all(d: Design) -> list[str]:
+    names = sorted([f"{d.prefix}PreTrainedModel", *(d.class_name(t) for t in d.tasks)])
+    one = "__all__ = [" + ", ".join(f'"{n}"' for n in names) + "]"
+    if len(one) <= WIDTH:
+        return [one]
+    return ["__all__ = [", *[f'    "{n}",' for n in names], "]"]

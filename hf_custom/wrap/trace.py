@@ -1,0 +1,323 @@
+"""Learning how the research module's forward is called, from its signature and traced calls.
+
+Every question is answered by running the module (in eval mode, on tiny random inputs) rather
+than by guessing from names, whenever a run can decide it:
+
+- layout: change batch element 0 of the token ids under each reading (batch-first or
+  sequence-first) and see which output slice moves;
+- causality: change the last token and see whether earlier positions move;
+- mask convention: pad the last position of one row and compare with the same row truncated:
+  the convention under which they agree is the module's (1 = keep, or True = padding);
+- vocabulary: the ``nn.Embedding`` that receives the ids; logits when the output's last
+  dimension is that vocabulary.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from hf_custom.errors import InputError
+
+IDS_NAMES = (
+    "input_ids",
+    "ids",
+    "token_ids",
+    "tokens",
+    "input_tokens",
+    "idx",
+    "src",
+    "x",
+    "input",
+    "inputs",
+)
+MASK_NAMES = (
+    "attention_mask",
+    "padding_mask",
+    "src_key_padding_mask",
+    "key_padding_mask",
+    "input_mask",
+    "mask",
+)
+MaskStyle = Literal["keep", "keep-bool", "pad"]
+BATCH, SEQ = 2, 7  # distinct sizes so that the layout of every output is unambiguous
+
+
+@dataclass(frozen=True)
+class ForwardSpec:
+    ids_arg: str
+    ids_positional: bool  # the ids are the first parameter: pass them positionally
+    mask_arg: str | None
+    mask_style: MaskStyle | None  # None: the module takes no mask, or ignores it
+    mask_required: bool
+    input_seq_first: bool
+    output_seq_first: bool
+    output_path: tuple[str | int, ...]  # () tensor; (0,) first of a tuple; ("logits",) a key
+    output_kind: Literal["hidden", "logits"]
+    causal: bool
+    width: int  # last dimension of the output
+    vocab_size: int | None
+    input_embedding: str | None  # dotted name of the nn.Embedding receiving the ids
+    embedding_dim: int | None
+
+
+def read_forward(
+    module: Any,
+    *,
+    vocab_hint: int | None,
+    seq_first: bool | None = None,
+    mask_style: str | None = None,
+) -> ForwardSpec:
+    import torch
+
+    sig = inspect.signature(module.forward)
+    params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if not params:
+        raise InputError(
+            f"{type(module).__name__}.forward takes no arguments",
+            hint="wrap a module whose forward takes token ids",
+        )
+    by_name = {p.name: p for p in params}
+    ids = next((by_name[n] for n in IDS_NAMES if n in by_name), params[0])
+    mask = next((by_name[n] for n in MASK_NAMES if n in by_name and by_name[n] is not ids), None)
+    for p in params:
+        if p not in (ids, mask) and p.default is inspect.Parameter.empty:
+            raise InputError(
+                f"{type(module).__name__}.forward needs `{p.name}`, which wrap cannot supply",
+                hint="give it a default in the research module, or wrap a module whose forward "
+                "takes only token ids and a mask",
+            )
+    mask_required = mask is not None and mask.default is inspect.Parameter.empty
+    embeddings = {n: m for n, m in module.named_modules() if isinstance(m, torch.nn.Embedding)}
+    bound = min(
+        [m.num_embeddings for m in embeddings.values()] + ([vocab_hint] if vocab_hint else []),
+        default=None,
+    )
+    if bound is None:
+        raise InputError(
+            f"cannot tell the vocabulary size of {type(module).__name__}: it has no nn.Embedding",
+            hint="pass --arg vocab_size=N",
+        )
+    module.eval()
+    gen = torch.Generator().manual_seed(0)
+    low = 1 if bound > 2 else 0
+    x = torch.randint(low, bound, (BATCH, SEQ), generator=gen)
+
+    def call(ids_t: Any, mask_t: Any = None) -> Any:
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        if ids.kind == ids.POSITIONAL_ONLY:
+            args.append(ids_t)
+        else:
+            kwargs[ids.name] = ids_t
+        if mask is not None and mask_t is not None:
+            kwargs[mask.name] = mask_t
+        with torch.no_grad():
+            return module(*args, **kwargs)
+
+    seen: dict[str, int] = {}
+    hooks = [
+        m.register_forward_pre_hook(_recorder(name, x, seen)) for name, m in embeddings.items()
+    ]
+    try:
+        full_keep = torch.ones(BATCH, SEQ, dtype=torch.long)
+        first = _try(lambda: call(x, full_keep if mask_required else None))
+        if first is None and mask_required:
+            first = _try(lambda: call(x, full_keep.bool()))
+        if first is None:
+            raise InputError(
+                f"{type(module).__name__}.forward failed on token ids of shape ({BATCH}, {SEQ})",
+                hint="check that the module takes a LongTensor of token ids",
+            )
+    finally:
+        for h in hooks:
+            h.remove()
+    path, out = _main_tensor(first)
+    if path is None:
+        raise InputError(
+            f"{type(module).__name__}.forward returned no (batch, seq, features) tensor",
+            hint="wrap returns hidden states or logits; wrap the part of the model that does",
+        )
+    base_mask = full_keep if mask_required else None
+
+    def run(ids_t: Any, mask_t: Any = None) -> Any:
+        return _select(
+            call(ids_t, mask_t if mask_t is not None else _layout_mask(base_mask, ids_t)), path
+        )
+
+    in_sf, out_sf = _layout(run, x, bound) if seq_first is None else (seq_first, seq_first)
+    emb_name = next(iter(seen), None)
+    emb = embeddings.get(emb_name) if emb_name else None
+    vocab = emb.num_embeddings if emb is not None else vocab_hint
+    if vocab is None:
+        raise InputError(
+            "cannot tell the vocabulary size: no nn.Embedding receives the token ids",
+            hint="pass --arg vocab_size=N",
+        )
+    width = int(out.shape[-1])
+    dim = emb.embedding_dim if emb is not None else None
+    if width == vocab and dim == vocab:
+        raise InputError(
+            "cannot tell logits from hidden states: the vocabulary and the hidden size are equal",
+            hint="give them different values with --arg (e.g. --arg vocab_size=N) for the wrap",
+        )
+
+    def hf(ids_bs: Any, mask_bs: Any = None, style: str | None = None) -> Any:
+        ids_m = ids_bs.t() if in_sf else ids_bs
+        mask_m = None if mask_bs is None or style is None else _convert_mask(mask_bs, style)
+        o = run(ids_m, mask_m)
+        return o.transpose(0, 1) if out_sf else o
+
+    causal = _is_causal(hf, x, bound)
+    style = None
+    if mask is not None:
+        style = mask_style if mask_style not in (None, "auto") else _mask_style(hf, x, mask.name)
+        if style == "ignore":
+            style = None
+    return ForwardSpec(
+        ids_arg=ids.name,
+        ids_positional=ids is params[0] and ids.kind != ids.KEYWORD_ONLY,
+        mask_arg=mask.name if (mask is not None and style is not None) else None,
+        mask_style=style,  # type: ignore[arg-type]
+        mask_required=mask_required,
+        input_seq_first=in_sf,
+        output_seq_first=out_sf,
+        output_path=path,
+        output_kind="logits" if width == vocab else "hidden",
+        causal=causal,
+        width=width,
+        vocab_size=vocab,
+        input_embedding=emb_name,
+        embedding_dim=dim,
+    )
+
+
+def _recorder(name: str, x: Any, seen: dict[str, int]) -> Callable[..., None]:
+    def hook(_m: Any, inputs: tuple[Any, ...]) -> None:
+        t = inputs[0] if inputs else None
+        if t is None or getattr(t, "shape", None) is None:
+            return
+        if tuple(t.shape) == (BATCH, SEQ) and bool((t == x).all()):
+            seen.setdefault(name, 0)
+        elif tuple(t.shape) == (SEQ, BATCH) and bool((t == x.t()).all()):
+            seen.setdefault(name, 1)
+
+    return hook
+
+
+def _try(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except Exception:
+        return None
+
+
+def _main_tensor(out: Any) -> tuple[tuple[str | int, ...] | None, Any]:
+    import torch
+
+    def ok(t: Any) -> bool:
+        return (
+            isinstance(t, torch.Tensor)
+            and t.dim() == 3
+            and t.is_floating_point()
+            and tuple(t.shape[:2]) in ((BATCH, SEQ), (SEQ, BATCH))
+        )
+
+    if ok(out):
+        return (), out
+    if isinstance(out, Mapping):
+        keys = [k for k in ("logits", "last_hidden_state", "hidden_states") if k in out]
+        keys += [k for k in out if k not in keys]
+        for k in keys:
+            if isinstance(k, str) and ok(out[k]):
+                return (k,), out[k]
+    if isinstance(out, (tuple, list)):
+        for i, t in enumerate(out):
+            if ok(t):
+                return (i,), t
+    return None, None
+
+
+def _select(out: Any, path: tuple[str | int, ...]) -> Any:
+    for step in path:
+        out = out[step]
+    return out
+
+
+def _layout_mask(mask: Any, ids_t: Any) -> Any:
+    if mask is None:
+        return None
+    import torch
+
+    return torch.ones(ids_t.shape, dtype=mask.dtype)
+
+
+def _changed(a: Any, b: Any) -> Any:
+    d = (a - b).abs()
+    return d.reshape(d.shape[0], d.shape[1], -1).amax(-1) > 1e-6
+
+
+def _bump(x: Any, bound: int, index: Any) -> Any:
+    y = x.clone()
+    low = 1 if bound > 2 else 0
+    y[index] = (y[index] - low + 1) % (bound - low) + low
+    return y
+
+
+def _layout(run: Callable[..., Any], x: Any, bound: int) -> tuple[bool, bool]:
+    """(input sequence-first, output sequence-first) from where a change to one element lands."""
+    base = run(x)
+    for in_sf, index in ((False, (0, slice(None))), (True, (slice(None), 0))):
+        d = _changed(run(_bump(x, bound, index)), base)
+        if not bool(d.any()):
+            continue
+        only_dim0 = bool(d[0].any()) and not bool(d[1:].any())
+        only_dim1 = bool(d[:, 0].any()) and not bool(d[:, 1:].any())
+        batch = SEQ if in_sf else BATCH  # the size of the batch under this reading
+        if only_dim0 and d.shape[0] == batch and d.shape[0] != d.shape[1]:
+            return in_sf, False
+        if only_dim1 and d.shape[1] == batch:
+            return in_sf, True
+    raise InputError(
+        "cannot tell whether the module puts the batch or the sequence first",
+        hint="pass --batch-first or --seq-first",
+    )
+
+
+def _is_causal(hf: Callable[..., Any], x: Any, bound: int) -> bool:
+    base = hf(x)
+    moved = _changed(hf(_bump(x, bound, (slice(None), -1))), base)
+    return not bool(moved[:, :-1].any()) and bool(moved[:, -1].any())
+
+
+def _convert_mask(mask_bs: Any, style: str) -> Any:
+    if style == "keep":
+        return mask_bs
+    if style == "keep-bool":
+        return mask_bs.bool()
+    return mask_bs == 0
+
+
+def _mask_style(hf: Callable[..., Any], x: Any, name: str) -> str:
+    import torch
+
+    mask = torch.ones(BATCH, SEQ, dtype=torch.long)
+    mask[0, -1] = 0
+    for style in ("keep", "keep-bool", "pad"):
+        try:  # masks are (batch, seq) whatever the layout of the ids, as in nn.Transformer
+            full = hf(x, mask, style)
+            row0 = hf(x[:1, :-1], torch.ones(1, SEQ - 1, dtype=torch.long), style)
+            row1 = hf(x[1:], torch.ones(1, SEQ, dtype=torch.long), style)
+        except Exception:
+            continue
+        if torch.allclose(full[0, :-1], row0[0], atol=1e-5) and torch.allclose(
+            full[1], row1[0], atol=1e-5
+        ):
+            return style
+    raise InputError(
+        f"cannot tell how `{name}` marks padding (no convention gives the same outputs as an "
+        "unpadded input)",
+        hint="pass --mask keep (1 = real token), --mask pad (True = padding) or --mask ignore",
+    )
