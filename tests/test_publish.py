@@ -1,0 +1,188 @@
+"""publish / stage on real folders: a tiny researcher-style checkpoint built in the test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tiny_checkpoint import TOKEN, digest, make_checkpoint
+
+from hf_custom.errors import InputError, Refusal
+from hf_custom.publish import parse_auto_classes, publish, stage
+from hf_custom.stage.card import parse_front_matter
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_checkpoint(tmp_path_factory.mktemp("pristine") / "ckpt")
+
+
+@pytest.fixture
+def ckpt(tmp_path: Path, pristine: Path) -> Path:
+    import shutil
+
+    dest = tmp_path / "ckpt"
+    shutil.copytree(pristine, dest)
+    return dest
+
+
+def _leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.slow
+def test_stage_researcher_checkpoint(ckpt: Path, tmp_path: Path) -> None:
+    before = digest(ckpt)
+    out = tmp_path / "staged"
+    result = stage(ckpt, out=out)
+    assert digest(ckpt) == before  # the source is never modified
+    assert _leftovers(tmp_path) == []
+
+    assert set(result.files) == {
+        "README.md",
+        "config.json",
+        "configuration_tinyenc.py",
+        "modeling_tinyenc.py",
+        "model.safetensors",
+        "special_tokens_map.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    }
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_type"] == "tinyenc"
+    assert config["auto_map"] == {
+        "AutoConfig": "configuration_tinyenc.TinyEncConfig",
+        "AutoModel": "modeling_tinyenc.TinyEncModel",
+        "AutoModelForMaskedLM": "modeling_tinyenc.TinyEncForMaskedLM",
+        "AutoModelForSequenceClassification": "modeling_tinyenc.TinyEncForSequenceClassification",
+    }
+    assert config["architectures"] == ["TinyEncForMaskedLM"]
+    assert config["dtype"] == "float32" and "torch_dtype" not in config
+    assert config["pad_token_id"] == 0 and config["sep_token_id"] == 3
+    assert config["transformers_version"]
+
+    excluded = {e.path for e in result.excluded}
+    assert {".git/", "optimizer.pt", "notes.txt"} <= excluded
+    keys = {c.key for c in result.changes}
+    assert {"model_type", "auto_map.AutoConfig", "architectures", "dtype", "pad_token_id"} <= keys
+
+    meta = parse_front_matter((out / "README.md").read_text())
+    assert meta["library_name"] == "transformers" and "custom_code" in meta["tags"]
+    assert meta["pipeline_tag"] == "fill-mask"
+
+    from safetensors import safe_open
+
+    with safe_open(str(out / "model.safetensors"), "pt") as fh:
+        assert set(fh.keys()) == {
+            "model.embed.weight",
+            "model.layer.weight",
+            "model.layer.bias",
+            "lm_head.weight",
+            "lm_head.bias",
+        }
+    assert result.ok, [f for f in result.findings if f.severity.value == "error"]
+    doc = json.dumps(result.to_json())
+    assert TOKEN not in doc
+
+
+@pytest.mark.slow
+def test_publish_dry_run_verifies(ckpt: Path, tmp_path: Path) -> None:
+    result = publish(ckpt, dry_run=True, out=tmp_path / "out")
+    assert result.verify is not None
+    assert result.ok, (result.refused, [f.to_json() for f in result.findings])
+    autos = {row.auto_class for row in result.verify.rows}
+    assert {"AutoModel", "AutoModelForMaskedLM"} <= autos
+    assert result.upload is None
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_publish_to_local_hub(ckpt: Path, local_hub: Any) -> None:
+    first = publish(
+        ckpt, repo_id="alice/tinyenc", endpoint=local_hub.url, token=local_hub.token, verify=False
+    )
+    assert first.ok and first.upload is not None and first.upload.committed
+    assert not first.kept  # the temporary staging folder is removed after an upload
+    again = publish(
+        ckpt, repo_id="alice/tinyenc", endpoint=local_hub.url, token=local_hub.token, verify=False
+    )
+    assert again.upload is not None and not again.upload.committed
+
+
+def test_malformed_config(ckpt: Path, tmp_path: Path) -> None:
+    (ckpt / "config.json").write_text('{"model_type": "tinyenc", ')
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as info:
+        stage(ckpt, out=out)
+    assert info.value.path is not None and info.value.path.endswith("config.json")
+    assert info.value.exit_code == 2
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_builtin_model_type_refused(ckpt: Path, tmp_path: Path) -> None:
+    (ckpt / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    out = tmp_path / "out"
+    with pytest.raises(Refusal) as info:
+        stage(ckpt, out=out)
+    assert {"HFC102", "HFC103"} <= {f.id for f in info.value.findings}
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_out_must_be_empty_or_forced(ckpt: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("x")
+    with pytest.raises(InputError, match="not empty"):
+        stage(ckpt, out=out)
+    assert (out / "old.txt").read_text() == "x"
+
+
+def test_out_inside_source_refused(ckpt: Path) -> None:
+    with pytest.raises(InputError, match="inside the checkpoint"):
+        stage(ckpt, out=ckpt / "staged")
+    assert not (ckpt / "staged").exists()
+
+
+@pytest.mark.slow
+def test_failure_after_planning_leaves_nothing(ckpt: Path, tmp_path: Path) -> None:
+    data = (ckpt / "pytorch_model.bin").read_bytes()
+    (ckpt / "pytorch_model.bin").write_bytes(data[: len(data) // 2])  # truncated
+    out = tmp_path / "out"
+    with pytest.raises(InputError):
+        stage(ckpt, out=out)
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_force_replaces_out(ckpt: Path, tmp_path: Path) -> None:
+    (ckpt / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("x")
+    with pytest.raises(Refusal):
+        stage(ckpt, out=out, force=True)
+    assert (out / "old.txt").read_text() == "x"  # a refused run keeps the old folder
+
+
+def test_publish_needs_repo_id(ckpt: Path) -> None:
+    with pytest.raises(InputError, match="--repo-id"):
+        publish(ckpt)
+
+
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        ([], {}),
+        (["XForY=AutoModelForY"], {"XForY": "AutoModelForY"}),
+        ([" A = AutoModel "], {"A": "AutoModel"}),
+    ],
+)
+def test_parse_auto_classes(pairs: list[str], expected: dict[str, str]) -> None:
+    assert parse_auto_classes(pairs) == expected
+
+
+@pytest.mark.parametrize("bad", ["XForY", "=AutoModel", "X="])
+def test_parse_auto_classes_bad(bad: str) -> None:
+    with pytest.raises(InputError):
+        parse_auto_classes([bad])
