@@ -122,7 +122,10 @@ V4_ONLY_CONFIG_ATTRS = frozenset(
 
 
 def transformers_importable() -> bool:
-    return importlib.util.find_spec("transformers") is not None
+    try:
+        return importlib.util.find_spec("transformers") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 class Probe:
