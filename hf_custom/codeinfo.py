@@ -11,6 +11,7 @@ inside the package, so that a model class deriving from ``MyPreTrainedModel`` de
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -158,6 +159,8 @@ class _Visitor(ast.NodeVisitor):
         self._try = 0
         self._func = 0
         self._class = 0
+        self._class_stack: list[ast.ClassDef] = []
+        self.post_init: set[int] = set()
         self._type_checking = 0
         self._ifs: list[tuple[str, ...]] = []
 
@@ -201,7 +204,9 @@ class _Visitor(ast.NodeVisitor):
         if self._func == 0 and self._class == 0:
             self.classes.append((node, ""))
         self._class += 1
+        self._class_stack.append(node)
         self.generic_visit(node)
+        self._class_stack.pop()
         self._class -= 1
 
     # -- facts ---------------------------------------------------------------------------------
@@ -271,10 +276,19 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self.calls.append((node.func, node.lineno))
+        func = node.func
+        if (
+            self._class_stack
+            and isinstance(func, ast.Attribute)
+            and func.attr == "post_init"
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "self"
+        ):
+            self.post_init.add(id(self._class_stack[-1]))
         self.generic_visit(node)
 
 
-def _literal(node: ast.expr, source: str) -> object:
+def _literal(node: ast.expr) -> object:
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
@@ -282,16 +296,15 @@ def _literal(node: ast.expr, source: str) -> object:
     dotted = _dotted(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
     if dotted:
         return Ref(dotted)
-    return NonLiteral(ast.get_source_segment(source, node) or ast.dump(node))
+    return NonLiteral(ast.unparse(node))
 
 
 def _class_info(
-    node: ast.ClassDef, module: str, source: str, bindings: Mapping[str, str]
+    node: ast.ClassDef, module: str, bindings: Mapping[str, str], *, post_init: bool
 ) -> ClassInfo:
     bases = tuple(d for d in (_dotted(b) for b in node.bases) if d)
     attrs: dict[str, object] = {}
     methods: list[str] = []
-    post_init = False
     init_params: tuple[str, ...] = ()
     init_kwargs = False
     for stmt in node.body:
@@ -303,21 +316,12 @@ def _class_info(
             targets, value = [stmt.target], stmt.value
         for t in targets:
             if isinstance(t, ast.Name) and value is not None:
-                val = _literal(value, source)
+                val = _literal(value)
                 if t.id == "config_class" and isinstance(val, Ref):
                     val = val.name
                 attrs[t.id] = val
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             methods.append(stmt.name)
-            for n in ast.walk(stmt):
-                if (
-                    isinstance(n, ast.Call)
-                    and isinstance(n.func, ast.Attribute)
-                    and n.func.attr == "post_init"
-                    and isinstance(n.func.value, ast.Name)
-                    and n.func.value.id == "self"
-                ):
-                    post_init = True
             if stmt.name == "__init__":
                 a = stmt.args
                 params = [p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs]]
@@ -404,7 +408,10 @@ def parse_module(relpath: str, source: str) -> ModuleInfo:
         d = _dotted(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
         if d:
             calls.append((_resolve(d, v.bindings), line))
-    classes = tuple(_class_info(node, name, source, v.bindings) for node, _ in v.classes)
+    classes = tuple(
+        _class_info(node, name, v.bindings, post_init=id(node) in v.post_init)
+        for node, _ in v.classes
+    )
     return ModuleInfo(
         name=name,
         path=relpath,
@@ -428,15 +435,26 @@ class CodePackage:
         for path in sorted(self.modules):
             yield from self.modules[path].classes
 
+    @functools.cached_property
+    def _index(self) -> tuple[dict[str, list[ModuleInfo]], dict[str, list[ClassInfo]]]:
+        by_module: dict[str, list[ModuleInfo]] = {}
+        by_name: dict[str, list[ClassInfo]] = {}
+        for path in sorted(self.modules):
+            mod = self.modules[path]
+            by_module.setdefault(mod.name, []).append(mod)
+            for cls in mod.classes:
+                by_name.setdefault(cls.name, []).append(cls)
+        return by_module, by_name
+
     def _by_module(self, stem: str) -> list[ModuleInfo]:
-        return [m for p, m in sorted(self.modules.items()) if m.name == stem]
+        return self._index[0].get(stem, [])
 
     def find_class(self, name: str, *, module: str | None = None) -> ClassInfo | None:
         """A class by name, or by ``module.Class`` (auto_map style); None if not in the package."""
         if module is None and "." in name:
             module, _, name = name.rpartition(".")
-        for cls in self.classes():
-            if cls.name == name and (module is None or cls.module == module.split(".")[-1]):
+        for cls in self._index[1].get(name, []):
+            if module is None or cls.module == module.split(".")[-1]:
                 return cls
         return None
 
