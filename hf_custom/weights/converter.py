@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from hf_custom.errors import HFCustomError, InputError
-from hf_custom.events import EventSink, Log, Progress, emit
+from hf_custom.events import EventSink, Progress, emit
 from hf_custom.findings import Finding, finding
+from hf_custom.weights.casting import Caster, preload
 from hf_custom.weights.directio import ChunkReader, OutFile, Writer
 from hf_custom.weights.names import Rename
 from hf_custom.weights.plan import OutTensor, Plan, build_plan
@@ -230,6 +231,8 @@ class _Job:
             )
             if ranges:
                 self.readers[path] = ChunkReader(path, ranges, direct=direct)
+        if any(t.cast for t in plan.tensors):
+            preload()
         self.metadata = {"format": "pt"}
         if plan.dropped:
             self.metadata["hf_custom.dropped_duplicates"] = json.dumps(
@@ -249,7 +252,7 @@ class _Job:
             room = len(self._buf)
         return memoryview(self._buf)[self._fill : self._fill + min(room, limit)]
 
-    def _put(self, data: memoryview | bytes, crc: int = 0) -> int:
+    def _put(self, data: memoryview | bytes | bytearray, crc: int = 0) -> int:
         mv = memoryview(data).cast("B")
         while len(mv):
             dst = self._region(len(mv))
@@ -294,29 +297,25 @@ class _Job:
             for piece in reader.pieces(r.start, r.start + r.nbytes):
                 crc = self._put(piece, crc)
         else:
-            import torch
-
-            src_dt = getattr(torch, ST_TO_TORCH[r.dtype])
-            dst_dt = getattr(torch, ST_TO_TORCH[t.dtype])
+            cast = Caster(r.dtype, t.dtype)
             isz, osz = DTYPE_SIZES[r.dtype], DTYPE_SIZES[t.dtype]
             carry = b""
-            for piece in reader.pieces(r.start, r.start + r.nbytes):
-                crc = zlib.crc32(piece, crc)
-                if carry:
-                    piece = memoryview(carry + bytes(piece))
+            for raw in reader.pieces(r.start, r.start + r.nbytes):
+                crc = zlib.crc32(raw, crc)
+                piece = memoryview(carry + bytes(raw)) if carry else raw
                 cut = len(piece) - len(piece) % isz
                 carry = bytes(piece[cut:])
-                src = torch.frombuffer(piece[:cut], dtype=src_dt) if cut else None
-                done = 0
-                while src is not None and done < src.numel():
-                    dst = self._region((src.numel() - done) * osz)
+                done, count = 0, cut // isz
+                while done < count:
+                    dst = self._region((count - done) * osz)
                     k = len(dst) // osz
-                    if k == 0:  # less than one element of room: finish the buffer through a copy
-                        tmp = src[done : done + 1].to(dst_dt)
-                        self._put(_tensor_bytes(tmp))
+                    if k == 0:  # less than one element of room left: go through a copy
+                        one = bytearray(osz)
+                        cast(piece[done * isz : (done + 1) * isz], memoryview(one))
+                        self._put(one)
                         done += 1
                         continue
-                    torch.frombuffer(dst[: k * osz], dtype=dst_dt).copy_(src[done : done + k])
+                    cast(piece[done * isz : (done + k) * isz], dst[: k * osz])
                     self._fill += k * osz
                     done += k
         self.crc[t.name] = crc
@@ -376,7 +375,6 @@ class _Job:
         if reread:
             _reread_compare(path, base, header, reread, fname)
             self.verified_reread += len(reread)
-        emit(self.on_event, Log(f"verified {fname}"))
 
 
 def _tensor_bytes(value: Any) -> memoryview:

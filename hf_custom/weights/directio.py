@@ -242,9 +242,10 @@ class Writer:
         f.size += n
 
     def _close(self, f: OutFile) -> None:
+        # No fsync, like cp and save_pretrained: O_DIRECT data has reached the device already
+        # and the rename that publishes the file happens only after verification.
         for fd in (f._fd, f._fd_plain):
             if fd >= 0:
-                os.fsync(fd)
                 os.close(fd)
         f._fd = f._fd_plain = -1
         f.sha256 = f._hash.hexdigest()

@@ -24,6 +24,7 @@ from hf_custom.weights.safetensors_format import (
     TORCH_TO_ST,
     read_safetensors_header,
 )
+from hf_custom.weights.zipmeta import NotPlain, TensorMeta, load_plain
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 # Files that are never model weights even though they are pickles (training artefacts).
@@ -192,13 +193,13 @@ def _refuse_unsafe(path: Path, names: list[str]) -> Refusal:
 def _read_torch(
     path: Path, index: int, *, legacy: bool
 ) -> tuple[list[TensorRec], list[str], list[Finding]]:
-    import pickle
-
-    import torch
-
-    from hf_custom.weights.pickle_scan import scan_pickle_globals, unsafe_globals
-
-    if not legacy:
+    if legacy:
+        state, ignored = _torch_load(path, legacy=True)
+        recs = [
+            _rec_from_torch(path, index, n, t, {}, big_endian=False, legacy=True)
+            for n, t in state.items()
+        ]
+    else:
         try:
             zipfile.ZipFile(path).close()
         except (zipfile.BadZipFile, OSError) as e:
@@ -207,6 +208,88 @@ def _read_torch(
                 path=str(path),
                 hint="the file was cut short or damaged; copy it again from its origin",
             ) from None
+        entries = _zip_entries(path)
+        try:
+            recs, ignored = _read_zip_plain(path, index, entries)
+        except NotPlain:
+            state, ignored = _torch_load(path, legacy=False)
+            big = _byteorder(path) not in ("", sys.byteorder)
+            by_offset = {off: info for off, info in entries.values()}
+            recs = [
+                _rec_from_torch(path, index, n, t, by_offset, big_endian=big, legacy=False)
+                for n, t in state.items()
+            ]
+    found = []
+    if ignored:
+        shown = ", ".join(ignored[:8]) + (" ..." if len(ignored) > 8 else "")
+        found.append(
+            finding("HFC303", f"{len(ignored)} non-tensor entries ignored: {shown}", path=path.name)
+        )
+    return recs, ignored, found
+
+
+def _read_zip_plain(
+    path: Path, index: int, entries: Mapping[str, tuple[int, zipfile.ZipInfo]]
+) -> tuple[list[TensorRec], list[str]]:
+    """The fast route: metadata from data.pkl by the allow-list unpickler, no torch."""
+    with zipfile.ZipFile(path) as zf:
+        pkls = [n for n in zf.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
+        if len(pkls) != 1:
+            raise NotPlain("no single data.pkl")
+        prefix = pkls[0][: -len("data.pkl")]
+        order = prefix + "byteorder"
+        if order in zf.namelist() and zf.read(order).decode("ascii", "replace").strip() != "little":
+            raise NotPlain("big-endian archive")
+        obj = load_plain(zf.read(pkls[0]))
+    state, ignored = _find_state_dict(obj, TensorMeta)
+    size = path.stat().st_size
+    recs = []
+    for name, tm in state.items():
+        entry = entries.get(f"{prefix}data/{tm.storage.key}")
+        if entry is None:
+            raise InputError(
+                f"tensor {name!r}: storage {tm.storage.key} is missing from the archive",
+                path=str(path),
+            )
+        off, info = entry
+        isz = DTYPE_SIZES[tm.storage.dtype]
+        if info.file_size != tm.storage.numel * isz or off + info.file_size > size:
+            raise InputError(
+                f"tensor {name!r}: storage record has {info.file_size} bytes, expected {tm.storage.numel * isz}",
+                path=str(path),
+                hint="the file is damaged or truncated; copy it again from its origin",
+            )
+        nbytes = tm.numel * isz
+        start = off + tm.offset * isz
+        rec = TensorRec(
+            name=name,
+            file=path,
+            dtype=tm.storage.dtype,
+            shape=tm.shape,
+            nbytes=nbytes,
+            direct=False,
+            storage=(str(path), off),
+            view=(tm.offset, tm.stride),
+            order=(index, start),
+        )
+        in_bounds = (tm.offset + tm.numel) * isz <= info.file_size
+        if tm.is_contiguous() and in_bounds and info.compress_type == zipfile.ZIP_STORED:
+            rec.direct, rec.start = True, start
+            if tm.offset == 0 and nbytes == info.file_size:
+                rec.crc = info.CRC
+        recs.append(rec)
+    return recs, ignored
+
+
+def _torch_load(path: Path, *, legacy: bool) -> tuple[dict[str, Any], list[str]]:
+    """torch's restricted unpickler (weights_only=True); unsafe globals are refused by name."""
+    import pickle
+
+    import torch
+
+    from hf_custom.weights.pickle_scan import scan_pickle_globals, unsafe_globals
+
+    if not legacy:
         try:
             unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
         except Exception as e:  # torch raises several types for damaged archives
@@ -231,69 +314,64 @@ def _read_torch(
             path=str(path),
             hint="copy the file again from its origin",
         ) from None
-    state, ignored = _find_state_dict(obj)
-    entries = _zip_entries(path) if not legacy else {}
-    big_endian = not legacy and _byteorder(path) not in ("", sys.byteorder)
-    recs = []
-    for name, t in state.items():
-        dtype = TORCH_TO_ST.get(str(t.dtype).removeprefix("torch."))
-        if dtype is None:
-            raise InputError(
-                f"tensor {name!r} has dtype {t.dtype}, which safetensors cannot hold",
-                path=str(path),
-            )
-        shape = tuple(int(d) for d in t.shape)
-        nbytes = t.numel() * DTYPE_SIZES[dtype]
-        rec = TensorRec(name=name, file=path, dtype=dtype, shape=shape, nbytes=nbytes, direct=False)
-        if legacy:
-            rec.tensor = t
-            rec.storage = (str(path), t.untyped_storage().data_ptr())
-            rec.view = (t.storage_offset(), tuple(t.stride()))
-            rec.order = (index, t.untyped_storage().data_ptr() + t.storage_offset())
-        else:
-            storage = t.untyped_storage()
-            off = int(storage._checkpoint_offset)
-            entry = entries.get(off)
-            start = off + t.storage_offset() * t.element_size()
-            rec.storage = (str(path), off)
-            rec.view = (t.storage_offset(), tuple(t.stride()))
-            rec.order = (index, start)
-            in_bounds = start + nbytes <= off + storage.nbytes()
-            stored = entry is not None and entry.compress_type == zipfile.ZIP_STORED
-            if t.is_contiguous() and in_bounds and stored and not big_endian:
-                rec.direct, rec.start = True, start
-                if entry is not None and start == off and nbytes == entry.file_size:
-                    rec.crc = entry.CRC
-        recs.append(rec)
-    found = []
-    if ignored:
-        found.append(
-            finding(
-                "HFC303",
-                f"{len(ignored)} non-tensor entries ignored: {', '.join(ignored[:8])}"
-                + (" ..." if len(ignored) > 8 else ""),
-                path=path.name,
-            )
+    return _find_state_dict(obj, torch.Tensor)
+
+
+def _rec_from_torch(
+    path: Path,
+    index: int,
+    name: str,
+    t: Any,
+    entries: Mapping[int, zipfile.ZipInfo],
+    *,
+    big_endian: bool,
+    legacy: bool,
+) -> TensorRec:
+    dtype = TORCH_TO_ST.get(str(t.dtype).removeprefix("torch."))
+    if dtype is None:
+        raise InputError(
+            f"tensor {name!r} has dtype {t.dtype}, which safetensors cannot hold", path=str(path)
         )
-    return recs, ignored, found
+    shape = tuple(int(d) for d in t.shape)
+    nbytes = t.numel() * DTYPE_SIZES[dtype]
+    rec = TensorRec(name=name, file=path, dtype=dtype, shape=shape, nbytes=nbytes, direct=False)
+    rec.view = (t.storage_offset(), tuple(t.stride()))
+    if legacy:
+        rec.tensor = t
+        ptr = t.untyped_storage().data_ptr()
+        rec.storage = (str(path), ptr)
+        rec.order = (index, ptr + t.storage_offset())
+        return rec
+    storage = t.untyped_storage()
+    off = int(storage._checkpoint_offset)
+    entry = entries.get(off)
+    start = off + t.storage_offset() * t.element_size()
+    rec.storage = (str(path), off)
+    rec.order = (index, start)
+    in_bounds = start + nbytes <= off + storage.nbytes()
+    stored = entry is not None and entry.compress_type == zipfile.ZIP_STORED
+    if t.is_contiguous() and in_bounds and stored and not big_endian:
+        rec.direct, rec.start = True, start
+        if entry is not None and start == off and nbytes == entry.file_size:
+            rec.crc = entry.CRC
+    return rec
 
 
-def _find_state_dict(obj: Any) -> tuple[dict[str, Any], list[str]]:
+def _find_state_dict(obj: Any, tensor_type: type) -> tuple[dict[str, Any], list[str]]:
     """The tensors of a (possibly nested) checkpoint, flattened, and the ignored entries."""
-    import torch
 
     def tensors_in(d: Mapping[Any, Any]) -> int:
-        return sum(isinstance(v, torch.Tensor) for v in d.values())
+        return sum(isinstance(v, tensor_type) for v in d.values())
 
     if isinstance(obj, Mapping) and tensors_in(obj) == 0:
         for key in STATE_DICT_KEYS:
             inner = obj.get(key)
-            if isinstance(inner, Mapping) and _count_leaves(inner, torch.Tensor) > 0:
-                state, ignored = _flatten(inner, torch.Tensor)
+            if isinstance(inner, Mapping) and _count_leaves(inner, tensor_type) > 0:
+                state, ignored = _flatten(inner, tensor_type)
                 others = [f"{k}" for k in obj if k != key]
                 return state, ignored + others
     if isinstance(obj, Mapping):
-        return _flatten(obj, torch.Tensor)
+        return _flatten(obj, tensor_type)
     raise InputError(
         f"the checkpoint holds a {type(obj).__name__}, not a state dict",
         hint="save model.state_dict(), not the model object",
@@ -325,9 +403,9 @@ def _flatten(
     return state, ignored
 
 
-def _zip_entries(path: Path) -> dict[int, zipfile.ZipInfo]:
-    """Data offset -> entry for every member of the archive (offsets from the local headers)."""
-    out: dict[int, zipfile.ZipInfo] = {}
+def _zip_entries(path: Path) -> dict[str, tuple[int, zipfile.ZipInfo]]:
+    """name -> (data offset, entry) for the storages of the archive (from the local headers)."""
+    out: dict[str, tuple[int, zipfile.ZipInfo]] = {}
     with zipfile.ZipFile(path) as zf, path.open("rb") as f:
         for info in zf.infolist():
             if "/data/" not in info.filename:
@@ -337,7 +415,7 @@ def _zip_entries(path: Path) -> dict[int, zipfile.ZipInfo]:
             if len(local) < 30 or local[:4] != b"PK\x03\x04":
                 raise InputError(f"corrupt zip entry {info.filename}", path=str(path))
             name_len, extra_len = struct.unpack("<HH", local[26:30])
-            out[info.header_offset + 30 + name_len + extra_len] = info
+            out[info.filename] = (info.header_offset + 30 + name_len + extra_len, info)
     return out
 
 
@@ -366,7 +444,7 @@ def _mmap_state(path: Path) -> dict[str, Any]:
     if path not in _MMAP_CACHE:
         obj = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
         _MMAP_CACHE.clear()
-        _MMAP_CACHE[path] = _find_state_dict(obj)[0]
+        _MMAP_CACHE[path] = _find_state_dict(obj, torch.Tensor)[0]
     return _MMAP_CACHE[path]
 
 
