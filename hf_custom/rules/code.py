@@ -512,3 +512,31 @@ Block`), or add the module it names.
 """,
     )
 )
+
+define(
+    Rule(
+        id="HFC211",
+        name="code-not-utf8",
+        severity=Severity.ERROR,
+        summary="A packaged code file is not plain UTF-8 (other encoding, or a byte-order mark).",
+        fix="re-save the file as UTF-8 without a byte-order mark",
+        explanation="""\
+## What it does
+Checks that every packaged code file decodes as UTF-8 and does not start with a UTF-8
+byte-order mark (BOM).
+
+## Why is this bad?
+transformers opens remote code with `encoding="utf-8"` to find its imports and parses the text
+with `ast.parse`: a file in another encoding raises `UnicodeDecodeError`, and a BOM (which Python
+itself tolerates when importing) makes `ast.parse` fail with "invalid non-printable character
+U+FEFF". Either way no AutoClass loads.
+
+## Example
+`modeling_x.py` saved by an editor as Latin-1 (a `é` in a comment), or as "UTF-8 with BOM".
+
+## How to fix
+Re-save as UTF-8 without BOM (`iconv -f latin1 -t utf-8`, or your editor's encoding menu).
+`hf-custom publish` removes a BOM from the staged copy itself.
+""",
+    )
+)

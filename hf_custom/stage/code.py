@@ -108,6 +108,7 @@ class _Unit:
     info: ModuleInfo
     flat: str
     edits: list[tuple[int, int, int, int, str]] = field(default_factory=list)
+    bad_encoding: bool = False
 
 
 _REPAIRED = "repaired in the staged copy; make the same change in your source to keep them in sync"
@@ -205,20 +206,20 @@ def _line_starts(data: bytes) -> list[int]:
 
 def _span(text: str, imp: ImportInfo) -> str:
     # ast columns are UTF-8 byte offsets
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", "surrogateescape")
     starts = _line_starts(data)
     return data[starts[imp.line - 1] + imp.col : starts[imp.end_line - 1] + imp.end_col].decode(
-        "utf-8"
+        "utf-8", "surrogateescape"
     )
 
 
 def _apply_edits(text: str, edits: Sequence[tuple[int, int, int, int, str]]) -> str:
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", "surrogateescape")
     starts = _line_starts(data)
     for line, col, end_line, end_col, new in sorted(edits, reverse=True):
         a, b = starts[line - 1] + col, starts[end_line - 1] + end_col
-        data = data[:a] + new.encode("utf-8") + data[b:]
-    return data.decode("utf-8")
+        data = data[:a] + new.encode("utf-8", "surrogateescape") + data[b:]
+    return data.decode("utf-8", "surrogateescape")
 
 
 # The patterns of get_relative_imports in transformers/dynamic_module_utils.py (5.24): the loader
@@ -318,7 +319,16 @@ class _Planner:
             return self.units[path]
         if _within(path, self.src):
             root = self.src
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8", "surrogateescape")  # undecodable bytes survive the round trip
+        encoding_problem = ""
+        if raw.startswith(b"\xef\xbb\xbf"):
+            text = text[1:]
+            encoding_problem = "bom"
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            encoding_problem = f"byte {exc.start}"
         flat = self._flat(path, root)
         self.taken[flat] = path
         u = _Unit(
@@ -331,6 +341,24 @@ class _Planner:
         )
         self.units[path] = u
         self.order.append(path)
+        if encoding_problem == "bom":
+            self.report(
+                "HFC211",
+                "starts with a UTF-8 byte-order mark, which transformers' check_imports cannot "
+                "parse; removed in the staged copy",
+                u,
+                1,
+                severity=Severity.WARNING,
+                fix=_REPAIRED,
+            )
+        elif encoding_problem:
+            u.bad_encoding = True
+            self.report(
+                "HFC211",
+                f"is not valid UTF-8 ({encoding_problem}); transformers reads code as UTF-8",
+                u,
+                0,
+            )
         return u
 
     def _own_root(self, top: str) -> Path | None:
@@ -395,7 +423,7 @@ class _Planner:
 
     # -- imports -------------------------------------------------------------------------------
     def visit(self, u: _Unit) -> None:
-        if u.info.syntax_error:
+        if u.info.syntax_error and not u.bad_encoding:
             self.report(
                 "HFC206", f"syntax error: {u.info.syntax_error}", u, u.info.syntax_error_line
             )
@@ -692,5 +720,5 @@ def write_code(plan: CodePlan, staging_dir: Path) -> None:
     for name, text in plan.files.items():
         dest = staging_dir / name
         tmp = staging_dir / f".{name}.{os.getpid()}.tmp"
-        tmp.write_bytes(text.encode("utf-8"))
+        tmp.write_bytes(text.encode("utf-8", "surrogateescape"))
         tmp.replace(dest)

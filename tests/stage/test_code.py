@@ -388,6 +388,7 @@ RULE_CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "modeling_x.py": 'def f():\n    """Usage:\n\n    >>> from .blocks import Block\n    """\n'
         },
     ),
+    "HFC211": ({"modeling_x.py": "\ufeffX = 1\n"}, {"modeling_x.py": "X = 1\n"}),
     "HFC209": (
         {"modeling_x.py": "from ..up import G\n"},
         {"modeling_x.py": "from .up import G\n", "up.py": "G = 1\n"},
@@ -544,3 +545,23 @@ def test_collapsed_rewrite_maps_lines_back(ckpt):
     plan = plan_code(src)
     assert plan.files["modeling_x.py"].count("\n") == 4  # the 4-line import became one line
     assert [(f.id, f.line) for f in plan.findings if f.id == "HFC210"] == [("HFC210", 6)]
+
+
+def test_encoding_bom_removed_and_latin1_kept_byte_for_byte(tmp_path):
+    src = tmp_path / "ck"
+    src.mkdir()
+    (src / "modeling_x.py").write_bytes(b"\xef\xbb\xbffrom .sub.m import A\n")
+    (src / "configuration_x.py").write_bytes(b"# caf\xe9\nX = 1\n")
+    (src / "sub").mkdir()
+    (src / "sub" / "m.py").write_bytes(b"A = 1\n")
+    plan = plan_code(src)
+    got = sorted((f.path, f.id, f.severity.value) for f in plan.findings)
+    assert got == [
+        ("configuration_x.py", "HFC211", "error"),
+        ("modeling_x.py", "HFC202", "warning"),
+        ("modeling_x.py", "HFC211", "warning"),
+    ]
+    out = tmp_path / "out"
+    write_code(plan, out)
+    assert (out / "modeling_x.py").read_bytes() == b"from .sub_m import A\n"
+    assert (out / "configuration_x.py").read_bytes() == b"# caf\xe9\nX = 1\n"
