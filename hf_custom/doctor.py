@@ -147,10 +147,17 @@ def diagnose_view(
     revision: str | None = None,
     on_event: EventSink | None = None,
     start: float | None = None,
+    installed_transformers: bool = True,
 ) -> DoctorReport:
-    """Run the registry on any :class:`RepoView` (the hooks use it on a git tree)."""
+    """Run the registry on any :class:`RepoView` (the hooks use it on a git tree).
+
+    ``installed_transformers=False`` (the hooks): v5 removals come from the static list, and
+    transformers is never imported, so the run stays fast.
+    """
     start = time.perf_counter() if start is None else start
-    ctx = Context(view, load_dir=load_dir, python=python)
+    ctx = Context(
+        view, load_dir=load_dir, python=python, installed_transformers=installed_transformers
+    )
     result = run_checks(ctx, select=select, ignore=ignore, load=load, on_event=on_event)
     downloaded = getattr(view, "bytes_downloaded", None)
     return DoctorReport(

@@ -254,6 +254,8 @@ def run(
         repo, hook_type=hook_type, stdin=stdin_text, to_ref=to_ref
     ):
         view = GitTreeView(repo, treeish)
-        report = diagnose_view(view, kind="git", select=select, ignore=ignore)
+        report = diagnose_view(
+            view, kind="git", select=select, ignore=ignore, installed_transformers=False
+        )
         reports.append((label, report))
     return HookRun(legacy_code, tuple(reports))
