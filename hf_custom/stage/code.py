@@ -314,7 +314,7 @@ class _Planner:
         return name
 
     def unit(self, path: Path, root: Path) -> _Unit:
-        path = path.resolve()
+        path = Path(os.path.abspath(path))  # symlinks count where they sit, not where they point
         if path in self.units:
             return self.units[path]
         if _within(path, self.src):

@@ -565,3 +565,28 @@ def test_encoding_bom_removed_and_latin1_kept_byte_for_byte(tmp_path):
     write_code(plan, out)
     assert (out / "modeling_x.py").read_bytes() == b"from .sub_m import A\n"
     assert (out / "configuration_x.py").read_bytes() == b"# caf\xe9\nX = 1\n"
+
+
+def test_symlinked_module_counts_where_it_sits(tmp_path):
+    shared = make(tmp_path / "shared", {"layers.py": "L = 1\n"})
+    src = make(
+        tmp_path / "ck",
+        {
+            "modeling_x.py": "from .layers import L\nfrom .sub.more import M\n",
+            "modeling_y.py": "from .sub.link import L\n",
+            "sub/more.py": "M = 1\n",
+        },
+    )
+    (src / "layers.py").symlink_to(shared / "layers.py")
+    (src / "sub" / "link.py").symlink_to(shared / "layers.py")
+    before = snapshot(src)
+    plan = plan_code(src)
+    assert plan.origins == {
+        "layers.py": "layers.py",
+        "modeling_x.py": "modeling_x.py",
+        "modeling_y.py": "modeling_y.py",
+        "sub_link.py": "sub/link.py",
+        "sub_more.py": "sub/more.py",
+    }
+    assert plan.files["layers.py"] == "L = 1\n"
+    assert snapshot(src) == before
