@@ -89,7 +89,6 @@ def test_encoder_sequence_first(research: Callable[..., Path], tmp_path: Path) -
     import torch
 
     folder = research("encoder")
-    sys.path.insert(0, str(folder.parent))
     weights = tmp_path / "encoder.pt"
     state = {"module." + k: v for k, v in _build_encoder(folder).state_dict().items()}
     torch.save(state, weights)  # DDP-style prefix, as trained checkpoints often have
@@ -137,9 +136,8 @@ def _build_encoder(folder: Path):
     pkg = importlib.util.module_from_spec(spec)
     sys.modules["enc_pkg"] = pkg
     try:
-        from enc_pkg.encoder import TinyEncoder  # type: ignore[import-not-found]
-
         import torch
+        from enc_pkg.encoder import TinyEncoder  # type: ignore[import-not-found]
 
         torch.manual_seed(1)
         return TinyEncoder()
@@ -153,7 +151,9 @@ def _build_encoder(folder: Path):
 def test_decoder_logits_causal_lm(research: Callable[..., Path], tmp_path: Path) -> None:
     """(b) a decoder returning a dict of logits, with its head tied to its embedding."""
     folder = research("decoder")
-    result, config, report = _wrap_and_check(folder, f"{folder / 'decoder.py'}:TinyDecoder", tmp_path)
+    result, config, report = _wrap_and_check(
+        folder, f"{folder / 'decoder.py'}:TinyDecoder", tmp_path
+    )
     assert result.tasks == ("causal-lm",)
     assert result.forward.causal and result.forward.output_kind == "logits"
     assert config["tie_word_embeddings"] is True
@@ -169,9 +169,7 @@ def test_decoder_logits_causal_lm(research: Callable[..., Path], tmp_path: Path)
 
 
 @pytest.mark.slow
-def test_module_built_from_dataclass_config(
-    research: Callable[..., Path], tmp_path: Path
-) -> None:
+def test_module_built_from_dataclass_config(research: Callable[..., Path], tmp_path: Path) -> None:
     """(c) `Mixer(args)` with a dataclass from another file, a tuple output, no mask; a
     dotted MODULE imported from --code-root, and an --arg override."""
     folder = research("configured")

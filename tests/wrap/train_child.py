@@ -66,10 +66,14 @@ def main(folder: str, workdir: str) -> None:
         model = getattr(transformers, auto_name).from_pretrained(folder, trust_remote_code=True)
         entry: dict[str, object] = {"class": type(model).__name__}
         data = Examples(task, vocab)
-        out = model(**{k: torch.stack([data[0][k], data[1][k]]) for k in ("input_ids", "attention_mask")})
+        out = model(
+            **{k: torch.stack([data[0][k], data[1][k]]) for k in ("input_ids", "attention_mask")}
+        )
         entry["output"] = type(out).__name__
         if task == "causal-lm":
-            generated = model.generate(data[0]["input_ids"][None, :4], max_new_tokens=3, do_sample=False)
+            generated = model.generate(
+                data[0]["input_ids"][None, :4], max_new_tokens=3, do_sample=False
+            )
             entry["generated_shape"] = list(generated.shape)
         if task != "base":
             torch.manual_seed(0)
