@@ -80,7 +80,9 @@ define(
         explanation="""\
 ## What it does
 Flags absolute imports whose top-level name is a module or package in the checkpoint folder (or
-under the root given with `--code-root`) rather than an installed distribution.
+under the root given with `--code-root`) rather than an installed distribution, and imports of
+packages installed here from a local folder (`pip install -e .`, `pip install ./dir`: PEP 610
+`direct_url.json` with `dir_info`) rather than from a package index.
 
 ## Why is this bad?
 On the author's machine the import works because the package is on `sys.path` (the working

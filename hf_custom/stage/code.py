@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
+import json
 import keyword
 import os
 import re
@@ -185,6 +186,24 @@ def _packages_distributions() -> Mapping[str, list[str]]:
     return packages_distributions()
 
 
+def local_install(module: str) -> str | None:
+    """The local folder an installed top-level ``module`` comes from (editable or ``pip install
+    ./dir``, per PEP 610 ``direct_url.json``), or None when it came from an index."""
+    from importlib.metadata import distributions
+
+    for dist_name in sorted(set(_packages_distributions().get(module, []))):
+        for dist in distributions(name=dist_name):  # every copy on sys.path, e.g. an egg-info
+            raw = dist.read_text("direct_url.json")
+            try:
+                info = json.loads(raw) if raw else None
+            except ValueError:
+                continue
+            if isinstance(info, dict) and "dir_info" in info:
+                url = str(info.get("url", ""))
+                return url.removeprefix("file://") or dist_name
+    return None
+
+
 def distribution_name(module: str) -> str:
     """The PyPI distribution providing top-level import ``module`` (best effort)."""
     if module in DISTRIBUTIONS:
@@ -291,6 +310,7 @@ class _Planner:
         self.rewrites: list[Rewrite] = []
         self.third_party: list[ThirdPartyImport] = []
         self.core: set[str] = set()
+        self.local_reported: set[tuple[Path, str]] = set()
         self.reserved = {p.stem for p in src.glob("*.py")}
         self.taken: dict[str, Path] = {}
         self.guards = loader_guard_names()
@@ -314,7 +334,7 @@ class _Planner:
         return name
 
     def unit(self, path: Path, root: Path) -> _Unit:
-        path = Path(os.path.abspath(path))  # symlinks count where they sit, not where they point
+        path = Path(os.path.abspath(path))  # noqa: PTH100 (symlinks count where they sit)
         if path in self.units:
             return self.units[path]
         if _within(path, self.src):
@@ -610,6 +630,18 @@ class _Planner:
             )
         )
         if installed:
+            local = local_install(top)
+            if local and (u.path, top) not in self.local_reported:
+                self.local_reported.add((u.path, top))
+                self.report(
+                    "HFC203",
+                    f"`{top}` is installed here from a local folder ({local}), not from a package "
+                    "index: users loading the model will not have it",
+                    u,
+                    imp.line,
+                    fix=f"pass --code-root with the folder that holds the `{top}` package "
+                    "so that it is vendored, or publish it to PyPI",
+                )
             return
         if counted:
             where = "inside a function" if imp.in_function else "at module level"

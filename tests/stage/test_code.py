@@ -590,3 +590,16 @@ def test_symlinked_module_counts_where_it_sits(tmp_path):
     }
     assert plan.files["layers.py"] == "L = 1\n"
     assert snapshot(src) == before
+
+
+def test_package_installed_from_a_local_folder_is_flagged(ckpt):
+    """hf_custom itself is installed editable in the test environment: a real local install."""
+    src = ckpt({"modeling_x.py": "import hf_custom\nfrom hf_custom import errors\nimport numpy\n"})
+    plan = plan_code(src)
+    flagged = [f for f in plan.findings if f.id == "HFC203"]
+    assert [(f.line, f.severity.value) for f in flagged] == [(1, "error")]  # once per file
+    assert "local folder" in flagged[0].message and "--code-root" in flagged[0].fix
+    assert {(t.module, t.installed) for t in plan.third_party} == {
+        ("hf_custom", True),
+        ("numpy", True),
+    }
