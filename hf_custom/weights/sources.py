@@ -114,10 +114,10 @@ def _kind_of(path: Path) -> str:
         raise InputError(f"cannot read: {e.strerror}", path=str(path)) from None
     if head[:4] == b"PK\x03\x04":
         return "torch-zip"
-    if head[:1] == b"\x80":
-        return "torch-legacy"
-    if len(head) >= 9 and head[8:9] == b"{":
+    if len(head) >= 9 and head[8:9] == b"{":  # 8-byte header length, then the JSON header
         return "safetensors"
+    if head[:1] == b"\x80":  # a pickle (protocol 2+): torch's legacy format
+        return "torch-legacy"
     raise InputError(
         "not a weights file (neither safetensors nor a torch checkpoint)",
         path=str(path),
