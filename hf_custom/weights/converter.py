@@ -14,6 +14,7 @@ conversion and nothing is left in OUT.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -140,6 +141,7 @@ def convert(
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     temps: list[Path] = []
+    job: _Job | None = None
     try:
         job = _Job(source, plan, on_event=on_event, direct=direct_io)
         written = []
@@ -164,6 +166,8 @@ def convert(
         for f_out, tmp in zip(files, temps, strict=True):
             tmp.replace(out / f_out.name)
     except BaseException:
+        if job is not None:
+            job.abort()
         for tmp in temps:
             tmp.unlink(missing_ok=True)
         if created:
@@ -281,7 +285,7 @@ class _Job:
             self.writer.submit(self._file, self._buf, self._fill)
             self._buf = None
         elif self._buf is not None:
-            self.writer._free.put(self._buf)
+            self.writer.release(self._buf)
             self._buf = None
         self.writer.finish(self._file)
         f = self._file
@@ -342,6 +346,18 @@ class _Job:
         finally:
             for reader in self.readers.values():
                 reader.close()
+
+    def abort(self) -> None:
+        """After a failure: stop the threads, close every file descriptor."""
+        self.writer.abort()
+        for reader in self.readers.values():
+            reader.close()
+        for f in [*self.outputs, *([self._file] if self._file else [])]:
+            for fd in (f._fd, f._fd_plain):
+                if fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            f._fd = f._fd_plain = -1
 
     # -- verification --------------------------------------------------------------------------
     def verify_shard(self, path: Path, tensors: list[OutTensor], fname: str) -> None:

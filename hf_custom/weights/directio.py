@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ALIGN = 4096
 READ_CHUNK = 16 << 20
@@ -149,11 +150,12 @@ class OutFile:
 
 
 class Writer:
-    """Writes output files from reused aligned buffers on a background thread, hashing them.
+    """Writes output files from reused aligned buffers on a background thread, while another
+    thread computes each file's sha256 from the same buffers (hashing and writing overlap).
 
     Use: ``f = writer.open(path)``, then ``writer.buffer()`` / ``writer.submit(f, buf, n)``
-    repeatedly (every full buffer is a multiple of the alignment), ``writer.finish(f)``.
-    ``direct=False`` forces the portable path.
+    repeatedly (every full buffer is a multiple of the alignment), ``writer.finish(f)``, and
+    ``writer.close()`` at the end. ``direct=False`` forces the portable path.
     """
 
     def __init__(self, *, direct: bool = True) -> None:
@@ -161,11 +163,17 @@ class Writer:
         self._free: queue.Queue[mmap.mmap] = queue.Queue()
         for _ in range(WRITE_BUFFERS):
             self._free.put(mmap.mmap(-1, WRITE_CHUNK))
-        self._jobs: queue.Queue[tuple[str, OutFile, mmap.mmap | None, int]] = queue.Queue()
+        self._pending: dict[int, int] = {}
+        self._lock = threading.Lock()
         self._error: BaseException | None = None
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hfc-writer", daemon=True)
-        self._thread.start()
+        self._queues: list[queue.Queue[tuple[str, OutFile, mmap.mmap | None, int]]] = []
+        self._threads = []
+        for name, work in (("hfc-writer", self._write_job), ("hfc-hasher", self._hash_job)):
+            q: queue.Queue[tuple[str, OutFile, mmap.mmap | None, int]] = queue.Queue()
+            t = threading.Thread(target=self._run, args=(q, work), name=name, daemon=True)
+            self._queues.append(q)
+            self._threads.append(t)
+            t.start()
 
     def open(self, path: Path) -> OutFile:
         f = OutFile(path=path)
@@ -187,45 +195,72 @@ class Writer:
             except queue.Empty:
                 self.check()
 
+    def release(self, buf: mmap.mmap) -> None:
+        """Give back a buffer obtained from :meth:`buffer` without submitting it."""
+        self._free.put(buf)
+
     def submit(self, f: OutFile, buf: mmap.mmap, n: int) -> None:
-        self._jobs.put(("data", f, buf, n))
+        with self._lock:
+            self._pending[id(buf)] = len(self._queues)
+        for q in self._queues:
+            q.put(("data", f, buf, n))
 
     def finish(self, f: OutFile) -> None:
-        self._jobs.put(("close", f, None, 0))
+        for q in self._queues:
+            q.put(("close", f, None, 0))
 
     def close(self) -> None:
-        """Wait for every job; re-raise the writer's error, if any."""
-        self._jobs.put(("stop", OutFile(Path()), None, 0))
-        self._thread.join()
+        """Wait for every job; re-raise the first error, if any."""
+        for q in self._queues:
+            q.put(("stop", OutFile(Path()), None, 0))
+        for t in self._threads:
+            t.join()
         self.check()
 
     def check(self) -> None:
         if self._error is not None:
             raise self._error
 
-    def _run(self) -> None:
+    def _done_with(self, buf: mmap.mmap) -> None:
+        with self._lock:
+            self._pending[id(buf)] -= 1
+            last = self._pending[id(buf)] == 0
+            if last:
+                del self._pending[id(buf)]
+        if last:
+            self._free.put(buf)
+
+    def _run(self, q: queue.Queue[tuple[str, OutFile, mmap.mmap | None, int]], work: Any) -> None:
         while True:
-            kind, f, buf, n = self._jobs.get()
+            kind, f, buf, n = q.get()
             if kind == "stop":
                 return
-            if self._error is not None:
-                if buf is not None:
-                    self._free.put(buf)
-                continue
             try:
-                if kind == "data":
-                    assert buf is not None
-                    self._write(f, memoryview(buf)[:n])
-                else:
-                    self._close(f)
+                if self._error is None:
+                    work(kind, f, None if buf is None else memoryview(buf)[:n])
             except BaseException as e:
-                self._error = e
+                self._error = self._error or e
             finally:
                 if buf is not None:
-                    self._free.put(buf)
+                    self._done_with(buf)
 
-    def _write(self, f: OutFile, data: memoryview) -> None:
-        f._hash.update(data)
+    def _hash_job(self, kind: str, f: OutFile, data: memoryview | None) -> None:
+        if kind == "data":
+            assert data is not None
+            f._hash.update(data)
+        else:
+            f.sha256 = f._hash.hexdigest()
+
+    def _write_job(self, kind: str, f: OutFile, data: memoryview | None) -> None:
+        if kind == "close":
+            # No fsync, like cp and save_pretrained: O_DIRECT data has reached the device and
+            # the rename that publishes the file happens only after verification.
+            for fd in (f._fd, f._fd_plain):
+                if fd >= 0:
+                    os.close(fd)
+            f._fd = f._fd_plain = -1
+            return
+        assert data is not None
         n = len(data)
         aligned = n - n % ALIGN if f._fd >= 0 and f.size % ALIGN == 0 else 0
         if aligned:
@@ -241,16 +276,8 @@ class Writer:
             _pwrite_all(f._fd_plain, data[aligned:], f.size + aligned)
         f.size += n
 
-    def _close(self, f: OutFile) -> None:
-        # No fsync, like cp and save_pretrained: O_DIRECT data has reached the device already
-        # and the rename that publishes the file happens only after verification.
-        for fd in (f._fd, f._fd_plain):
-            if fd >= 0:
-                os.close(fd)
-        f._fd = f._fd_plain = -1
-        f.sha256 = f._hash.hexdigest()
-
     def abort(self) -> None:
+        """Stop the threads and close whatever is still open (after a failure)."""
         with contextlib.suppress(BaseException):
             self.close()
 
