@@ -15,9 +15,6 @@ The source folder is only read.
 from __future__ import annotations
 
 import ast
-import functools
-import importlib.util
-import json
 import keyword
 import os
 import re
@@ -29,33 +26,17 @@ from pathlib import Path
 from hf_custom.codeinfo import CodePackage, ImportInfo, ModuleInfo, analyze_package, parse_module
 from hf_custom.errors import InputError
 from hf_custom.findings import Finding, Severity, finding
+from hf_custom.stage.imports import (
+    counted_by_check_imports,
+    distribution_name,
+    installed,
+    loader_guard_names,
+    loader_pattern_matches,
+    local_install,
+)
 
 ENTRY_PREFIXES = ("configuration_", "modeling_", "tokenization_")
 CORE_MODULES = frozenset({"torch", "transformers"})
-# Import name -> distribution name, where they differ (the rest is looked up in the installed
-# distributions' metadata, else the import name is used).
-DISTRIBUTIONS = {
-    "PIL": "pillow",
-    "sklearn": "scikit-learn",
-    "skimage": "scikit-image",
-    "cv2": "opencv-python",
-    "yaml": "pyyaml",
-    "bs4": "beautifulsoup4",
-    "attr": "attrs",
-    "dateutil": "python-dateutil",
-    "Crypto": "pycryptodome",
-    "fitz": "pymupdf",
-    "faiss": "faiss-cpu",
-    "flash_attn": "flash-attn",
-    "mamba_ssm": "mamba-ssm",
-    "causal_conv1d": "causal-conv1d",
-    "google": "protobuf",
-    "jwt": "pyjwt",
-    "magic": "python-magic",
-    "docx": "python-docx",
-    "serial": "pyserial",
-    "zmq": "pyzmq",
-}
 
 
 @dataclass(frozen=True)
@@ -119,99 +100,6 @@ class _Refused(Exception):
     pass
 
 
-@functools.lru_cache(maxsize=1)
-def loader_guard_names() -> frozenset[str] | None:
-    """Names defined in the installed ``transformers.utils.import_utils`` (read, not imported).
-
-    ``get_imports`` skips an ``if`` block whose test calls a function that
-    ``hasattr(transformers.utils.import_utils, name)``; None when transformers is not installed.
-    """
-    try:
-        spec = importlib.util.find_spec("transformers")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for loc in spec.submodule_search_locations:
-        path = Path(loc) / "utils" / "import_utils.py"
-        if path.is_file():
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            names: set[str] = set()
-            for node in tree.body:
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    names.add(node.name)
-                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    names.update(t.id for t in targets if isinstance(t, ast.Name))
-                elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                    names.update((a.asname or a.name).split(".")[0] for a in node.names)
-            return frozenset(names)
-    return None
-
-
-def counted_by_check_imports(imp: ImportInfo, guard_names: frozenset[str] | None) -> bool:
-    """Whether transformers' ``check_imports`` requires this import to be installed.
-
-    Mirrors ``get_imports`` in transformers/dynamic_module_utils.py (5.24): it does not recurse
-    into ``ast.Try`` nodes (body, handlers, else, finally: whatever the except clause catches),
-    nor into an ``ast.If`` (with its else branch) whose test calls a bare-name function that
-    starts with ``is_flash_attn`` and ends with ``available`` or that exists in
-    ``transformers.utils.import_utils``. Everything else counts, including imports inside
-    functions and under ``if TYPE_CHECKING:``.
-    """
-    if imp.in_try:
-        return False
-    for name in imp.if_calls:
-        if name.startswith("is_flash_attn") and name.endswith("available"):
-            return False
-        if guard_names is None:
-            if name.startswith("is_") and name.endswith("_available"):
-                return False
-        elif name in guard_names:
-            return False
-    return True
-
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-@functools.lru_cache(maxsize=1)
-def _packages_distributions() -> Mapping[str, list[str]]:
-    from importlib.metadata import packages_distributions
-
-    return packages_distributions()
-
-
-def local_install(module: str) -> str | None:
-    """The local folder an installed top-level ``module`` comes from (editable or ``pip install
-    ./dir``, per PEP 610 ``direct_url.json``), or None when it came from an index."""
-    from importlib.metadata import distributions
-
-    for dist_name in sorted(set(_packages_distributions().get(module, []))):
-        for dist in distributions(name=dist_name):  # every copy on sys.path, e.g. an egg-info
-            raw = dist.read_text("direct_url.json")
-            try:
-                info = json.loads(raw) if raw else None
-            except ValueError:
-                continue
-            if isinstance(info, dict) and "dir_info" in info:
-                url = str(info.get("url", ""))
-                return url.removeprefix("file://") or dist_name
-    return None
-
-
-def distribution_name(module: str) -> str:
-    """The PyPI distribution providing top-level import ``module`` (best effort)."""
-    if module in DISTRIBUTIONS:
-        return DISTRIBUTIONS[module]
-    dists = _packages_distributions().get(module)
-    return sorted(dists)[0] if dists else module
-
-
 def _sanitize(part: str) -> str:
     name = re.sub(r"\W", "_", part)
     if not name or name[0].isdigit() or keyword.iskeyword(name):
@@ -239,33 +127,6 @@ def _apply_edits(text: str, edits: Sequence[tuple[int, int, int, int, str]]) -> 
         a, b = starts[line - 1] + col, starts[end_line - 1] + end_col
         data = data[:a] + new.encode("utf-8", "surrogateescape") + data[b:]
     return data.decode("utf-8", "surrogateescape")
-
-
-# The patterns of get_relative_imports in transformers/dynamic_module_utils.py (5.24): the loader
-# copies `<name>.py` for every match, wherever the line is (code, docstring or other string).
-_LOADER_PATTERNS = (
-    re.compile(r"^\s*import\s+\.(\S+)\s*$", re.MULTILINE),
-    re.compile(r"^\s*from\s+\.(\S+)\s+import", re.MULTILINE),
-)
-
-
-def _phantom_imports(text: str, files: Collection[str]) -> list[tuple[int, str]]:
-    """(line, name) of loader-pattern matches outside import statements naming no staged file."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return []
-    import_lines: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            import_lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
-    out = []
-    for pattern in _LOADER_PATTERNS:
-        for m in pattern.finditer(text):
-            line = text.count("\n", 0, m.start(1)) + 1
-            if line not in import_lines and f"{m.group(1)}.py" not in files:
-                out.append((line, m.group(1)))
-    return sorted(out)
 
 
 def _source_line(edits: Sequence[tuple[int, int, int, int, str]], final_line: int) -> int:
@@ -392,7 +253,7 @@ class _Planner:
             if (root / f"{top}.py").is_file() or (root / top / "__init__.py").is_file():
                 return root
             d = root / top
-            if d.is_dir() and any(d.glob("*.py")) and (only_self or not _installed(top)):
+            if d.is_dir() and any(d.glob("*.py")) and (only_self or not installed(top)):
                 return root
         return None
 
@@ -617,19 +478,19 @@ class _Planner:
             self.core.add(top)
             return
         counted = counted_by_check_imports(imp, self.guards)
-        installed = _installed(top)
+        present = installed(top)
         self.third_party.append(
             ThirdPartyImport(
                 module=top,
                 line=imp.line,
                 path=u.rel,
                 guarded=not counted,
-                installed=installed,
+                installed=present,
                 in_function=imp.in_function,
                 full=imp.module,
             )
         )
-        if installed:
+        if present:
             local = local_install(top)
             if local and (u.path, top) not in self.local_reported:
                 self.local_reported.add((u.path, top))
@@ -720,7 +581,7 @@ def plan_code(src: Path, *, code_root: Path | None = None, entry: Collection[str
         origins[f"{u.flat}.py"] = u.rel
     for path in p.order:
         u = p.units[path]
-        for line, name in _phantom_imports(files[f"{u.flat}.py"], files):
+        for line, name in loader_pattern_matches(files[f"{u.flat}.py"], files):
             p.report(
                 "HFC210",
                 f"this line matches transformers' relative-import pattern (`from .{name} import`), "

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from hf_custom.errors import InputError
-from hf_custom.stage.code import counted_by_check_imports, loader_guard_names, plan_code, write_code
+from hf_custom.stage.code import plan_code, write_code
+from hf_custom.stage.imports import counted_by_check_imports, loader_guard_names
 
 CONFIG = """\
 from transformers import PretrainedConfig
@@ -603,3 +604,26 @@ def test_package_installed_from_a_local_folder_is_flagged(ckpt):
         ("hf_custom", True),
         ("numpy", True),
     }
+
+
+def test_loader_patterns_match_transformers(tmp_path):
+    """Our copy of the loader's relative-import patterns finds what transformers finds."""
+    from transformers.dynamic_module_utils import get_relative_imports
+
+    from hf_custom.stage.imports import loader_pattern_matches
+
+    text = (
+        "from .a import x\n"
+        "from .b.c import (\n    y,\n)\n"
+        "if t:\n    from .d import z\n"
+        'DOC = """\n  from .e import w\n"""\n'
+        "from . import f\n"
+        "import json\n"
+    )
+    path = tmp_path / "m.py"
+    path.write_text(text)
+    theirs = set(get_relative_imports(path))
+    every = {name for _, name in loader_pattern_matches(text, (), include_imports=True)}
+    assert every == theirs == {"a", "b.c", "d", "e"}
+    assert loader_pattern_matches(text, ()) == [(8, "e")]  # only the docstring line
+    assert loader_pattern_matches(text, ("e.py",)) == []
