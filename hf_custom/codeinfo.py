@@ -57,7 +57,7 @@ class ImportInfo:
 
     ``module`` is the dotted module as written ("" for ``from . import x``); ``level`` the number
     of leading dots (0 = absolute). ``guarded``: inside a try block or an ``if`` (including
-    ``if TYPE_CHECKING:``); ``in_try`` and ``if_calls`` (bare names of functions called in the
+    ``if TYPE_CHECKING:``); ``in_try`` (an ``ast.Try``, not ``try/except*``) and ``if_calls`` (bare names of functions called in the
     tests of the enclosing ``if`` statements) let callers mirror transformers' exact rule.
     ``aliases`` pairs each imported name with its ``as`` name (or None). The span
     (``line``/``col``/``end_line``/``end_col``, 1-based lines, 0-based columns) covers the whole
@@ -157,6 +157,7 @@ class _Visitor(ast.NodeVisitor):
         self.calls: list[tuple[ast.AST, int]] = []
         self.bindings: dict[str, str] = {}
         self._try = 0
+        self._try_star = 0
         self._func = 0
         self._class = 0
         self._class_stack: list[ast.ClassDef] = []
@@ -170,7 +171,11 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
         self._try -= 1
 
-    visit_TryStar = visit_Try
+    def visit_TryStar(self, node: ast.AST) -> None:
+        # guarded, but not an ast.Try: transformers' get_imports still counts these imports
+        self._try_star += 1
+        self.generic_visit(node)
+        self._try_star -= 1
 
     def visit_If(self, node: ast.If) -> None:
         calls = tuple(
@@ -216,7 +221,7 @@ class _Visitor(ast.NodeVisitor):
             col=node.col_offset,
             end_line=node.end_lineno or node.lineno,
             end_col=node.end_col_offset or 0,
-            guarded=bool(self._try or self._ifs),
+            guarded=bool(self._try or self._try_star or self._ifs),
             in_function=bool(self._func),
             in_try=bool(self._try),
             if_calls=tuple(c for calls in self._ifs for c in calls),

@@ -312,6 +312,10 @@ LOADER_CASES = [
     "def f():\n    try:\n        import a_zz\n    except ImportError:\n        pass\n    import b_zz\n",
     "class A:\n    if is_vision_available():\n        import a_zz\n",
     "with ctx():\n    import a_zz\n",
+    pytest.param(
+        "try:\n    import a_zz\nexcept* ImportError:\n    pass\n",
+        marks=pytest.mark.skipif(sys.version_info < (3, 11), reason="except* is Python 3.11+"),
+    ),
 ]
 
 
