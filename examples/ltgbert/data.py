@@ -28,13 +28,29 @@ def read_corpus(path: Path = CORPUS) -> list[str]:
 
 def train_tokenizer(lines: list[str], *, vocab_size: int = 400) -> PreTrainedTokenizerFast:
     """A lower-casing WordPiece tokenizer with BERT-style [CLS] ... [SEP] framing."""
-    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
-    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    backend.decoder = decoders.WordPiece()
-    backend.train_from_iterator(
-        lines, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS)
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    words = (
+        w
+        for line in lines
+        for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(line))
     )
+    characters = sorted({c for word in words for c in word})
+
+    # The trainer numbers "##x" pieces in hash-map order, which changes merge tie-breaks from run
+    # to run (huggingface/tokenizers#1794). Declaring every "##x" up front makes training
+    # deterministic; the model is then rebuilt from the vocabulary so they are ordinary tokens.
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS + [f"##{c}" for c in characters]
+    )
+    trained = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    trained.normalizer, trained.pre_tokenizer = normalizer, pre_tokenizer
+    trained.train_from_iterator(lines, trainer)
+
+    backend = Tokenizer(models.WordPiece(vocab=trained.get_vocab(), unk_token="[UNK]"))
+    backend.normalizer, backend.pre_tokenizer = normalizer, pre_tokenizer
+    backend.decoder = decoders.WordPiece()
+    backend.add_special_tokens(SPECIAL_TOKENS)
     cls_id, sep_id = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
     backend.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
