@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 ALIGN = 4096
-READ_CHUNK = 16 << 20
+READ_CHUNK = 32 << 20
 READ_BUFFERS = 4
 WRITE_CHUNK = 32 << 20
 WRITE_BUFFERS = 3
