@@ -139,6 +139,12 @@ def _source_line(edits: Sequence[tuple[int, int, int, int, str]], final_line: in
     return final_line + shift
 
 
+def _oneline(code: str) -> str:
+    """An import statement on one line for a message (``(\n    a,\n)`` -> ``(a,)``)."""
+    text = " ".join(line.split("#")[0].strip() for line in code.splitlines())
+    return re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", text)).strip()
+
+
 def _within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
@@ -463,7 +469,7 @@ class _Planner:
         self.rewrites.append(Rewrite(path=u.rel, line=imp.line, old=old, new=new, reason=reason))
         self.report(
             rule,
-            f"{reason}: `{old}` -> `{new}`",
+            f"{reason}: `{_oneline(old)}` -> `{_oneline(new)}`",
             u,
             imp.line,
             severity=Severity.WARNING,
