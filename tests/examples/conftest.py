@@ -7,7 +7,8 @@ import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -48,17 +49,37 @@ def run_in_fresh_process(script: str, args: Sequence[str], *, cwd: Path) -> str:
     return result.stdout
 
 
+@contextmanager
+def _keep_torch_threads() -> Iterator[None]:
+    """The scripts pin torch to one thread (a process-wide setting): give other tests theirs back."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads() -> Iterator[None]:
+    with _keep_torch_threads():
+        yield
+
+
 @pytest.fixture(scope="session")
 def ltgbert_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ltgbert") / "checkpoint"
-    assert load_script("ltgbert").main(["--out", str(out), "--steps", FAST_STEPS]) == 0
+    with _keep_torch_threads():
+        assert load_script("ltgbert").main(["--out", str(out), "--steps", FAST_STEPS]) == 0
     return out
 
 
 @pytest.fixture(scope="session")
 def tinylm_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tinylm") / "checkpoint"
-    assert load_script("tinylm").main(["--out", str(out), "--steps", FAST_STEPS]) == 0
+    with _keep_torch_threads():
+        assert load_script("tinylm").main(["--out", str(out), "--steps", FAST_STEPS]) == 0
     return out
 
 
@@ -70,3 +91,9 @@ def example_script() -> Callable[[str], ModuleType]:
 @pytest.fixture
 def fresh_process() -> Callable[..., str]:
     return run_in_fresh_process
+
+
+@pytest.fixture
+def fast_steps() -> str:
+    """The --steps the session checkpoints were built with (to rebuild them identically)."""
+    return FAST_STEPS
