@@ -427,7 +427,7 @@ define(
         name="generate-cache-inconsistent",
         severity=Severity.ERROR,
         summary="generate (with its cache) disagrees with greedy decoding by full forwards",
-        fix="handle past_key_values in forward, or set use_cache=False in the generation config if the model has no cache",
+        fix="implement the cache in forward, or write use_cache: false in generation_config.json when the model has none",
         explanation="""\
 ## What it does
 Compares `generate(do_sample=False)` with a greedy loop that re-runs forward on the whole sequence.

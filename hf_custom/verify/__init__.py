@@ -160,7 +160,7 @@ def verify(
     )
     findings = _findings(run)
     findings += _process_findings(run, timeout=timeout, what="verification")
-    rows = _rows(run)
+    rows = _rows(run, planned=_planned(staged))
     seconds = time.perf_counter() - start
     ok = (
         run.finished
@@ -306,7 +306,25 @@ _STEP_FIELD = {
 }
 
 
-def _rows(run: ChildRun) -> tuple[AutoClassRow, ...]:
+def _planned(staged: Path) -> list[str]:
+    """The AutoClasses the child will check, as it chooses them (for rows it never reached)."""
+    import json
+
+    try:
+        config = json.loads((staged / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    auto_map = config.get("auto_map") if isinstance(config, dict) else None
+    auto_map = auto_map if isinstance(auto_map, dict) else {}
+    planned = ["AutoConfig"] + [k for k in auto_map if str(k).startswith("AutoModel")]
+    if "AutoTokenizer" in auto_map or any(
+        (staged / n).is_file() for n in ("tokenizer.json", "tokenizer_config.json")
+    ):
+        planned.append("AutoTokenizer")
+    return planned
+
+
+def _rows(run: ChildRun, *, planned: Sequence[str] = ()) -> tuple[AutoClassRow, ...]:
     rows: list[AutoClassRow] = []
     seen = set()
     for rec in run.of_type("row"):
@@ -325,7 +343,8 @@ def _rows(run: ChildRun) -> tuple[AutoClassRow, ...]:
             )
         )
     plans = run.of_type("plan")
-    planned = list(plans[0].get("auto_classes") or ()) if plans else []
+    if plans:
+        planned = list(plans[0].get("auto_classes") or ())
     step = run.last_step or {}
     for auto_class in planned:
         if auto_class in seen:

@@ -34,7 +34,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # noqa: PTH100, PTH120
 
 import child_diagnose
-from child_diagnose import FAILED, PASSED, Reporter, _report_tied_list, diagnose
+from child_diagnose import FAILED, PASSED, Reporter, _class_location, diagnose
 from child_model import Row, config_int, read_staged_tensors, verify_model
 from child_tokenizer import verify_tokenizer
 
@@ -124,7 +124,19 @@ def run_keys(rep: Reporter, req: dict[str, Any]) -> None:
             params = {n for n, _ in model.named_parameters(remove_duplicate=False)}
             tied = getattr(model, "all_tied_weights_keys", None)
             if tied is None:
-                _report_tied_list(rep, name.split(".")[-1], where="")
+                short = name.split(".")[-1]
+                p, ln = _class_location(short)
+                rep.finding(
+                    "HFC501",
+                    f"{short} never calls self.post_init(): transformers v5 fails with "
+                    "'no attribute all_tied_weights_keys' when loading it",
+                    path=p,
+                    line=ln,
+                    fix=f"add `self.post_init()` as the last line of {short}.__init__",
+                )
+                declared = getattr(cls, "_tied_weights_keys", None)
+                ties = getattr(config, "tie_word_embeddings", False)
+                tied = dict(declared) if ties and isinstance(declared, dict) else {}
             rep.write(
                 "keys",
                 cls=name,
@@ -184,6 +196,7 @@ def main(argv: list[str]) -> int:
     tlog.set_verbosity_warning()
     tlog.get_logger("transformers").addHandler(_Capture(rep))
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.manual_seed(0)  # fresh heads and untied weights initialise the same way every run
     import_s = round(time.perf_counter() - t0, 3)
     rep.write(
         "env",

@@ -37,6 +37,16 @@ DEFECTS = frozenset(
         "nonpersistent_buffer",  # buffer computed in __init__, garbage after from_pretrained
         "hang",  # configuration module sleeps forever at import
         "crash",  # modeling module kills its own process at import (SIGSEGV)
+        "ignores_cache",  # no generation_config.json use_cache=false: generate slices the input
+        "shape_mismatch",  # AutoModelForMultipleChoice: model.pos one row longer than the file's
+        "extra_tensor",  # the weights file has a tensor the architectures class does not use
+        "reinit_weights",  # TinyForCausalLM.initialize_weights overwrites loaded LayerNorm weights
+        "ignore_on_save",  # TinyForCausalLM._keys_to_ignore_on_save drops a real tensor
+        "lossy_tokenizer",  # tokenizer.json without its ByteLevel decoder
+        "big_tokenizer",  # added tokens beyond vocab_size
+        "removed_auto_class",  # auto_map names AutoModelForVision2Seq (gone in v5)
+        "init_error",  # AutoModelForNextSentencePrediction: __init__ raises
+        "vision_head",  # AutoModelForImageClassification: forward takes pixel_values only
     }
 )
 
@@ -82,6 +92,7 @@ from transformers.modeling_outputs import (
     BaseModelOutput,
     CausalLMOutput,
     MaskedLMOutput,
+    MultipleChoiceModelOutput,
     QuestionAnsweringModelOutput,
     SequenceClassifierOutput,
     TokenClassifierOutput,
@@ -118,6 +129,8 @@ class TinyModel(TinyPreTrainedModel):
         h = self.embed(input_ids) + self.pos(positions)
         for layer in self.layers:
             h = torch.tanh(layer(h))
+        # causal mixing: each position sees the mean of the ones before it (context matters)
+        h = h.cumsum(-2) / (positions + 1).to(h.dtype)[:, None]
 #BUFFER_USE
         return BaseModelOutput(last_hidden_state=self.norm(h))
 
@@ -213,6 +226,35 @@ class TinyForQuestionAnswering(TinyPreTrainedModel):
         h = self.model(input_ids, attention_mask).last_hidden_state
         start, end = self.qa_outputs(h).unbind(-1)
 #QA_RETURN
+
+
+class TinyForMultipleChoice(TinyPreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.model = TinyModel(config)
+#MC_WIDEN
+        self.scorer = nn.Linear(config.hidden_size, 1)
+        self.post_init()
+
+    def forward(self, input_ids=None, attention_mask=None, **kwargs):
+        h = self.model(input_ids, attention_mask).last_hidden_state
+        return MultipleChoiceModelOutput(logits=self.scorer(h[..., 0, :]).squeeze(-1))
+
+
+class TinyBrokenForNextSentencePrediction(TinyPreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        raise ValueError("tiny: this head is not implemented")
+
+
+class TinyForImageClassification(TinyPreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.proj = nn.Linear(4, config.num_labels)
+        self.post_init()
+
+    def forward(self, pixel_values):
+        return SequenceClassifierOutput(logits=self.proj(pixel_values.mean((2, 3))))
 """
 
 EXTRA_PY = """\
@@ -274,6 +316,12 @@ def modeling_text(defects: Collection[str]) -> str:
             if "wrong_shape" in d
             else "        logits = self.classifier(h)"
         ),
+        "#MC_WIDEN": (
+            "        self.model.pos = nn.Embedding(config.max_position_embeddings + 1, "
+            "config.hidden_size)"
+            if "shape_mismatch" in d
+            else ""
+        ),
         "#QA_RETURN": (
             "        return start, end"
             if "wrong_type" in d
@@ -308,6 +356,19 @@ def modeling_text(defects: Collection[str]) -> str:
             1,
         )
         text = head + marker + tail
+    if "reinit_weights" in d or "ignore_on_save" in d:
+        marker = '    _tied_weights_keys = {"lm_head.weight": "model.embed.weight"}\n'
+        extra = ""
+        if "ignore_on_save" in d:
+            extra += '    _keys_to_ignore_on_save = ["model.norm.bias"]\n'
+        if "reinit_weights" in d:
+            extra += (
+                "\n    def initialize_weights(self):\n"
+                "        for module in self.modules():\n"
+                "            if isinstance(module, nn.LayerNorm):\n"
+                "                nn.init.ones_(module.weight)\n"
+            )
+        text = text.replace(marker, marker + extra, 1)
     if "crash" in d:
         text = "import os\nimport signal\n\nos.kill(os.getpid(), signal.SIGSEGV)\n" + text
     return text
@@ -330,7 +391,16 @@ def auto_map(defects: Collection[str]) -> dict[str, object]:
         "AutoModelForSequenceClassification": "modeling_tiny.TinyForSequenceClassification",
         "AutoModelForTokenClassification": "modeling_tiny.TinyForTokenClassification",
         "AutoModelForQuestionAnswering": "modeling_tiny.TinyForQuestionAnswering",
+        "AutoModelForMultipleChoice": "modeling_tiny.TinyForMultipleChoice",
     }
+    if "removed_auto_class" in defects:
+        m["AutoModelForVision2Seq"] = "modeling_tiny.TinyForCausalLM"
+    if "init_error" in defects:
+        m["AutoModelForNextSentencePrediction"] = (
+            "modeling_tiny.TinyBrokenForNextSentencePrediction"
+        )
+    if "vision_head" in defects:
+        m["AutoModelForImageClassification"] = "modeling_tiny.TinyForImageClassification"
     if "missing_import" in defects:
         m["AutoModelForSequenceClassification"] = (
             "modeling_extra.TinyExtraForSequenceClassification"
@@ -361,12 +431,13 @@ def weights(*, seed: int = 0) -> dict[str, object]:
     return sd
 
 
-def write_tokenizer(out: Path) -> None:
+def write_tokenizer(out: Path, defects: Collection[str] = ()) -> None:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
+    if "lossy_tokenizer" not in defects:
+        tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=VOCAB,
         special_tokens=list(SPECIALS),
@@ -374,6 +445,8 @@ def write_tokenizer(out: Path) -> None:
         show_progress=False,
     )
     tok.train_from_iterator([SAMPLE] * 4, trainer=trainer)
+    if "big_tokenizer" in defects:
+        tok.add_tokens([f"<extra_{i}>" for i in range(VOCAB - tok.get_vocab_size() + 5)])
     tok.save(str(out / "tokenizer.json"))
     (out / "tokenizer_config.json").write_text(
         json.dumps(
@@ -424,7 +497,16 @@ def make_model_dir(
     if "untied_lm_head" not in defects:
         config["tie_word_embeddings"] = True
     (out / "config.json").write_text(json.dumps(config, indent=2))
-    save_file(weights(), str(out / "model.safetensors"), metadata={"format": "pt"})
+    sd = weights()
+    if "extra_tensor" in defects:
+        import torch
+
+        sd["model.unused_adapter.weight"] = torch.zeros(2, 2)
+    save_file(sd, str(out / "model.safetensors"), metadata={"format": "pt"})
+    if "ignores_cache" not in defects:
+        # The tiny models have no KV cache: generate must recompute the whole sequence.
+        gen = {"use_cache": False, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
+        (out / "generation_config.json").write_text(json.dumps(gen, indent=2))
     if tokenizer:
-        write_tokenizer(out)
+        write_tokenizer(out, defects)
     return out

@@ -1,0 +1,75 @@
+"""Rendering of a verification report: one row per AutoClass (publish and doctor --load use it).
+
+Human output goes to the console given (stderr in publish/doctor, house rule 2); the JSON form
+is :meth:`hf_custom.verify.VerifyReport.to_json`, the same data.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from hf_custom.cli.output import render_findings, summary_line
+
+if TYPE_CHECKING:
+    from hf_custom.verify import AutoClassRow, VerifyReport
+
+_STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow", "n/a": "dim"}
+_MARK = {"passed": "ok", "failed": "FAILED", "skipped": "skipped", "n/a": "-"}
+
+
+def _cell(status: str) -> str:
+    style = _STYLE.get(status, "")
+    text = _MARK.get(status, status)
+    return f"[{style}]{escape(text)}[/]" if style else escape(text)
+
+
+def verify_table(report: VerifyReport) -> Table:
+    """The per-AutoClass table: loaded / weights equal / forward / generate / save / time."""
+    table = Table(title="verification (clean process)", title_justify="left", expand=False)
+    table.add_column("AutoClass", no_wrap=True)
+    table.add_column("class")
+    table.add_column("loaded")
+    table.add_column("weights equal")
+    table.add_column("forward")
+    table.add_column("generate")
+    table.add_column("save round trip")
+    table.add_column("time", justify="right")
+    table.add_column("detail", overflow="fold")
+    for row in report.rows:
+        table.add_row(*_cells(row))
+    return table
+
+
+def _cells(row: AutoClassRow) -> list[str]:
+    return [
+        escape(row.auto_class),
+        escape(row.class_name or "?"),
+        _cell(row.loaded),
+        _cell(row.weights_equal),
+        _cell(row.forward),
+        _cell(row.generate),
+        _cell(row.save),
+        f"{row.seconds:.1f} s",
+        escape(row.detail),
+    ]
+
+
+def render_verify(report: VerifyReport, console: Console, *, findings: bool = True) -> None:
+    """Print the table, then (by default) the findings, then a one-line verdict."""
+    console.print(verify_table(report))
+    env = report.environment
+    if env:
+        console.print(
+            f"[dim]python {escape(str(env.get('python', '?')))} "
+            f"({escape(str(env.get('executable', '?')))}), torch {escape(str(env.get('torch', '?')))}, "
+            f"transformers {escape(str(env.get('transformers', '?')))}; "
+            f"imports took {env.get('import_seconds', '?')} s of {report.seconds:.1f} s[/]"
+        )
+    if findings and report.findings:
+        render_findings(report.findings, console)
+    verdict = "[bold green]verified[/]" if report.ok else "[bold red]verification failed[/]"
+    console.print(f"{verdict}: {summary_line(report.findings)}")
