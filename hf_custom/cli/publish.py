@@ -216,4 +216,4 @@ def _render_verify(report: Any) -> None:
         for row in report.rows:
             err.print(f"  {row.auto_class:<40} {row.class_name:<36} loaded={row.loaded}")
         return
-    render_verify(report, err_console())
+    render_verify(report, err_console(), findings=False)

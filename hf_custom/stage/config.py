@@ -21,6 +21,12 @@ from hf_custom.stage.automap import (
     is_abstract_base_name,
     is_builtin_model_type,
     known_auto_model_classes,
+    task_suffix,
+)
+
+#: Suffixes of language-model heads, preferred as ``architectures`` when the fit ties.
+LM_HEAD_SUFFIXES = frozenset(
+    {"ForPreTraining", "ForCausalLM", "ForMaskedLM", "LMHeadModel", "ForConditionalGeneration"}
 )
 
 #: Generation parameters transformers v5 pops from config kwargs (GenerationConfig defaults).
@@ -452,9 +458,18 @@ def choose_architecture(
     if not scores or scores[0][1] == 0:
         return None, scores
     best = scores[0]
-    if len(scores) > 1 and scores[1][1:] == best[1:]:
-        return None, scores
-    return best[0], scores
+    tied = [s[0] for s in scores if s[1:] == best[1:]]
+    if len(tied) == 1:
+        return best[0], scores
+    # Equal fit: a head class holding the whole network beats the bare base model, and a
+    # language-model head (the usual pre-training objective) beats the other task heads.
+    heads = [n for n in tied if task_suffix(n) not in ("Model", None)]
+    if len(heads) == 1:
+        return heads[0], scores
+    lm = [n for n in heads if task_suffix(n) in LM_HEAD_SUFFIXES]
+    if len(lm) == 1:
+        return lm[0], scores
+    return None, scores
 
 
 def _architectures(

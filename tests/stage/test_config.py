@@ -283,6 +283,27 @@ def test_choose_architecture(weights: set[str], expected: str | None) -> None:
     assert choose_architecture(weights, PARAMS)[0] == expected
 
 
+@pytest.mark.parametrize(
+    ("weights", "params", "expected"),
+    [
+        # the base model holds the whole network, head included: the head class wins
+        ({"a", "head"}, {"XModel": {"a", "head"}, "XForMaskedLM": {"a", "head"}}, "XForMaskedLM"),
+        # two task heads fit equally: undecided
+        ({"a"}, {"XForTokenClassification": {"a"}, "XForSequenceClassification": {"a"}}, None),
+        # a language-model head beats another task head on a tie
+        (
+            {"a"},
+            {"XForMaskedLM": {"a"}, "XForSequenceClassification": {"a"}, "XModel": {"a"}},
+            "XForMaskedLM",
+        ),
+    ],
+)
+def test_choose_architecture_ties(
+    weights: set[str], params: dict[str, set[str]], expected: str | None
+) -> None:
+    assert choose_architecture(weights, params)[0] == expected
+
+
 def test_fit_score() -> None:
     assert fit_score({"a.b"}, {"x.a.b"}) == (1.0, 1.0)
     assert fit_score(set(), {"x"}) == (0.0, 0.0)
