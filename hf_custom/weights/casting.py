@@ -42,6 +42,17 @@ def _get_torch() -> Any:
     return _torch
 
 
+_saved_threads: int | None = None
+
+
+def restore_threads() -> None:
+    """Give torch back the intra-op thread count it had before the first cast."""
+    global _saved_threads
+    if _saved_threads is not None and _torch is not None:
+        _torch.set_num_threads(_saved_threads)
+    _saved_threads = None
+
+
 class Caster:
     """Casts ``src`` bytes of safetensors dtype ``src_dt`` into ``dst`` bytes of ``dst_dt``
     (element counts must match), bit-identical to ``Tensor.to``."""
@@ -49,7 +60,13 @@ class Caster:
     def __init__(self, src_dt: str, dst_dt: str) -> None:
         from hf_custom.weights.safetensors_format import ST_TO_TORCH
 
+        global _saved_threads
         torch = _get_torch()
+        if _saved_threads is None:
+            # One thread: the casts run beside the hashing and I/O threads on few cores, and
+            # torch's parallel copy is slower than a single one there (measured 1.5 vs 4 GB/s).
+            _saved_threads = torch.get_num_threads()
+            torch.set_num_threads(1)
         self.torch = torch
         self.src = getattr(torch, ST_TO_TORCH[src_dt])
         self.dst = getattr(torch, ST_TO_TORCH[dst_dt])

@@ -28,7 +28,7 @@ from typing import Any
 from hf_custom.errors import HFCustomError, InputError
 from hf_custom.events import EventSink, Progress, emit
 from hf_custom.findings import Finding, finding
-from hf_custom.weights.casting import Caster, preload
+from hf_custom.weights.casting import Caster, preload, restore_threads
 from hf_custom.weights.directio import ChunkReader, OutFile, Writer
 from hf_custom.weights.names import Rename
 from hf_custom.weights.plan import OutTensor, Plan, build_plan
@@ -175,6 +175,7 @@ def convert(
         raise
     finally:
         clear_cache()
+        restore_threads()
     for of in files:
         if of.size > HUB_MAX_FILE:
             findings.append(finding("HFC304", f"{of.name} is {of.size / 1e9:.1f} GB", path=of.name))

@@ -374,3 +374,29 @@ def test_progress_events_in_bytes(tmp_path, save):
     progress = [e for e in events if isinstance(e, Progress)]
     assert progress and progress[-1].unit == "B"
     assert progress[-1].done == progress[-1].total == res.total_bytes
+
+
+def test_source_on_tmpfs_reads_without_o_direct(tmp_path):
+    """tmpfs refuses O_DIRECT for reading too: the reader falls back to ordinary reads."""
+    import shutil
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir():
+        pytest.skip("no /dev/shm")
+    d = shm / f"hfc-src-{tmp_path.name}"
+    d.mkdir()
+    try:
+        sd = tiny_state_dict()
+        torch.save(sd, d / "pytorch_model.bin")
+        res = convert(d / "pytorch_model.bin", tmp_path / "out")
+        _check(tmp_path / "out", _expect(sd))
+        assert res.verified_by_crc == res.tensors
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_large_shard_size_is_reported(tmp_path, save):
+    res = convert(save(tiny_state_dict()), tmp_path / "out", max_shard_size=25_000_000_000)
+    assert "HFC304" in {f.id for f in res.findings}
+    res = convert(save(tiny_state_dict()), tmp_path / "out2")
+    assert "HFC304" not in {f.id for f in res.findings}
