@@ -177,21 +177,28 @@ define(
         id="HFC206",
         name="code-syntax-error",
         severity=Severity.ERROR,
-        summary="A packaged code file is not valid Python.",
-        fix="fix the syntax error (run `python -m py_compile FILE`)",
+        summary="A packaged code file cannot be parsed by transformers: a syntax error, bytes that are not UTF-8, or a byte-order mark.",
+        fix="fix the syntax error (`python -m py_compile FILE`); save the file as UTF-8 without BOM",
         explanation="""\
 ## What it does
-Parses every code file that will be packaged and reports syntax errors with their line.
+Parses every code file that will be packaged the way transformers does (read as UTF-8, then
+`ast.parse`) and reports syntax errors with their line, files that are not valid UTF-8, and files
+that start with a UTF-8 byte-order mark (BOM).
 
 ## Why is this bad?
-transformers parses remote code before importing it: a syntax error fails every load, and hides
-every other import the file would need.
+transformers parses remote code before importing it: a syntax error fails every load and hides
+every other import the file would need. A file in another encoding raises `UnicodeDecodeError`,
+and a BOM (which Python itself tolerates when importing) makes `ast.parse` fail with "invalid
+non-printable character U+FEFF".
 
 ## Example
-`def forward(self, x:` left unfinished in `modeling_x.py`.
+`def forward(self, x:` left unfinished in `modeling_x.py`; or the file saved by an editor as
+Latin-1 or as "UTF-8 with BOM".
 
 ## How to fix
-Fix the file; `python -m py_compile modeling_x.py` shows the error.
+Fix the file; `python -m py_compile modeling_x.py` shows a syntax error. Re-save as UTF-8
+without BOM (`iconv -f latin1 -t utf-8`, or your editor's encoding menu). `hf-custom publish`
+removes a BOM from the staged copy itself.
 """,
     )
 )
@@ -511,34 +518,6 @@ def build():
 ## How to fix
 Reword the line so that it does not start with `from .` (for example `>>> from mypkg.blocks import
 Block`), or add the module it names.
-""",
-    )
-)
-
-define(
-    Rule(
-        id="HFC211",
-        name="code-not-utf8",
-        severity=Severity.ERROR,
-        summary="A packaged code file is not plain UTF-8 (other encoding, or a byte-order mark).",
-        fix="re-save the file as UTF-8 without a byte-order mark",
-        explanation="""\
-## What it does
-Checks that every packaged code file decodes as UTF-8 and does not start with a UTF-8
-byte-order mark (BOM).
-
-## Why is this bad?
-transformers opens remote code with `encoding="utf-8"` to find its imports and parses the text
-with `ast.parse`: a file in another encoding raises `UnicodeDecodeError`, and a BOM (which Python
-itself tolerates when importing) makes `ast.parse` fail with "invalid non-printable character
-U+FEFF". Either way no AutoClass loads.
-
-## Example
-`modeling_x.py` saved by an editor as Latin-1 (a `é` in a comment), or as "UTF-8 with BOM".
-
-## How to fix
-Re-save as UTF-8 without BOM (`iconv -f latin1 -t utf-8`, or your editor's encoding menu).
-`hf-custom publish` removes a BOM from the staged copy itself.
 """,
     )
 )

@@ -230,7 +230,7 @@ class _Planner:
         self.order.append(path)
         if encoding_problem == "bom":
             self.report(
-                "HFC211",
+                "HFC206",
                 "starts with a UTF-8 byte-order mark, which transformers' check_imports cannot "
                 "parse; removed in the staged copy",
                 u,
@@ -241,7 +241,7 @@ class _Planner:
         elif encoding_problem:
             u.bad_encoding = True
             self.report(
-                "HFC211",
+                "HFC206",
                 f"is not valid UTF-8 ({encoding_problem}); transformers reads code as UTF-8",
                 u,
                 0,

@@ -393,7 +393,6 @@ RULE_CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "modeling_x.py": 'def f():\n    """Usage:\n\n    >>> from .blocks import Block\n    """\n'
         },
     ),
-    "HFC211": ({"modeling_x.py": "\ufeffX = 1\n"}, {"modeling_x.py": "X = 1\n"}),
     "HFC209": (
         {"modeling_x.py": "from ..up import G\n"},
         {"modeling_x.py": "from .up import G\n", "up.py": "G = 1\n"},
@@ -562,9 +561,9 @@ def test_encoding_bom_removed_and_latin1_kept_byte_for_byte(tmp_path):
     plan = plan_code(src)
     got = sorted((f.path, f.id, f.severity.value) for f in plan.findings)
     assert got == [
-        ("configuration_x.py", "HFC211", "error"),
+        ("configuration_x.py", "HFC206", "error"),
         ("modeling_x.py", "HFC202", "warning"),
-        ("modeling_x.py", "HFC211", "warning"),
+        ("modeling_x.py", "HFC206", "warning"),
     ]
     out = tmp_path / "out"
     write_code(plan, out)
