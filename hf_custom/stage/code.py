@@ -108,7 +108,8 @@ def _sanitize(part: str) -> str:
 
 
 def _line_starts(data: bytes) -> list[int]:
-    return [0, *(m.end() for m in re.finditer(b"\n", data))]
+    # ast counts \r\n, \r and \n as line ends
+    return [0, *(m.end() for m in re.finditer(rb"\r\n|\r|\n", data))]
 
 
 def _span(text: str, imp: ImportInfo) -> str:

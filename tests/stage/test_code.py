@@ -630,3 +630,9 @@ def test_loader_patterns_match_transformers(tmp_path):
     assert every == theirs == {"a", "b.c", "d", "e"}
     assert loader_pattern_matches(text, ()) == [(8, "e")]  # only the docstring line
     assert loader_pattern_matches(text, ("e.py",)) == []
+
+
+def test_carriage_return_only_line_ends(ckpt):
+    src = ckpt({"modeling_x.py": "x = 1\rfrom .sub.m import A\ry = 2\r", "sub/m.py": "A = 1\n"})
+    plan = plan_code(src)
+    assert plan.files["modeling_x.py"] == "x = 1\rfrom .sub_m import A\ry = 2\r"
