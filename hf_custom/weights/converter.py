@@ -138,6 +138,14 @@ def convert(
     by_name = {t.name: t for t in plan.tensors}
     shards = plan_shards([(t.name, t.nbytes) for t in plan.tensors], max_shard_size)
     names = shard_file_names(len(shards))
+    targets = {(out / n).resolve() for n in [*names, INDEX_NAME]}
+    clash = sorted(str(p) for p in source.files if p.resolve() in targets)
+    if clash:
+        raise InputError(
+            f"writing into OUT would overwrite the source: {', '.join(clash)}",
+            path=str(out),
+            hint="choose another OUT folder (the source checkpoint is never modified)",
+        )
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     temps: list[Path] = []
@@ -366,7 +374,8 @@ class _Job:
             header = read_safetensors_header(f, path=fname)
             f.seek(0, os.SEEK_END)
             size = f.tell()
-        base = 8 + int.from_bytes(path.open("rb").read(8), "little")
+        with path.open("rb") as f:
+            base = 8 + int.from_bytes(f.read(8), "little")
         names = {k for k in header if k != "__metadata__"}
         if names != {t.name for t in tensors}:
             raise _mismatch(fname, "the header does not list the planned tensors")

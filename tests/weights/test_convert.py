@@ -400,3 +400,14 @@ def test_large_shard_size_is_reported(tmp_path, save):
     assert "HFC304" in {f.id for f in res.findings}
     res = convert(save(tiny_state_dict()), tmp_path / "out2")
     assert "HFC304" not in {f.id for f in res.findings}
+
+
+def test_never_overwrites_the_source(tmp_path):
+    sd = tiny_state_dict(tied=False)
+    save_file(sd, tmp_path / "model.safetensors")
+    before = (tmp_path / "model.safetensors").read_bytes()
+    with pytest.raises(InputError, match="overwrite the source"):
+        convert(tmp_path, tmp_path)
+    assert (tmp_path / "model.safetensors").read_bytes() == before
+    convert(tmp_path, tmp_path, max_shard_size=1000)  # shards beside it: fine
+    assert (tmp_path / "model.safetensors").read_bytes() == before
