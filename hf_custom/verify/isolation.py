@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hf_custom.errors import InputError
 from hf_custom.events import EventSink, Log, Progress, emit
 
 _HERE = Path(__file__).parent
@@ -100,7 +101,7 @@ def run_child(
     """Run ``child.py`` on ``request`` (must name ``staged``) and collect its JSON lines.
 
     Never raises for what happens inside the child: a timeout or a crash is reported in the
-    returned :class:`ChildRun`. Raises ``OSError`` only if the interpreter cannot be started.
+    returned :class:`ChildRun`. Raises :class:`InputError` if the interpreter cannot be started.
     """
     start = time.perf_counter()
     home = Path(tempfile.mkdtemp(prefix="hf-custom-verify-"))
@@ -119,16 +120,19 @@ def run_child(
         script = code / "child.py"
         interpreter = python or sys.executable
         with open(home / "stdout.txt", "wb") as so, open(home / "stderr.txt", "wb") as se:
-            proc = subprocess.Popen(
+            proc = _start(
                 [interpreter, "-u", str(script), str(req_path), str(out_path)],
                 cwd=work,
                 env=child_env(home),
-                stdin=subprocess.DEVNULL,
                 stdout=so,
                 stderr=se,
-                start_new_session=True,
             )
-            records, timed_out = _watch(proc, out_path, timeout, on_event, task, start)
+            try:
+                records, timed_out = _watch(proc, out_path, timeout, on_event, task, start)
+            except BaseException:  # Ctrl-C or a failing event sink: never leave the child behind
+                _kill_group(proc)
+                proc.wait()
+                raise
         seconds = time.perf_counter() - start
         steps = [r for r in records if r.get("type") == "step"]
         envs = [r for r in records if r.get("type") == "env"]
@@ -144,6 +148,27 @@ def run_child(
         )
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _start(argv: list[str], *, cwd: Path, env: dict[str, str], stdout: Any, stderr: Any) -> Any:
+    """Start the child in its own session (so a timeout kills everything it started)."""
+    try:
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise InputError(
+            f"cannot run the interpreter {argv[0]}: {exc.strerror or exc}",
+            path=argv[0],
+            hint="--python takes the path of a Python executable (the environment of the "
+            "model's users, with torch and transformers installed)",
+        ) from exc
 
 
 def _watch(
