@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from hf_custom.checks import Skip, register
 from hf_custom.checks.context import Context
 from hf_custom.codeinfo import ClassInfo, CodePackage, ModuleInfo
-from hf_custom.findings import Finding, finding
+from hf_custom.findings import Finding, all_rules, finding
 
 CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")
 GENERATIVE_AUTO = frozenset({"AutoModelForCausalLM", "AutoModelForSeq2SeqLM"})
@@ -303,7 +303,11 @@ def _repo_severity(f: Finding) -> Finding:
     return replace(f, severity=rule.severity, fix=rule.fix)
 
 
-@register("code.packaging", rules=tuple(f"HFC2{n:02d}" for n in range(1, 11)))
+# A1's packaging rules (HFC200-HFC249): whatever plan_code can report.
+PACKAGING_RULES = tuple(r.id for r in all_rules() if "HFC200" <= r.id < "HFC250")
+
+
+@register("code.packaging", rules=PACKAGING_RULES)
 def packaging(ctx: Context) -> Iterator[Finding]:
     """Imports the Hub loader cannot follow: missing files, subpackages, the author's own package,
     uninstalled third-party modules (A1's packaging analysis, on a copy of the .py files)."""
@@ -324,10 +328,10 @@ def packaging(ctx: Context) -> Iterator[Finding]:
                     entry.add(ref.rpartition(".")[0])
     with tempfile.TemporaryDirectory(prefix="hf-custom-code-") as tmp:
         root = Path(tmp)
-        for path, source in ctx.py_files.items():
+        for path in ctx.py_files:
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(source)
+            target.write_bytes(ctx.read_bytes(path))  # bytes: encoding problems are findings
         try:
             plan = plan_code(root, entry=sorted(entry))
         except InputError as exc:

@@ -8,10 +8,14 @@ from collections.abc import Iterator
 
 from hf_custom.checks import Skip, register
 from hf_custom.checks.context import Context
-from hf_custom.findings import Finding, finding
+from hf_custom.findings import Finding, all_rules, finding
 
 # HFC109 is config_json's; HFC113/HFC114 need staging's inputs (parameter names, options).
-CONFIG_RULES = tuple(f"HFC1{n:02d}" for n in range(1, 16) if n not in (9, 13, 14))
+CONFIG_RULES = tuple(
+    r.id
+    for r in all_rules()
+    if "HFC101" <= r.id < "HFC150" and r.id not in ("HFC109", "HFC113", "HFC114")
+)
 
 
 @register("config.json", rules=("HFC100", "HFC109"))

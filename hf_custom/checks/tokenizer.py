@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 from hf_custom.checks import register
 from hf_custom.checks.context import Context
-from hf_custom.findings import Finding, finding
+from hf_custom.findings import Finding, all_rules, finding
 from hf_custom.inventory import FileKind, classify
 
 TEXT_FILES = ("vocab.txt",)
 
 
-@register("tokenizer.files", rules=tuple(f"HFC40{n}" for n in range(7)))
+@register("tokenizer.files", rules=tuple(r.id for r in all_rules() if "HFC400" <= r.id < "HFC450"))
 def tokenizer_files(ctx: Context) -> Iterator[Finding]:
     """Tokenizer files present, parseable, consistent with config.json; auto_map for custom classes."""
     from hf_custom.codeinfo import analyze_package

@@ -82,7 +82,16 @@ def doctor(
         raise ResultCode(1)
 
 
+def rule_span(rules: tuple[str, ...]) -> str:
+    """``HFC500..HFC531 (32 rules)`` for long lists, the ids themselves for short ones."""
+    if len(rules) <= 3:
+        return ", ".join(rules)
+    return f"{min(rules)}..{max(rules)}, {len(rules)} rules"
+
+
 def _render(report: object) -> None:
+    from rich.markup import escape
+
     from hf_custom.cli.output import render_findings
     from hf_custom.doctor import DoctorReport
 
@@ -90,14 +99,18 @@ def _render(report: object) -> None:
     console = out_console()
     render_findings(report.findings, console)
     for s in report.skipped:
-        console.print(f"[dim]skipped {s.check} ({', '.join(s.rules)}): {s.reason}[/]")
+        console.print(
+            f"[dim]skipped {s.check} ({rule_span(s.rules)}): {escape(s.reason)}[/]",
+            soft_wrap=True,
+        )
     verdict = "[green]ok[/]" if report.ok else "[bold red]failed[/]"
     extra = ""
     if report.bytes_downloaded is not None:
         extra = f", {report.bytes_downloaded} bytes downloaded"
     console.print(
         f"{report.target}: {verdict} ({summary_line(report.findings)}; "
-        f"{len(report.run)} checks run, {len(report.skipped)} skipped{extra})"
+        f"{len(report.run)} checks run, {len(report.skipped)} skipped{extra})",
+        soft_wrap=True,
     )
 
 
@@ -128,15 +141,18 @@ def _list_checks(fmt: str) -> None:
             }
         )
         return
-    from rich.table import Table
+    from hf_custom.checks import CRASH_RULE
 
-    table = Table(box=None, pad_edge=False)
-    for col in ("id", "name", "severity", "needs", "reported by", "summary"):
-        table.add_column(col)
+    by_rule[CRASH_RULE] = ["(any check)"]
+    console = out_console()
     for rule in rules:
-        checks = ", ".join(sorted(by_rule.get(rule.id, []))) or "(staging)"
-        table.add_row(rule.id, rule.name, rule.severity.value, rule.needs, checks, rule.summary)
-    out_console().print(table)
+        checks = ", ".join(sorted(by_rule.get(rule.id, []))) or "(staging only)"
+        console.print(
+            f"{rule.id}  {rule.name:<38} {rule.severity.value:<7} {rule.needs:<6} "
+            f"{checks:<28} {rule.summary}",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @click.command()
