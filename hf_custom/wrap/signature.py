@@ -242,8 +242,8 @@ class _Probe:
         return key in self._values
 
 
-class _MissingKey(Exception):
-    pass
+class _MissingKey(AttributeError, KeyError):
+    """A key the probe has no value for; ``getattr(cfg, key, default)`` still gets its default."""
 
 
 def _from_probe(cls: type, param: str, args: Mapping[str, Any], *, hint_dict: bool) -> Constructor:

@@ -82,6 +82,8 @@ def read_forward(
     by_name = {p.name: p for p in params}
     ids = next((by_name[n] for n in IDS_NAMES if n in by_name), params[0])
     mask = next((by_name[n] for n in MASK_NAMES if n in by_name and by_name[n] is not ids), None)
+    if mask is None:  # pad_mask, src_mask, ...
+        mask = next((p for p in params if "mask" in p.name.lower() and p is not ids), None)
     for p in params:
         if p not in (ids, mask) and p.default is inspect.Parameter.empty:
             raise InputError(
@@ -173,7 +175,11 @@ def read_forward(
     causal = _is_causal(hf, x, bound)
     style = None
     if mask is not None:
-        style = mask_style if mask_style not in (None, "auto") else _mask_style(hf, x, mask.name)
+        style = (
+            mask_style
+            if mask_style not in (None, "auto")
+            else _mask_style(hf, x, mask.name, optional=not mask_required)
+        )
         if style == "ignore":
             style = None
     return ForwardSpec(
@@ -300,13 +306,17 @@ def _convert_mask(mask_bs: Any, style: str) -> Any:
     return mask_bs == 0
 
 
-def _mask_style(hf: Callable[..., Any], x: Any, name: str) -> str:
+def _mask_style(hf: Callable[..., Any], x: Any, name: str, *, optional: bool) -> str:
     import torch
 
     mask = torch.ones(BATCH, SEQ, dtype=torch.long)
     mask[0, -1] = 0
     for style in ("keep", "keep-bool", "pad"):
         try:  # masks are (batch, seq) whatever the layout of the ids, as in nn.Transformer
+            if optional:  # "nothing is padding" must mean the same as no mask at all
+                same = hf(x, torch.ones(BATCH, SEQ, dtype=torch.long), style)
+                if not torch.allclose(same, hf(x), atol=1e-5):
+                    continue
             full = hf(x, mask, style)
             row0 = hf(x[:1, :-1], torch.ones(1, SEQ - 1, dtype=torch.long), style)
             row1 = hf(x[1:], torch.ones(1, SEQ, dtype=torch.long), style)
