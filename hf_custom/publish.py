@@ -417,6 +417,7 @@ def stage(
             files=files,
             code=code,
             tok_plan=tok_plan,
+            tok_names=tok_names,
             planning=planning,
             write_code=write_code,
             options={
@@ -451,6 +452,7 @@ def _build(
     files: dict[str, str],
     code: CodePackage,
     tok_plan: TokenizerPlan,
+    tok_names: list[str],
     planning: list[Finding],
     write_code: Any,
     options: dict[str, Any],
@@ -530,7 +532,7 @@ def _build(
 
     # tokenizer
     tok_plan = plan_tokenizer(
-        read_tokenizer_files(src, [n for n in tok_plan.copies.values()]),
+        read_tokenizer_files(src, tok_names),
         config=config,
         code=code,
     )

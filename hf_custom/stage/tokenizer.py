@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_custom.codeinfo import ClassInfo, CodePackage
-from hf_custom.findings import Finding, finding
+from hf_custom.findings import Finding, Severity, finding
 from hf_custom.stage.config import Change
 
 MISSPELLED_MAP = "special_token_map.json"
@@ -61,9 +61,15 @@ def _token_text(value: Any) -> str | None:
 
 
 def vocab_lookup(
-    tokenizer_json: Mapping[str, Any] | None, *, vocab_txt: str | None = None
+    tokenizer_json: Mapping[str, Any] | None,
+    *,
+    vocab_json: Mapping[str, Any] | None = None,
+    vocab_txt: str | None = None,
+    added_tokens_decoder: Mapping[str, Any] | None = None,
 ) -> dict[str, int]:
-    """token -> id from tokenizer.json (model vocab + added tokens), or from vocab.txt lines."""
+    """token -> id from tokenizer.json (model vocab + added tokens), else vocab.json (a
+    token -> id object) or vocab.txt (one token a line), plus tokenizer_config.json's
+    ``added_tokens_decoder``."""
     vocab: dict[str, int] = {}
     if tokenizer_json is not None:
         model = tokenizer_json.get("model") or {}
@@ -81,9 +87,15 @@ def vocab_lookup(
                 and isinstance(tok.get("id"), int)
             ):
                 vocab[tok["content"]] = tok["id"]
+    elif vocab_json is not None:
+        vocab.update({k: v for k, v in vocab_json.items() if isinstance(v, int)})
     elif vocab_txt is not None:
         for i, line in enumerate(vocab_txt.splitlines()):
             vocab.setdefault(line.rstrip("\r\n"), i)
+    for key, tok in (added_tokens_decoder or {}).items():
+        text = _token_text(tok)
+        if text is not None and str(key).isdigit():
+            vocab[text] = int(key)
     return vocab
 
 
@@ -222,7 +234,7 @@ def plan_tokenizer(
                         "HFC401",
                         "custom tokenizer class shipped without tokenizer_config.json: written",
                         path="tokenizer_config.json",
-                        severity=None,
+                        severity=Severity.WARNING,
                     )
                 )
         else:
@@ -249,9 +261,19 @@ def plan_tokenizer(
     # special-token ids against config.json
     token_ids: dict[str, int] = {}
     config_updates: dict[str, int] = {}
+    vocab_json = None
+    if "vocab.json" in files and "tokenizer.json" not in files:
+        try:
+            doc = json.loads(files["vocab.json"])
+            vocab_json = doc if isinstance(doc, dict) else None
+        except ValueError:
+            findings.append(finding("HFC404", "vocab.json is not valid JSON", path="vocab.json"))
+    decoder = (parsed.get("tokenizer_config.json") or {}).get("added_tokens_decoder")
     vocab = vocab_lookup(
         parsed.get("tokenizer.json"),
+        vocab_json=vocab_json,
         vocab_txt=files.get("vocab.txt") if "tokenizer.json" not in files else None,
+        added_tokens_decoder=decoder if isinstance(decoder, dict) else None,
     )
     if vocab:
         specials: dict[str, str] = {}
@@ -326,10 +348,10 @@ def write_tokenizer(plan: TokenizerPlan, src: Path, staging: Path) -> list[str]:
 
 
 def read_tokenizer_files(src: Path, names: list[str]) -> dict[str, str]:
-    """The text of the JSON tokenizer files and vocab.txt among ``names`` ("" for the others)."""
+    """The text of the JSON tokenizer files and vocab files among ``names`` ("" for others)."""
     out: dict[str, str] = {}
     for name in names:
-        if name in JSON_FILES or name == "vocab.txt":
+        if name in JSON_FILES or name in ("vocab.txt", "vocab.json"):
             out[name] = (src / name).read_text(encoding="utf-8", errors="replace")
         else:
             out[name] = ""

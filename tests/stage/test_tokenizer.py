@@ -90,6 +90,24 @@ CASES: list[tuple[str, dict[str, str], dict[str, Any], dict[str, int], set[str],
         set(),
         {"vocab.txt", "tokenizer_config.json"},
     ),
+    (
+        "vocab-json-and-added-tokens-decoder",
+        {
+            "vocab.json": dumps({"<pad>": 0, "<s>": 1, "a": 2}),
+            "tokenizer_config.json": dumps(
+                {
+                    "added_tokens_decoder": {"3": {"content": "</s>", "special": True}},
+                    "bos_token": "<s>",
+                    "eos_token": "</s>",
+                    "pad_token": "<pad>",
+                }
+            ),
+        },
+        {"bos_token_id": 1, "eos_token_id": 2},
+        {"pad_token_id": 0},
+        {"HFC402"},
+        {"vocab.json", "tokenizer_config.json"},
+    ),
     ("malformed", {"tokenizer.json": "{not json"}, {}, {}, {"HFC404"}, {"tokenizer.json"}),
     ("nothing", {}, {}, {}, {"HFC403"}, set()),
 ]
