@@ -189,6 +189,21 @@ def generation_mixin(ctx: Context) -> Iterator[Finding]:
             )
 
 
+def _class_spans(source: str, names: set[str]) -> list[tuple[int, int]]:
+    """First and last line of each top-level class of ``names`` in ``source``."""
+    if not names:
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    return [
+        (n.lineno, n.end_lineno or n.lineno)
+        for n in tree.body
+        if isinstance(n, ast.ClassDef) and n.name in names
+    ]
+
+
 def _self_assignments(source: str, class_name: str) -> set[str]:
     """Names assigned as ``self.X = ...`` anywhere in class ``class_name`` (ast, never run)."""
     try:
@@ -252,10 +267,12 @@ def config_attributes(ctx: Context) -> Iterator[Finding]:
                 defined.update(value)
     reported: set[str] = set()
     for path, mod in sorted(pkg.modules.items()):
-        if any(c in configs for c in mod.classes):
-            continue  # the config module itself reads its own attributes while defining them
+        # a config class reads its own attributes while defining them: not reads of the model
+        spans = _class_spans(ctx.top_py_files.get(path, ""), {c.name for c in configs})
         for attr, line in mod.config_reads:
             if attr in defined or attr in reported or attr.startswith("__"):
+                continue
+            if any(a <= line <= b for a, b in spans):
                 continue
             reported.add(attr)
             yield finding(
@@ -267,9 +284,14 @@ def config_attributes(ctx: Context) -> Iterator[Finding]:
             )
 
 
-def _danger(dotted: str) -> str | None:
-    if dotted in DANGEROUS_EXACT:
+def _danger(dotted: str, imported: set[str]) -> str | None:
+    """What ``dotted`` does, if risky; module functions count only when the module is imported
+    (a local variable called ``requests`` is not the requests library)."""
+    top = dotted.split(".")[0]
+    if dotted in DANGEROUS_EXACT and ("." not in dotted or top in imported):
         return DANGEROUS_EXACT[dotted]
+    if top not in imported:
+        return None
     for prefix, what in DANGEROUS_PREFIX.items():
         if dotted.startswith(prefix):
             return what
@@ -285,8 +307,9 @@ def dangerous_calls(ctx: Context) -> Iterator[Finding]:
 
     for path, source in sorted(ctx.py_files.items()):
         mod = ctx.package.modules.get(path) or parse_module(path, source)
+        imported = {i.module.split(".")[0] for i in mod.imports if not i.level and i.module}
         for dotted, line in mod.calls:
-            what = _danger(dotted)
+            what = _danger(dotted, imported)
             if what:
                 yield finding("HFC256", f"{dotted}() {what}", path=path, line=line)
 

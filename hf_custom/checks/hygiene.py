@@ -13,6 +13,21 @@ HUB_FILE_LIMIT = 50 * 1000**3  # the Hub refuses files above 50 GB
 HUB_FILE_RECOMMENDED = 20 * 1000**3  # and recommends staying under 20 GB
 
 
+TEXT_SUFFIXES = (
+    ".py",
+    ".json",
+    ".md",
+    ".txt",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".cfg",
+    ".ini",
+    ".sh",
+    ".env",
+    ".ipynb",
+    ".csv",
+)
 # Always present in a Hub repository: not worth a finding.
 NOT_REPORTED = frozenset({".gitattributes", ".gitignore"})
 BINARY_SUFFIXES = (
@@ -83,6 +98,8 @@ def tokens(ctx: Context) -> Iterator[Finding]:
     for path in ctx.paths:
         if ctx.size(path) > TOKEN_SCAN_MAX_BYTES or path.endswith(BINARY_SUFFIXES):
             continue
+        if ctx.view.remote and not path.lower().endswith(TEXT_SUFFIXES):
+            continue  # remote: read only files that are text by name (bounded download)
         data = ctx.read_bytes(path)
         if b"\0" in data[:8192]:
             continue

@@ -118,3 +118,51 @@ def test_docs_are_in_sync() -> None:
     )
     for rule in all_rules():
         assert f"### {rule.id} {rule.name}" in current
+
+
+def test_dangerous_calls_need_the_module_imported(tmp_path: Path) -> None:
+    from .repo import MODELING
+
+    code = MODELING.replace(
+        "import torch\n",
+        "import torch\nimport subprocess as sp\n"
+        "def f():\n    requests = []\n    requests.append(1)\n    sp.run(['ls'])\n"
+        "    from urllib import request\n    eval('1')\n",
+    )
+    repo = write_repo(tmp_path / "m", {"modeling_toy.py": code})
+    found = [f for f in doctor(repo, select=["HFC256"]).findings]
+    assert sorted(f.message.split("(")[0] for f in found) == ["eval", "subprocess.run"]
+    assert all(f.path == "modeling_toy.py" and f.line > 0 for f in found)
+
+
+def test_config_reads_in_a_single_file_model(tmp_path: Path) -> None:
+    """Config and model classes in one module: the model's reads are checked, the config's not."""
+    from .repo import CONFIGURATION, MODELING
+
+    single = (
+        CONFIGURATION
+        + "\n"
+        + MODELING.replace("from .configuration_toy import ToyConfig\n", "").replace(
+            "import torch\n", "import torch\n", 1
+        )
+    )
+    single = single.replace(
+        "        self.tie_word_embeddings = tie_word_embeddings\n",
+        "        self.tie_word_embeddings = tie_word_embeddings\n        x = self.own_thing\n",
+    ).replace(
+        "        hidden = self.model(input_ids)",
+        "        flag = self.config.hfc_nowhere\n        hidden = self.model(input_ids)",
+    )
+    amap = {"AutoConfig": "modeling_toy.ToyConfig", "AutoModel": "modeling_toy.ToyModel"}
+    from .repo import config_with
+
+    repo = write_repo(
+        tmp_path / "m",
+        {
+            "configuration_toy.py": None,
+            "modeling_toy.py": single,
+            "config.json": config_with(auto_map=amap),
+        },
+    )
+    found = doctor(repo, select=["HFC255"]).findings
+    assert [f.message.split(",")[0] for f in found] == ["reads config.hfc_nowhere"]
