@@ -239,13 +239,15 @@ define(
         explanation="""\
 ## What it does
 Flags `from . import mod` (and other imports of a module by name from a package) in packaged
-code.
+code, and relative imports that share a line with other code (`x = 1; from .mod import f`,
+`if flag: from .mod import f`).
 
 ## Why is this bad?
 transformers finds the files to copy into its modules cache with a regular expression that only
-matches `from .mod import ...` and `import .mod`. A module imported as `from . import mod` is
-never copied, so the import fails on the user's machine unless some other file happens to import
-the same module the other way.
+matches `from .mod import ...` (and `import .mod`) at the START of a line. A module imported as
+`from . import mod`, or imported after other code on the same line, is never copied, so the
+import fails on the user's machine unless some other line of the same file imports the module
+the visible way.
 
 ## Example
 ```python
@@ -254,8 +256,10 @@ block = layers.Block(config)
 ```
 
 ## How to fix
-Write `from .layers import Block`. `hf-custom publish` keeps your binding and makes the file
-visible to the loader: `from .layers import __name__ as _hfc_layers; from . import layers`.
+Write `from .layers import Block`, one import per line. `hf-custom publish` keeps your binding
+and makes the file visible to the loader: `from .layers import __name__ as _hfc_layers; from .
+import layers`, on a line of its own. An import sharing a line with other code must be moved to
+its own line by hand.
 """,
     )
 )

@@ -91,6 +91,9 @@ class _Unit:
     flat: str
     edits: list[tuple[int, int, int, int, str]] = field(default_factory=list)
     bad_encoding: bool = False
+    # names the loader's relative-import pattern finds in this file (it copies <name>.py)
+    visible: frozenset[str] = frozenset()
+    needed: dict[str, int] = field(default_factory=dict)  # flat module -> line importing it
 
 
 _REPAIRED = "repaired in the staged copy; make the same change in your source to keep them in sync"
@@ -119,6 +122,25 @@ def _span(text: str, imp: ImportInfo) -> str:
     return data[starts[imp.line - 1] + imp.col : starts[imp.end_line - 1] + imp.end_col].decode(
         "utf-8", "surrogateescape"
     )
+
+
+def _join(text: str, imp: ImportInfo, statements: Sequence[str]) -> str:
+    """Statements replacing ``imp``, one per line at its indentation.
+
+    transformers' pattern only sees ``from .x import`` at the START of a line, so
+    ``a; from .x import y`` would hide x.py from the loader. Only when the statement shares its
+    line with other code (``if c: from . import m``) are they joined with ``; ``.
+    """
+    data = text.encode("utf-8", "surrogateescape")
+    starts = _line_starts(data)
+    start = starts[imp.line - 1]
+    prefix = data[start : start + imp.col].decode("utf-8", "surrogateescape")
+    if prefix.strip():
+        return "; ".join(statements)
+    end = starts[imp.line] if imp.line < len(starts) else len(data)
+    line = data[start:end]
+    newline = "\r\n" if line.endswith(b"\r\n") else "\r" if line.endswith(b"\r") else "\n"
+    return (newline + prefix).join(statements)
 
 
 def _apply_edits(text: str, edits: Sequence[tuple[int, int, int, int, str]]) -> str:
@@ -227,6 +249,7 @@ class _Planner:
             info=parse_module(path.name, text),
             flat=flat,
         )
+        u.visible = frozenset(n for _, n in loader_pattern_matches(text, (), include_imports=True))
         self.units[path] = u
         self.order.append(path)
         if encoding_problem == "bom":
@@ -296,6 +319,7 @@ class _Planner:
 
     def target(self, u: _Unit, imp: ImportInfo, path: Path, root: Path) -> _Unit:
         t = self.unit(path, root)
+        u.needed.setdefault(t.flat, imp.line)
         if path.name == "__init__.py" and t.path.parent != self.src:
             why = _dynamic_init(t.text)
             if why:
@@ -397,6 +421,14 @@ class _Planner:
                     pieces.append(self._visible(t.flat, asname or name))
                 else:
                     symbols.append(name if asname is None else f"{name} as {asname}")
+            if (
+                not symbols
+                and not absolute
+                and imp.level == 1
+                and all(t.path.parent == self.src for t in subs)
+                and {t.flat for t in subs} <= u.visible
+            ):
+                return  # `from . import m` with m.py already matched by the loader's pattern
             if symbols:
                 if mod_file is None:
                     self.missing(
@@ -408,7 +440,7 @@ class _Planner:
                 t = self.target(u, imp, mod_file, base if absolute else u.root)
                 subs.append(t)
                 pieces.append(f"from .{t.flat} import {', '.join(symbols)}")
-            new = "; ".join(pieces)
+            new = _join(u.text, imp, pieces)
         self.edit(
             u,
             imp,
@@ -449,7 +481,7 @@ class _Planner:
                 u,
                 imps[0],
                 _span(u.text, imps[0]),
-                "; ".join(pieces),
+                _join(u.text, imps[0], pieces),
                 absolute=absolute,
                 nested=True,
             )
@@ -470,7 +502,7 @@ class _Planner:
         self.rewrites.append(Rewrite(path=u.rel, line=imp.line, old=old, new=new, reason=reason))
         self.report(
             rule,
-            f"{reason}: `{_oneline(old)}` -> `{_oneline(new)}`",
+            f"{reason}: `{_oneline(old)}` -> `{'; '.join(x.strip() for x in new.splitlines())}`",
             u,
             imp.line,
             severity=Severity.WARNING,
@@ -588,7 +620,19 @@ def plan_code(src: Path, *, code_root: Path | None = None, entry: Collection[str
         origins[f"{u.flat}.py"] = u.rel
     for path in p.order:
         u = p.units[path]
-        for line, name in loader_pattern_matches(files[f"{u.flat}.py"], files):
+        final = files[f"{u.flat}.py"]
+        seen = {n for _, n in loader_pattern_matches(final, (), include_imports=True)}
+        for name, line in sorted(u.needed.items()):
+            if name not in seen and name != u.flat:
+                p.report(
+                    "HFC208",
+                    f"`{name}` is imported on a line shared with other code, where transformers' "
+                    f"loader does not see it, so {name}.py would not be copied",
+                    u,
+                    line,
+                    fix=f"put the import of {name} on its own line",
+                )
+        for line, name in loader_pattern_matches(final, files):
             p.report(
                 "HFC210",
                 f"this line matches transformers' relative-import pattern (`from .{name} import`), "

@@ -160,8 +160,12 @@ def test_subpackage_flattened_byte_for_byte(ckpt):
         ("blocks/attention.py", 2),
         ("blocks/__init__.py", 1),
     }
-    assert {f.id for f in plan.findings} == {"HFC202"}
-    assert all(f.severity.value == "warning" for f in plan.findings)
+    assert {(f.id, f.severity.value) for f in plan.findings} == {
+        ("HFC202", "warning"),
+        # `x = ...; from .configuration_x import` is not at a line start: the loader misses it
+        ("HFC208", "error"),
+    }
+    assert [f.line for f in plan.findings if f.id == "HFC208"] == [9]
 
 
 AUTHOR_PKG = {
@@ -528,11 +532,13 @@ def test_multi_import_statement_and_line_mapping(ckpt):
     )
     plan = plan_code(src)
     lines = plan.files["modeling_x.py"].splitlines()
-    assert lines[0] == (
-        "import os; from .helpers import __name__ as _hfc_helpers; from . import helpers as h; "
-        "import json"
-    )
-    assert lines[1] == "from .sub_mod import (" and lines[5] == 'DOC = """'
+    # one statement per line: the loader's pattern only matches at the start of a line
+    assert lines[:3] == [
+        "import os",
+        "from .helpers import __name__ as _hfc_helpers; from . import helpers as h",
+        "import json",
+    ]
+    assert lines[3] == "from .sub_mod import (" and lines[7] == 'DOC = """'
     phantom = [f for f in plan.findings if f.id == "HFC210"]
     assert [(f.path, f.line) for f in phantom] == [("modeling_x.py", 7)]
     assert {f.id for f in plan.findings} == {"HFC203", "HFC202", "HFC210"}
@@ -547,7 +553,7 @@ def test_collapsed_rewrite_maps_lines_back(ckpt):
         }
     )
     plan = plan_code(src)
-    assert plan.files["modeling_x.py"].count("\n") == 4  # the 4-line import became one line
+    assert plan.files["modeling_x.py"].count("\n") == 5  # the 4-line import became two lines
     assert [(f.id, f.line) for f in plan.findings if f.id == "HFC210"] == [("HFC210", 6)]
 
 
@@ -636,3 +642,54 @@ def test_carriage_return_only_line_ends(ckpt):
     src = ckpt({"modeling_x.py": "x = 1\rfrom .sub.m import A\ry = 2\r", "sub/m.py": "A = 1\n"})
     plan = plan_code(src)
     assert plan.files["modeling_x.py"] == "x = 1\rfrom .sub_m import A\ry = 2\r"
+
+
+def test_staged_output_is_a_fixpoint(ckpt, tmp_path):
+    """Planning the staged folder again changes nothing and finds nothing (doctor runs on it)."""
+    src = ckpt(
+        {
+            "configuration_x.py": CONFIG,
+            "modeling_x.py": MODELING_ABS
+            + "from .sub import a, b as bee\nfrom . import helpers\nimport helpers as hh\n",
+            "helpers.py": "",
+            "sub/a.py": "from ..helpers import *\n",
+            "sub/b.py": "from . import a\n",
+        }
+    )
+    lib = ckpt(AUTHOR_PKG, name="lib")
+    first = plan_code(src, code_root=lib)
+    assert first.rewrites
+    staged = tmp_path / "staged"
+    write_code(first, staged)
+    again = plan_code(staged)
+    assert again.rewrites == () and again.findings == ()
+    assert again.files == first.files
+
+
+def test_rewrites_keep_indentation_and_line_ends(ckpt):
+    src = ckpt(
+        {
+            "modeling_x.py": "def f():\r\n    from .sub import a, b\r\n    return a\r\nif 1: from .sub import a, b\r\n",
+            "sub/a.py": "",
+            "sub/b.py": "",
+        }
+    )
+    plan = plan_code(src)
+    text = plan.files["modeling_x.py"]
+    assert not [f for f in plan.findings if f.severity.value == "error"]  # line 2 makes b visible
+    assert text.splitlines(keepends=True)[1:3] == [
+        "    from .sub_a import __name__ as _hfc_sub_a; from . import sub_a as a\r\n",
+        "    from .sub_b import __name__ as _hfc_sub_b; from . import sub_b as b\r\n",
+    ]
+    assert text.splitlines()[4].startswith("if 1: from .sub_a import __name__ as _hfc_sub_a; ")
+
+
+def test_one_liner_import_the_loader_cannot_see_is_an_error(ckpt):
+    src = ckpt({"modeling_x.py": "if 1: from .sub import a, b\n", "sub/a.py": "", "sub/b.py": ""})
+    plan = plan_code(src)
+    errors = [(f.id, f.line) for f in plan.findings if f.severity.value == "error"]
+    assert errors == [("HFC208", 1), ("HFC208", 1)]  # the line starts with `if`: nothing is seen
+    assert {m for f in plan.findings for m in ("sub_a", "sub_b") if m in f.message} == {
+        "sub_a",
+        "sub_b",
+    }
