@@ -6,15 +6,14 @@
 Generates the checkpoint (lm_head tied to the embedding) in benchmarks/_work/, then runs the
 routes alternately, each in a child process, dropping the page cache before every run when it
 can (root: ``echo 3 > /proc/sys/vm/drop_caches``; it says so when it cannot). Prints the
-median wall time, the ratio to ``cp`` and the peak anonymous memory (RssAnon sampled from
-/proc/<pid>/status every 10 ms). Removes its work folder at the end (--keep to keep it).
+median wall time, the ratio to ``cp`` and the peak anonymous memory (RssAnon + RssShmem sampled
+from /proc/<pid>/status every 10 ms). Removes its work folder at the end (--keep to keep it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -126,7 +125,7 @@ def drop_caches() -> bool:
 
 
 def measure(route: str, src: Path, out: Path) -> tuple[float, int]:
-    """Wall seconds and peak RssAnon (bytes) of one run in a child process."""
+    """Wall seconds and peak RssAnon + RssShmem (bytes) of one run in a child process."""
     shutil.rmtree(out, ignore_errors=True)
     start = time.monotonic()
     proc = subprocess.Popen([PY, __file__, "--route", route, str(src), str(out)])
@@ -134,9 +133,13 @@ def measure(route: str, src: Path, out: Path) -> tuple[float, int]:
     status = Path(f"/proc/{proc.pid}/status")
     while proc.poll() is None:
         try:
-            for line in status.read_text().splitlines():
-                if line.startswith("RssAnon:"):
-                    peak = max(peak, int(line.split()[1]) * 1024)
+            # anonymous memory, private and shared (mmap(-1) buffers are counted either way)
+            anon = sum(
+                int(line.split()[1]) * 1024
+                for line in status.read_text().splitlines()
+                if line.startswith(("RssAnon:", "RssShmem:"))
+            )
+            peak = max(peak, anon)
         except OSError:
             pass
         time.sleep(0.01)

@@ -31,6 +31,14 @@ GAP_MERGE = 1 << 20  # read through holes smaller than this instead of seeking
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 
 
+def _buffer(size: int) -> mmap.mmap:
+    """A page-aligned buffer (private anonymous memory, as plain allocations are)."""
+    flags = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_ANONYMOUS", 0)
+    if flags:
+        return mmap.mmap(-1, size, flags=flags)
+    return mmap.mmap(-1, size)  # pragma: no cover - Windows
+
+
 def _open_read(path: Path, direct: bool) -> tuple[int, bool]:
     if direct and _O_DIRECT:
         try:
@@ -58,7 +66,7 @@ class ChunkReader:
         self._extents = _merge(ranges)
         self._free: queue.Queue[mmap.mmap] = queue.Queue()
         for _ in range(READ_BUFFERS):
-            self._free.put(mmap.mmap(-1, READ_CHUNK))
+            self._free.put(_buffer(READ_CHUNK))
         self._ready: queue.Queue[tuple[int, mmap.mmap, int] | _Failure | None] = queue.Queue()
         self._stop = False
         self._direct = direct
@@ -124,7 +132,7 @@ class ChunkReader:
         if self._cur is not None:
             self._free.put(self._cur[1])
         for _ in range(READ_BUFFERS):
-            self._free.put(mmap.mmap(-1, ALIGN))  # wake a waiting reader
+            self._free.put(_buffer(ALIGN))  # wake a waiting reader
         self._thread.join()
 
 
@@ -162,7 +170,7 @@ class Writer:
         self.direct = direct and bool(_O_DIRECT)
         self._free: queue.Queue[mmap.mmap] = queue.Queue()
         for _ in range(WRITE_BUFFERS):
-            self._free.put(mmap.mmap(-1, WRITE_CHUNK))
+            self._free.put(_buffer(WRITE_CHUNK))
         self._pending: dict[int, int] = {}
         self._lock = threading.Lock()
         self._error: BaseException | None = None
