@@ -152,6 +152,7 @@ def test_remote_download_does_not_grow_with_weights(local_hub, tmp_path: Path) -
         assert "weights.safetensors" in report.run
         assert report.bytes_downloaded is not None
         downloaded[name] = report.bytes_downloaded
+    print(f"weights {sizes} bytes; doctor downloaded {downloaded} bytes")
     assert sizes["big"] - sizes["small"] > 16_000_000
     # same files but for one more tensor: the download differs by that tensor's header entry
     assert abs(downloaded["big"] - downloaded["small"]) < 1_000, downloaded
@@ -174,3 +175,20 @@ def test_remote_findings_and_cli(
     assert [f["id"] for f in doc["findings"]] == ["HFC301"]
     assert doc["bytes_downloaded"] > 0
     assert main([*args, "--revision", "no-such-branch"]) == 1
+
+
+@pytest.mark.network
+@pytest.mark.slow
+def test_remote_load_downloads_a_snapshot_and_verifies(local_hub, tmp_path: Path) -> None:
+    folder = write_repo(tmp_path / "m")
+    repo_id = _upload(local_hub, folder, "toy-load")
+    static = doctor(repo_id, endpoint=local_hub.url, token=local_hub.token)
+    assert "loading.verify" in {s.check for s in static.skipped}
+    report = doctor(repo_id, endpoint=local_hub.url, token=local_hub.token, load=True)
+    assert "loading.verify" in report.run
+    assert not report.skipped
+    size = (folder / "model.safetensors").stat().st_size
+    assert report.bytes_downloaded is not None and report.bytes_downloaded > size
+    # the child loaded the code: what it reports are loading rules (5xx), located in the repo
+    load_ids = {f.id for f in report.findings} - {f.id for f in static.findings}
+    assert all(i.startswith("HFC5") for i in load_ids), report.findings
