@@ -235,6 +235,15 @@ def _source_weight_names(src: Path, inventory: Inventory) -> list[str] | None:
     if not weights:
         return None
     names: list[str] = []
+    for index in inventory.of_kind(FileKind.WEIGHTS_INDEX):
+        if "/" in index.path:
+            continue
+        try:
+            weight_map = json.loads((src / index.path).read_text(encoding="utf-8"))["weight_map"]
+        except (ValueError, KeyError, TypeError, OSError):
+            continue  # the converter reports a broken index
+        if isinstance(weight_map, dict) and weight_map:
+            return [str(k) for k in weight_map]
     st = [f for f in weights if f.path.endswith(".safetensors")]
     if st:
         from hf_custom.weights.safetensors_format import read_safetensors_header
@@ -251,9 +260,14 @@ def _source_weight_names(src: Path, inventory: Inventory) -> list[str] | None:
     for f in weights:
         if not f.path.endswith((".bin", ".pt", ".pth", ".ckpt")):
             continue
-        try:
-            obj = torch.load(src / f.path, map_location="meta", weights_only=True, mmap=True)
-        except Exception:
+        obj = None
+        for mmap in (True, False):  # the legacy (non-zip) format cannot be memory-mapped
+            try:
+                obj = torch.load(src / f.path, map_location="meta", weights_only=True, mmap=mmap)
+                break
+            except Exception:
+                continue
+        if obj is None:
             return None  # the converter reports what is wrong with the file
         state = _state_dict(obj, torch)
         if state is None:
