@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import time
-import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,7 +227,6 @@ class _Job:
         self.total = sum(t.rec.nbytes for t in plan.tensors)
         self.done = 0
         self._next_report = 0
-        self.crc: dict[str, int] = {}  # name -> crc32 of the source bytes read (direct copies)
         self.verified_crc = 0
         self.verified_reread = 0
         self.outputs: list[OutFile] = []
@@ -262,16 +260,14 @@ class _Job:
             room = len(self._buf)
         return memoryview(self._buf)[self._fill : self._fill + min(room, limit)]
 
-    def _put(self, data: memoryview | bytes | bytearray, crc: int = 0) -> int:
+    def _put(self, data: memoryview | bytes | bytearray) -> None:
         mv = memoryview(data).cast("B")
         while len(mv):
             dst = self._region(len(mv))
             n = len(dst)
             dst[:] = mv[:n]
-            crc = zlib.crc32(dst, crc)
             self._fill += n
             mv = mv[n:]
-        return crc
 
     def write_shard(self, tmp: Path, tensors: list[OutTensor]) -> OutFile:
         entries, pos = [], 0
@@ -302,16 +298,14 @@ class _Job:
     def _copy_direct(self, t: OutTensor) -> None:
         r = t.rec
         reader = self.readers[r.file]
-        crc = 0
         if not t.cast:
             for piece in reader.pieces(r.start, r.start + r.nbytes):
-                crc = self._put(piece, crc)
+                self._put(piece)
         else:
             cast = Caster(r.dtype, t.dtype)
             isz, osz = DTYPE_SIZES[r.dtype], DTYPE_SIZES[t.dtype]
             carry = b""
             for raw in reader.pieces(r.start, r.start + r.nbytes):
-                crc = zlib.crc32(raw, crc)
                 piece = memoryview(carry + bytes(raw)) if carry else raw
                 cut = len(piece) - len(piece) % isz
                 carry = bytes(piece[cut:])
@@ -328,7 +322,6 @@ class _Job:
                     cast(piece[done * isz : (done + k) * isz], dst[: k * osz])
                     self._fill += k * osz
                     done += k
-        self.crc[t.name] = crc
 
     def _copy_materialised(self, t: OutTensor) -> None:
         if t.rec.nbytes == 0:
@@ -385,10 +378,12 @@ class _Job:
         if base + end != size:
             raise _mismatch(fname, f"size {size} != header end {base + end}")
         reread = []
+        crcs = {p: r.checksums() for p, r in self.readers.items()}
         for t in tensors:
             expect = t.rec.crc if t.rec.direct else None
-            if expect is not None and t.name in self.crc:
-                if self.crc[t.name] != expect:
+            got = crcs[t.rec.file].get(t.rec.start) if t.rec.file in crcs else None
+            if expect is not None and got is not None:
+                if got != expect:
                     raise _mismatch(fname, f"{t.name}: bytes differ from the archive's CRC-32")
                 self.verified_crc += 1
             elif t.rec.nbytes:

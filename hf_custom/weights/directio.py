@@ -16,6 +16,7 @@ import mmap
 import os
 import queue
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,22 +58,40 @@ class ChunkReader:
     """Reads byte ranges of one file, in order, on a background thread.
 
     ``ranges`` are ascending, non-overlapping ``(start, end)``; ``pieces(start, end)`` then
-    yields memoryviews covering each range in turn (valid until the next call).
+    yields memoryviews covering each range in turn (valid until the next call). A second thread
+    computes the CRC-32 of every range from the same buffers (:meth:`checksums`), so checking
+    the bytes costs the consumer nothing.
     """
 
     def __init__(self, path: Path, ranges: Sequence[tuple[int, int]], *, direct: bool = True):
         self.path = path
         self.direct_used = False
-        self._extents = _merge(ranges)
+        self._ranges = [r for r in ranges if r[1] > r[0]]
+        self._extents = _merge(self._ranges)
+        self._crcs = [0] * len(self._ranges)
         self._free: queue.Queue[mmap.mmap] = queue.Queue()
         for _ in range(READ_BUFFERS):
             self._free.put(_buffer(READ_CHUNK))
         self._ready: queue.Queue[tuple[int, mmap.mmap, int] | _Failure | None] = queue.Queue()
+        self._to_check: queue.Queue[tuple[int, mmap.mmap, int] | None] = queue.Queue()
+        self._users: dict[int, int] = {}
+        self._lock = threading.Lock()
         self._stop = False
         self._direct = direct
         self._cur: tuple[int, mmap.mmap, int] | None = None
         self._thread = threading.Thread(target=self._run, name="hfc-reader", daemon=True)
+        self._checker = threading.Thread(target=self._check, name="hfc-crc", daemon=True)
         self._thread.start()
+        self._checker.start()
+
+    def _release(self, buf: mmap.mmap) -> None:
+        with self._lock:
+            left = self._users.get(id(buf), 1) - 1
+            if left > 0:
+                self._users[id(buf)] = left
+                return
+            self._users.pop(id(buf), None)
+        self._free.put(buf)
 
     def _run(self) -> None:
         try:
@@ -99,6 +118,9 @@ class ChunkReader:
                             n = os.preadv(fd, [memoryview(buf)[:want]], pos)
                         if n <= 0:
                             raise OSError(errno.EIO, f"unexpected end of file at byte {pos}")
+                        with self._lock:
+                            self._users[id(buf)] = 2
+                        self._to_check.put((pos, buf, n))
                         self._ready.put((pos, buf, n))
                         pos += n
             finally:
@@ -106,6 +128,31 @@ class ChunkReader:
             self._ready.put(None)
         except BaseException as e:
             self._ready.put(_Failure(e))
+        finally:
+            self._to_check.put(None)
+
+    def _check(self) -> None:
+        i = 0
+        ranges, crcs = self._ranges, self._crcs
+        while True:
+            item = self._to_check.get()
+            if item is None:
+                return
+            pos, buf, n = item
+            view = memoryview(buf)
+            while i < len(ranges) and ranges[i][0] < pos + n:
+                a, b = max(ranges[i][0], pos), min(ranges[i][1], pos + n)
+                if a < b:
+                    crcs[i] = zlib.crc32(view[a - pos : b - pos], crcs[i])
+                if ranges[i][1] > pos + n:
+                    break
+                i += 1
+            view.release()
+            self._release(buf)
+
+    def checksums(self) -> dict[int, int]:
+        """start of each range -> CRC-32 of its bytes as read (after :meth:`close`)."""
+        return {r[0]: c for r, c in zip(self._ranges, self._crcs, strict=True)}
 
     def pieces(self, start: int, end: int) -> Iterator[memoryview]:
         pos = start
@@ -113,7 +160,7 @@ class ChunkReader:
             cur = self._cur
             if cur is None or not (cur[0] <= pos < cur[0] + cur[2]):
                 if cur is not None:
-                    self._free.put(cur[1])
+                    self._release(cur[1])
                     self._cur = None
                 item = self._ready.get()
                 if item is None:
@@ -128,12 +175,16 @@ class ChunkReader:
             pos = stop
 
     def close(self) -> None:
+        """Stop reading, wait for both threads (idempotent)."""
         self._stop = True
         if self._cur is not None:
-            self._free.put(self._cur[1])
+            self._release(self._cur[1])
+            self._cur = None
         for _ in range(READ_BUFFERS):
             self._free.put(_buffer(ALIGN))  # wake a waiting reader
         self._thread.join()
+        self._to_check.put(None)
+        self._checker.join()
 
 
 def _merge(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
