@@ -119,6 +119,7 @@ def _human(result: object) -> None:
 
     assert isinstance(result, WrapResult)
     out = out_console()
+    out.soft_wrap = True  # long paths and class names stay on one line
     f = result.forward
     layout = (
         f"{'sequence' if f.input_seq_first else 'batch'}-first ids, "

@@ -157,6 +157,8 @@ def wrap(
                 "(pass --weights FILE to ship trained weights)"
             )
         tied = _tied(module)
+        saved = set(module.state_dict())
+        computed = tuple(n for n, _ in module.named_buffers() if n not in saved)
         plan = _plan_code(tgt.source, tgt.src_dir, tgt.code_root, snake)
         research_module = _flat_name(plan, tgt.source, tgt.src_dir)
         config_type_module = None
@@ -180,6 +182,7 @@ def wrap(
             research_module=research_module,
             config_type_module=config_type_module,
             tied=tied,
+            computed_buffers=computed,
             origin=tgt.source.name,
             notes=notes,
         )
@@ -376,6 +379,7 @@ def _design(
     research_module: str,
     config_type_module: str | None,
     tied: Mapping[str, str],
+    computed_buffers: tuple[str, ...],
     origin: str,
     notes: list[str],
 ) -> Design:
@@ -438,6 +442,7 @@ def _design(
         attribute_map=amap,
         tied=dict(tied),
         lm_head_tie=lm_tie,
+        computed_buffers=computed_buffers,
         origin=origin,
     )
 

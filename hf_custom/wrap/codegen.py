@@ -72,6 +72,7 @@ class Design:
     attribute_map: Mapping[str, str] = field(default_factory=dict)
     tied: Mapping[str, str] = field(default_factory=dict)  # inside the research module
     lm_head_tie: str | None = None  # parameter the new lm_head is tied to
+    computed_buffers: tuple[str, ...] = ()  # non-persistent buffers built by the constructor
     origin: str = ""  # "ltgbert.py" (for docstrings)
 
     @property
@@ -174,7 +175,7 @@ def render_modeling(d: Design) -> str:
     imports = ["import torch"]
     if d.tied or (d.lm_head_tie and any(t in ("masked-lm", "causal-lm") for t in d.tasks)):
         imports.insert(0, "from typing import ClassVar\n")
-    if uses_nn or has_loss:
+    if uses_nn or has_loss or d.forward.input_embedding or d.computed_buffers:
         imports.append("from torch import nn")
     tf = ["PreTrainedModel"]
     if "causal-lm" in d.tasks:
@@ -266,6 +267,25 @@ def _base_class(d: Design) -> list[str]:
             "    def set_input_embeddings(self, value: nn.Module) -> None:",
             f"        self.model.{f.input_embedding} = value",
         ]
+    if d.computed_buffers:
+        names = ", ".join(f'"{b}"' for b in d.computed_buffers)
+        if len(d.computed_buffers) == 1:
+            names += ","
+        lines += [
+            "",
+            "    def _init_weights(self, module: nn.Module) -> None:",
+            "        super()._init_weights(module)",
+            f"        if isinstance(module, {d.research_class}):",
+            *_comment(
+                f"buffers {d.research_class} computes in __init__ are not saved with the "
+                "weights: compute them again",
+                12,
+            ),
+            "            fresh = build_research_model(self.config)",
+            "            with torch.no_grad():",
+            *_call_for(names),
+            "                    module.get_buffer(name).copy_(fresh.get_buffer(name))",
+        ]
     what = "logits" if f.output_kind == "logits" else "hidden_states"
     shape = "vocab_size" if f.output_kind == "logits" else "hidden_size"
     lines += [
@@ -277,8 +297,16 @@ def _base_class(d: Design) -> list[str]:
     ]
     ids = "input_ids.transpose(0, 1)" if f.input_seq_first else "input_ids"
     args: list[str] = []
+    remarks = []
     if f.input_seq_first:
-        lines.append("        # the original network puts the sequence first")
+        remarks.append("takes (sequence, batch) ids")
+    if f.mask_arg is not None and f.mask_style == "pad":
+        remarks.append("marks padding with True")
+    if f.output_seq_first:
+        remarks.append("returns (sequence, batch, features)")
+    if remarks:
+        text = ", ".join(remarks[:-1]) + (" and " if len(remarks) > 1 else "") + remarks[-1]
+        lines += _comment(f"{d.research_class} {text}", 8)
     if f.mask_arg is not None:
         if f.mask_required:
             lines += [
@@ -290,8 +318,6 @@ def _base_class(d: Design) -> list[str]:
             "keep-bool": "attention_mask.bool()",
             "pad": "attention_mask == 0",
         }[f.mask_style or "keep"]
-        if f.mask_style == "pad":
-            lines.append("        # the original network marks padding with True")
         if mask != "attention_mask":
             name = "padding_mask" if f.mask_style == "pad" else "mask"
             if f.mask_required:
@@ -308,6 +334,25 @@ def _base_class(d: Design) -> list[str]:
         value = f"{value}.transpose(0, 1)"
     lines.append(f"        return {value}")
     return lines
+
+
+def _comment(text: str, indent: int) -> list[str]:
+    import textwrap
+
+    pad = " " * indent
+    return textwrap.wrap(text, WIDTH, initial_indent=f"{pad}# ", subsequent_indent=f"{pad}# ")
+
+
+def _call_for(names: str) -> list[str]:
+    one = f"                for name in ({names}):"
+    if len(one) <= WIDTH:
+        return [one]
+    items = [n.strip() for n in names.split(",") if n.strip()]
+    return [
+        "                for name in (",
+        *[f"                    {i}," for i in items],
+        "                ):",
+    ]
 
 
 def _forward_head(returns: str, extra: Sequence[str] = ()) -> list[str]:

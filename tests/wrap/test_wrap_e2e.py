@@ -190,3 +190,39 @@ def test_module_built_from_dataclass_config(research: Callable[..., Path], tmp_p
     assert "options = MixerArgs(" in modeling
     configuration = (result.out / "configuration_mixer.py").read_text()
     assert 'attribute_map: ClassVar[dict[str, str]] = {"hidden_size": "dim"}' in configuration
+
+
+COMPUTED_BUFFERS = """
+import torch
+from torch import nn
+
+
+class Buf(nn.Module):
+    def __init__(self, vocab_size=20, hidden=8, max_len=32):
+        super().__init__()
+        self.emb = nn.Embedding(vocab_size, hidden)
+        causal = torch.tril(torch.ones(max_len, max_len)).bool()
+        self.register_buffer("causal", causal, persistent=False)
+        self.q = nn.Linear(hidden, hidden)
+
+    def forward(self, input_ids):
+        h = self.emb(input_ids)
+        s = input_ids.size(1)
+        scores = (self.q(h) @ h.transpose(1, 2)).masked_fill(~self.causal[:s, :s], float("-inf"))
+        return scores.softmax(-1) @ h
+"""
+
+
+@pytest.mark.slow
+def test_buffers_computed_in_init_survive_loading(tmp_path: Path) -> None:
+    """from_pretrained builds the model on the meta device: a non-persistent buffer would be
+    garbage (NaN outputs) unless _init_weights computes it again."""
+    src = tmp_path / "buf.py"
+    src.write_text(COMPUTED_BUFFERS)
+    result = wrap(f"{src}:Buf", out=tmp_path / "out", tasks=["base", "causal-lm"])
+    assert result.verification is not None and result.verification.ok, [
+        str(f) for f in result.verification.findings
+    ]
+    modeling = (tmp_path / "out" / "modeling_buf.py").read_text()
+    assert "module.get_buffer(name).copy_(fresh.get_buffer(name))" in modeling
+    _ruff(tmp_path / "out", [tmp_path / "out" / "modeling_buf.py"])

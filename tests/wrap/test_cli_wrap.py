@@ -1,0 +1,69 @@
+"""The `hf-custom wrap` command: exit codes, JSON document, hints naming the option."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hf_custom.cli.main import main
+
+NET = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, vocab_size, hidden=8):
+        super().__init__()
+        self.emb = nn.Embedding(vocab_size, hidden)
+        self.rnn = nn.GRU(hidden, hidden, batch_first=True)
+
+    def forward(self, input_ids, attention_mask=None):
+        h = self.emb(input_ids)
+        if attention_mask is not None:
+            h = h * attention_mask[..., None]
+        return self.rnn(h)[0]
+"""
+
+
+def test_wrap_json_without_verification(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "net.py"
+    src.write_text(NET)
+    out = tmp_path / "out"
+    argv = ["wrap", f"{src}:Net", "--out", str(out), "--arg", "vocab_size=17", "--no-verify"]
+    argv += ["--name", "gru-net", "--tasks", "base,causal-lm", "--format", "json"]
+    code = main(argv)
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema_version"] == 1 and doc["command"] == "wrap"
+    assert doc["verification"] is None and doc["ok"] is True
+    assert doc["auto_map"] == {
+        "AutoConfig": "configuration_gru_net.GruNetConfig",
+        "AutoModel": "modeling_gru_net.GruNetModel",
+        "AutoModelForCausalLM": "modeling_gru_net.GruNetForCausalLM",
+    }
+    assert doc["module"]["causal"] is True and doc["module"]["mask_convention"] == "keep"
+    assert doc["next_command"] == f"hf-custom publish {out} --repo-id YOUR_NAME/gru-net"
+    config = json.loads((out / "config.json").read_text())
+    assert config["vocab_size"] == 17 and config["model_type"] == "gru-net"
+    assert sorted(p.name for p in out.iterdir()) == sorted(doc["files"])
+
+
+def test_wrap_usage_error_names_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "net.py"
+    src.write_text(NET)
+    code = main(["wrap", f"{src}:Net", "--out", str(tmp_path / "out"), "--no-verify"])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "--arg vocab_size=VALUE" in captured.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_wrap_rejects_a_target_without_class(tmp_path: Path, capsys) -> None:
+    assert main(["wrap", "net.py", "--out", str(tmp_path / "o")]) == 2
+    assert "MODULE:CLASS" in capsys.readouterr().err
