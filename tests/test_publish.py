@@ -208,3 +208,22 @@ def test_source_weight_names_formats(ckpt: Path) -> None:
     index = {"metadata": {}, "weight_map": {n: "pytorch_model-00001-of-00001.bin" for n in names}}
     (ckpt / "pytorch_model.bin.index.json").write_text(json.dumps(index))
     assert sorted(_source_weight_names(ckpt, read_checkpoint(ckpt)) or []) == names
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_failed_verification_uploads_nothing(ckpt: Path, local_hub: Any) -> None:
+    from tiny_checkpoint import MODELING
+
+    broken = MODELING.replace(
+        "        logits = self.lm_head(self.model(input_ids))\n",
+        "        raise RuntimeError('broken head')\n",
+    )
+    assert broken != MODELING
+    (ckpt / "modeling_tinyenc.py").write_text(broken)
+    result = publish(ckpt, repo_id="alice/broken", endpoint=local_hub.url, token=local_hub.token)
+    assert not result.ok and result.refused and "verification" in result.refused
+    assert result.upload is None
+    assert result.verify is not None and not result.verify.ok
+    assert result.kept  # the staged folder is kept for inspection
+    assert not local_hub.api().repo_exists("alice/broken")
