@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from hf_custom.verify import AutoClassRow, VerifyReport
 
 _STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow", "n/a": "dim"}
-_MARK = {"passed": "ok", "failed": "FAILED", "skipped": "skipped", "n/a": "-"}
+_MARK = {"passed": "ok", "failed": "FAIL", "skipped": "skip", "n/a": "-"}
 
 
 def _cell(status: str) -> str:
@@ -28,17 +29,21 @@ def _cell(status: str) -> str:
 
 
 def verify_table(report: VerifyReport) -> Table:
-    """The per-AutoClass table: loaded / weights equal / forward / generate / save / time."""
-    table = Table(title="verification (clean process)", title_justify="left", expand=False)
+    """The per-AutoClass table: load / weights equal / forward / generate / save / time.
+
+    Short statuses (ok, FAIL, skip, -) and no vertical rules keep it within 80 columns; the
+    class names and details are printed under it.
+    """
+    table = Table(
+        title="verification (clean process)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        expand=False,
+    )
     table.add_column("AutoClass", no_wrap=True)
-    table.add_column("class")
-    table.add_column("loaded")
-    table.add_column("weights equal")
-    table.add_column("forward")
-    table.add_column("generate")
-    table.add_column("save round trip")
-    table.add_column("time", justify="right")
-    table.add_column("detail", overflow="fold")
+    for name in ("load", "weights", "fwd", "gen", "save"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("time", justify="right", no_wrap=True)
     for row in report.rows:
         table.add_row(*_cells(row))
     return table
@@ -47,20 +52,22 @@ def verify_table(report: VerifyReport) -> Table:
 def _cells(row: AutoClassRow) -> list[str]:
     return [
         escape(row.auto_class),
-        escape(row.class_name or "?"),
         _cell(row.loaded),
         _cell(row.weights_equal),
         _cell(row.forward),
         _cell(row.generate),
         _cell(row.save),
-        f"{row.seconds:.1f} s",
-        escape(row.detail),
+        f"{row.seconds:.1f}s",
     ]
 
 
 def render_verify(report: VerifyReport, console: Console, *, findings: bool = True) -> None:
     """Print the table, then (by default) the findings, then a one-line verdict."""
     console.print(verify_table(report))
+    for row in report.rows:
+        cls = f" ({row.class_name})" if row.class_name else ""
+        detail = f": {row.detail}" if row.detail else ""
+        console.print(f"  [dim]{escape(row.auto_class + cls + detail)}[/]")
     env = report.environment
     if env:
         console.print(

@@ -35,7 +35,7 @@ def _report(ok: bool) -> VerifyReport:
 
 
 def _render(report: VerifyReport) -> str:
-    console = Console(record=True, width=220, no_color=True)
+    console = Console(record=True, width=80, no_color=True)
     render_verify(report, console)
     return console.export_text()
 
@@ -43,11 +43,13 @@ def _render(report: VerifyReport) -> str:
 def test_table_shows_every_row_and_status() -> None:
     text = _render(_report(ok=False))
     assert "AutoModelForMaskedLM" in text and "XForMaskedLM" in text
-    assert "FAILED" in text and "skipped" in text and "1.2 s" in text
+    assert "FAIL" in text and "skip" in text and "1.2s" in text
+    assert "AutoModelForMaskedLM (XForMaskedLM): post_init() not called" in text
+    assert all(len(line) <= 80 for line in text.splitlines())
     assert "HFC501" in text and "modeling_x.py" in text
     assert "verification failed" in text
 
 
 def test_passing_table() -> None:
     text = _render(_report(ok=True))
-    assert "verified" in text and "FAILED" not in text and "skipped" not in text
+    assert "verified" in text and "FAIL" not in text and "skip" not in text
