@@ -20,6 +20,13 @@ def test_every_static_rule_has_cases() -> None:
     assert not missing, f"static rules without a failing and a passing case: {missing}"
 
 
+def test_special_cases_exist() -> None:
+    root = Path(__file__).resolve().parents[2]
+    for rule_id, target in SPECIAL.items():
+        path, _, name = target.partition("::")
+        assert f"def {name}(" in (root / path).read_text(), (rule_id, target)
+
+
 def test_cases_name_existing_rules() -> None:
     known = {r.id for r in all_rules()}
     assert set(CASES) <= known, sorted(set(CASES) - known)
