@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 
 import torch
@@ -26,22 +27,25 @@ def read_corpus(path: Path = CORPUS) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def train_tokenizer(lines: list[str], *, vocab_size: int = 400) -> PreTrainedTokenizerFast:
-    """A lower-casing WordPiece tokenizer with BERT-style [CLS] ... [SEP] framing."""
-    normalizer = normalizers.BertNormalizer(lowercase=True)
+def train_tokenizer(lines: list[str], *, vocab_size: int = 600) -> PreTrainedTokenizerFast:
+    """A cased WordPiece tokenizer with BERT-style [CLS] ... [SEP] framing. Its alphabet holds every
+    printable ASCII character besides those of the corpus, so English text never needs [UNK]."""
+    normalizer = normalizers.BertNormalizer(lowercase=False)
     pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     words = (
         w
         for line in lines
         for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(line))
     )
-    characters = sorted({c for word in words for c in word})
+    characters = sorted({c for word in words for c in word} | set(string.printable.strip()))
 
     # The trainer numbers "##x" pieces in hash-map order, which changes merge tie-breaks from run
     # to run (huggingface/tokenizers#1794). Declaring every "##x" up front makes training
     # deterministic; the model is then rebuilt from the vocabulary so they are ordinary tokens.
     trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS + [f"##{c}" for c in characters]
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS + [f"##{c}" for c in characters],
+        initial_alphabet=characters,
     )
     trained = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     trained.normalizer, trained.pre_tokenizer = normalizer, pre_tokenizer
