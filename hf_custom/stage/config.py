@@ -171,14 +171,33 @@ def _resolve_entry(code: CodePackage, value: object) -> tuple[bool, str]:
     return True, ""
 
 
-def _registrable(code: CodePackage) -> list[ClassInfo]:
-    """Model classes that get an auto_map entry: all but the abstract *PreTrainedModel bases."""
-    models = code.model_classes()
+def _registrable(code: CodePackage, config_cls: ClassInfo | None = None) -> list[ClassInfo]:
+    """Model classes that may get an auto_map entry: not the abstract *PreTrainedModel bases,
+    and not classes built on another config class (sub-models such as a vision tower)."""
     out = []
-    for cls in models:
+    for cls in code.model_classes():
         if is_abstract_base_name(cls.name):
             continue
+        if config_cls is not None:
+            own = code.config_class_of(cls)
+            if own is not None and (own.module, own.name) != (config_cls.module, config_cls.name):
+                continue
         out.append(cls)
+    return out
+
+
+def _conventional(refs: list[str], config_cls: ClassInfo | None) -> list[str]:
+    """Among classes competing for one AutoClass, those named after the config class
+    (``XConfig`` -> ``XModel``, ``XForCausalLM``)."""
+    if config_cls is None or not config_cls.name.endswith("Config"):
+        return []
+    stem = config_cls.name.removesuffix("Config")
+    out = []
+    for ref in refs:
+        name = ref.rpartition(".")[2]
+        suffix = task_suffix(name)
+        if suffix is not None and name == stem + suffix:
+            out.append(ref)
     return out
 
 
@@ -338,7 +357,7 @@ def _auto_map(
         wanted.setdefault(auto, []).append(_ref(cls))
 
     overridden = {code.find_class(n).name for n in overrides if code.find_class(n)}  # type: ignore[union-attr]
-    for cls in _registrable(code):
+    for cls in _registrable(code, config_cls):
         if cls.name in overridden:
             continue
         candidates = auto_class_candidates(cls.name)
@@ -378,6 +397,9 @@ def _auto_map(
             continue
         if auto in auto_map and _resolve_entry(code, existing)[0]:
             continue  # the author's valid choice wins over the convention
+        if len(refs) > 1 and len(named := _conventional(refs, config_cls)) == 1:
+            auto_map[auto] = named[0]
+            continue
         if len(refs) > 1:
             findings.append(
                 finding(
@@ -475,6 +497,7 @@ def choose_architecture(
 def _architectures(
     cfg: dict[str, Any],
     code: CodePackage,
+    config_cls: ClassInfo | None,
     architecture: str | None,
     weight_names: Collection[str] | None,
     class_params: Mapping[str, Collection[str]] | None,
@@ -482,7 +505,7 @@ def _architectures(
     findings: list[Finding],
 ) -> None:
     current = cfg.get("architectures")
-    registrable = {c.name for c in _registrable(code)}
+    registrable = {c.name for c in _registrable(code, config_cls)}
     chosen: str | None = None
     reason = ""
     if architecture:
@@ -640,7 +663,9 @@ def normalize_config(
     config_cls = _pick_config_class(cfg, code, findings)
     mt, source_rename = _model_type(cfg, config_cls, code, model_type, changes, findings)
     _auto_map(cfg, code, config_cls, dict(auto_classes or {}), changes, findings)
-    _architectures(cfg, code, architecture, weight_names, class_params, changes, findings)
+    _architectures(
+        cfg, code, config_cls, architecture, weight_names, class_params, changes, findings
+    )
     _v5_keys(cfg, code, config_cls, dtype, transformers_version, changes, findings)
     return ConfigResult(
         config=cfg,

@@ -229,13 +229,21 @@ def test_ambiguous_head_needs_auto_class() -> None:
 
 
 def test_two_classes_for_one_auto_class() -> None:
-    extra = (
-        "from .modeling_ltgbert import LtgBertPreTrainedModel\n"
-        "class LtgBertEncoderModel(LtgBertPreTrainedModel):\n    pass\n"
+    modeling = (
+        "from transformers import PreTrainedModel\n"
+        "from .configuration_ltgbert import LtgBertConfig\n"
+        "class Base(PreTrainedModel):\n    config_class = LtgBertConfig\n"
+        "class EncoderModel(Base):\n    pass\n"
+        "class DecoderModel(Base):\n    pass\n"
     )
-    result = normalize_config({"model_type": "ltgbert"}, package(**{"modeling_enc.py": extra}))
+    code = package(**{"modeling_ltgbert.py": modeling})
+    result = normalize_config({"model_type": "ltgbert"}, code)
     assert "HFC106" in {f.id for f in result.findings}
     assert "AutoModel" not in result.config["auto_map"]
+    settled = normalize_config(
+        {"model_type": "ltgbert"}, code, auto_classes={"EncoderModel": "AutoModel"}
+    )
+    assert settled.ok and settled.config["auto_map"]["AutoModel"] == "modeling_ltgbert.EncoderModel"
 
 
 def test_no_config_class() -> None:
@@ -317,3 +325,34 @@ def test_architecture_from_weights() -> None:
         class_params=PARAMS,
     )
     assert result.config["architectures"] == ["LtgBertForMaskedLM"]
+
+
+def test_conventional_name_wins_a_shared_auto_class() -> None:
+    extra = (
+        "from .modeling_ltgbert import LtgBertPreTrainedModel\n"
+        "class LtgBertEncoderModel(LtgBertPreTrainedModel):\n    pass\n"
+        "class OtherModel(LtgBertPreTrainedModel):\n    pass\n"
+    )
+    # LtgBertModel is named after LtgBertConfig: it takes AutoModel, nothing is ambiguous
+    result = normalize_config({"model_type": "ltgbert"}, package(**{"modeling_enc.py": extra}))
+    assert result.config["auto_map"]["AutoModel"] == "modeling_ltgbert.LtgBertModel"
+    assert "HFC106" not in {f.id for f in result.findings}
+
+
+def test_sub_models_of_another_config_not_registered() -> None:
+    vision = (
+        "from transformers import PretrainedConfig, PreTrainedModel\n"
+        "class VisionConfig(PretrainedConfig):\n    model_type = 'ltgbert_vision'\n"
+        "class VisionModel(PreTrainedModel):\n    config_class = VisionConfig\n"
+    )
+    code = package(**{"modeling_vision.py": vision})
+    result = normalize_config(
+        {
+            "model_type": "ltgbert",
+            "auto_map": {"AutoConfig": "configuration_ltgbert.LtgBertConfig"},
+        },
+        code,
+    )
+    assert "modeling_vision.VisionModel" not in result.config["auto_map"].values()
+    assert result.config["auto_map"]["AutoModel"] == "modeling_ltgbert.LtgBertModel"
+    assert result.ok
