@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hf_custom.errors import HFCustomError, InputError
+from hf_custom.errors import InputError
 from hf_custom.events import EventSink, Progress, emit
 from hf_custom.findings import Finding, finding
 from hf_custom.weights.casting import Caster
+from hf_custom.weights.checking import tensor_bytes, verify_shard
 from hf_custom.weights.directio import ChunkReader, OutFile, Writer
 from hf_custom.weights.names import Rename
 from hf_custom.weights.plan import OutTensor, Plan, build_plan
@@ -35,7 +36,6 @@ from hf_custom.weights.safetensors_format import (
     DTYPE_SIZES,
     ST_TO_TORCH,
     build_header,
-    read_safetensors_header,
 )
 from hf_custom.weights.shards import plan_shards, shard_file_names
 from hf_custom.weights.sources import Source, clear_cache, materialise, read_source
@@ -331,7 +331,7 @@ class _Job:
         value = materialise(t.rec)
         if t.cast:
             value = value.to(getattr(torch, ST_TO_TORCH[t.dtype]))
-        self._put(_tensor_bytes(value))
+        self._put(tensor_bytes(value))
 
     def _progress(self, n: int) -> None:
         self.done += n
@@ -358,102 +358,8 @@ class _Job:
                         os.close(fd)
             f._fd = f._fd_plain = -1
 
-    # -- verification --------------------------------------------------------------------------
     def verify_shard(self, path: Path, tensors: list[OutTensor], fname: str) -> None:
-        with path.open("rb") as f:
-            header = read_safetensors_header(f, path=fname)
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-        with path.open("rb") as f:
-            base = 8 + int.from_bytes(f.read(8), "little")
-        names = {k for k in header if k != "__metadata__"}
-        if names != {t.name for t in tensors}:
-            raise _mismatch(fname, "the header does not list the planned tensors")
-        end = 0
-        for t in tensors:
-            info = header[t.name]
-            if info["dtype"] != t.dtype or tuple(info["shape"]) != t.rec.shape:
-                raise _mismatch(fname, f"{t.name}: dtype/shape differ in the written header")
-            end = max(end, info["data_offsets"][1])
-        if base + end != size:
-            raise _mismatch(fname, f"size {size} != header end {base + end}")
-        reread = []
         crcs = {p: r.checksums() for p, r in self.readers.items()}
-        for t in tensors:
-            expect = t.rec.crc if t.rec.direct else None
-            got = crcs[t.rec.file].get(t.rec.start) if t.rec.file in crcs else None
-            if expect is not None and got is not None:
-                if got != expect:
-                    raise _mismatch(fname, f"{t.name}: bytes differ from the archive's CRC-32")
-                self.verified_crc += 1
-            elif t.rec.nbytes:
-                reread.append(t)
-            else:
-                self.verified_crc += 0
-        if reread:
-            _reread_compare(path, base, header, reread, fname)
-            self.verified_reread += len(reread)
-
-
-def _tensor_bytes(value: Any) -> memoryview:
-    import torch
-
-    flat = value.contiguous().reshape(-1)
-    if flat.dtype == torch.bool:
-        flat = flat.to(torch.uint8)
-    u8 = flat.view(torch.uint8)
-    return memoryview(u8.numpy()) if _has_numpy() else memoryview(bytes(u8.tolist()))
-
-
-def _has_numpy() -> bool:
-    try:
-        import numpy  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _reread_compare(
-    path: Path, base: int, header: Mapping[str, Any], tensors: list[OutTensor], fname: str
-) -> None:
-    """Bitwise comparison of each written tensor with its source, read back from disk."""
-    import mmap
-
-    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        for t in tensors:
-            a, b = header[t.name]["data_offsets"]
-            got = memoryview(mm)[base + a : base + b]
-            try:
-                ok = _equal_to_source(t, got)
-            finally:
-                got.release()
-            if not ok:
-                raise _mismatch(fname, f"{t.name}: written bytes differ from the source")
-
-
-def _equal_to_source(t: OutTensor, got: memoryview) -> bool:
-    r = t.rec
-    if r.direct and not t.cast:
-        import mmap
-
-        with r.file.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            src = memoryview(mm)[r.start : r.start + r.nbytes]
-            try:
-                return bool(src == got)
-            finally:
-                src.release()
-    import torch
-
-    value = materialise(r)
-    if t.cast:
-        value = value.to(getattr(torch, ST_TO_TORCH[t.dtype]))
-    expect = _tensor_bytes(value)
-    return bool(expect == got.cast("B"))
-
-
-def _mismatch(fname: str, what: str) -> HFCustomError:
-    return HFCustomError(
-        f"verification failed: {what}; nothing was written",
-        path=fname,
-        hint="this is a bug or a damaged source file: please report it with the command line",
-    )
+        by_crc, by_reread = verify_shard(path, tensors, fname=fname, crcs=crcs)
+        self.verified_crc += by_crc
+        self.verified_reread += by_reread

@@ -409,3 +409,15 @@ def test_never_overwrites_the_source(tmp_path):
     assert (tmp_path / "model.safetensors").read_bytes() == before
     convert(tmp_path, tmp_path, max_shard_size=1000)  # shards beside it: fine
     assert (tmp_path / "model.safetensors").read_bytes() == before
+
+
+def test_safetensors_input_with_a_cast_is_verified_by_rereading(tmp_path):
+    sd = tiny_state_dict(tied=False)
+    sd["model.half"] = torch.randn(9, 5).to(torch.bfloat16)
+    save_file(sd, tmp_path / "model.safetensors")
+    res = convert(tmp_path / "model.safetensors", tmp_path / "out", dtype="float16")
+    _check(
+        tmp_path / "out",
+        {k: (v.to(torch.float16) if v.is_floating_point() else v) for k, v in sd.items()},
+    )
+    assert res.verified_by_reread == len(sd) and res.verified_by_crc == 0
