@@ -59,6 +59,12 @@ TASK_NAMES = (
     help="How the module's mask argument marks tokens: keep (1 = real token), pad (True = padding).",
 )
 @click.option(
+    "--lm-head",
+    metavar="NAME",
+    help="The module's own language-modeling head, unused by its forward (dotted attribute); "
+    "'none' for a new head tied to the embedding. Default: found by trying unused submodules.",
+)
+@click.option(
     "--code-root",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Folder a dotted MODULE is imported from (default: the current directory).",
@@ -74,6 +80,7 @@ def wrap(
     args: tuple[str, ...],
     batch_first: bool | None,
     mask: str,
+    lm_head: str | None,
     code_root: Path | None,
     no_verify: bool,
     fmt: str,
@@ -99,6 +106,7 @@ def wrap(
             args=parse_args(args),
             seq_first=None if batch_first is None else not batch_first,
             mask=mask,
+            lm_head=lm_head,
             code_root=code_root,
             verify=not no_verify,
             on_event=sink,

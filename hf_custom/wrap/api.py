@@ -82,6 +82,7 @@ class WrapResult:
                 "causal": f.causal,
                 "vocab_size": f.vocab_size,
                 "width": f.width,
+                "lm_head": f.lm_head,
             },
             "vendored": dict(self.vendored),
             "notes": list(self.notes),
@@ -116,6 +117,7 @@ def wrap(
     args: Mapping[str, Any] | None = None,
     seq_first: bool | None = None,
     mask: str | None = None,
+    lm_head: str | None = None,
     code_root: Path | None = None,
     verify: bool = True,
     on_event: EventSink | None = None,
@@ -146,6 +148,7 @@ def wrap(
             vocab_hint=hint if isinstance(hint, int) else None,
             seq_first=seq_first,
             mask_style=mask,
+            lm_head_hint=lm_head,
         )
         chosen = _tasks(tasks, fwd)
         prefix, snake, model_type = names_for(name or cls.__name__)
@@ -421,7 +424,11 @@ def _design(
     if "causal-lm" in tasks:  # no key/value cache: generate() must rerun the whole text
         extra.append(Field("use_cache", False, "bool"))
     lm_tie = None
-    needs_head = fwd.output_kind == "hidden" and any(t in ("masked-lm", "causal-lm") for t in tasks)
+    needs_head = (
+        fwd.output_kind == "hidden"
+        and fwd.lm_head is None
+        and any(t in ("masked-lm", "causal-lm") for t in tasks)
+    )
     if needs_head and fwd.input_embedding and fwd.embedding_dim == fwd.width:
         lm_tie = f"model.{fwd.input_embedding}.weight"
     elif needs_head:

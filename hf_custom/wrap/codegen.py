@@ -415,7 +415,8 @@ def _task_class(d: Design, task: str) -> list[str]:
         lines += _return(t.output, ["last_hidden_state=hidden_states"], "hidden_states", False)
         return lines
     if task in ("masked-lm", "causal-lm"):
-        head = d.forward.output_kind == "hidden"
+        own_head = d.forward.lm_head if d.forward.output_kind == "hidden" else None
+        head = d.forward.output_kind == "hidden" and own_head is None
         if head and d.lm_head_tie:
             lines += _dict_lines(
                 "_tied_weights_keys",
@@ -439,6 +440,11 @@ def _task_class(d: Design, task: str) -> list[str]:
             lines += [
                 "        hidden_states = self._run_model(input_ids, attention_mask)",
                 "        logits = self.lm_head(hidden_states)",
+            ]
+        elif own_head:
+            lines += [
+                "        hidden_states = self._run_model(input_ids, attention_mask)",
+                f"        logits = self.model.{own_head}(hidden_states)  # the original LM head",
             ]
         else:
             lines.append("        logits = self._run_model(input_ids, attention_mask)")

@@ -61,6 +61,7 @@ class ForwardSpec:
     vocab_size: int | None
     input_embedding: str | None  # dotted name of the nn.Embedding receiving the ids
     embedding_dim: int | None
+    lm_head: str | None = None  # the module's own LM head, unused by forward (dotted name)
 
 
 def read_forward(
@@ -69,6 +70,7 @@ def read_forward(
     vocab_hint: int | None,
     seq_first: bool | None = None,
     mask_style: str | None = None,
+    lm_head_hint: str | None = None,
 ) -> ForwardSpec:
     import torch
 
@@ -123,6 +125,10 @@ def read_forward(
     hooks = [
         m.register_forward_pre_hook(_recorder(name, x, seen)) for name, m in embeddings.items()
     ]
+    called: set[str] = set()
+    for name, m in module.named_modules():
+        if name:
+            hooks.append(m.register_forward_pre_hook(_called(name, called)))
     try:
         full_keep = torch.ones(BATCH, SEQ, dtype=torch.long)
         first = _try(lambda: call(x, full_keep if mask_required else None))
@@ -159,6 +165,16 @@ def read_forward(
             hint="pass --arg vocab_size=N",
         )
     width = int(out.shape[-1])
+    lm_head = None
+    if width != vocab and lm_head_hint != "none":
+        lm_head = lm_head_hint or _unused_lm_head(module, out, vocab, called)
+        if lm_head_hint and not _is_lm_head(module, lm_head_hint, out, vocab):
+            raise InputError(
+                f"--lm-head {lm_head_hint}: no submodule of that name maps the hidden states "
+                f"to {vocab} logits",
+                hint="pass the attribute path of the module's own language-modeling head, or "
+                "--lm-head none for a new one",
+            )
     dim = emb.embedding_dim if emb is not None else None
     if width == vocab and dim == vocab:
         raise InputError(
@@ -196,6 +212,7 @@ def read_forward(
         width=width,
         vocab_size=vocab,
         input_embedding=emb_name,
+        lm_head=lm_head,
         embedding_dim=dim,
     )
 
@@ -211,6 +228,45 @@ def _recorder(name: str, x: Any, seen: dict[str, int]) -> Callable[..., None]:
             seen.setdefault(name, 1)
 
     return hook
+
+
+def _called(name: str, called: set[str]) -> Callable[..., None]:
+    def hook(_m: Any, _inputs: Any) -> None:
+        called.add(name)
+
+    return hook
+
+
+def _is_lm_head(module: Any, name: str, hidden: Any, vocab: int) -> bool:
+    import torch
+
+    try:
+        head = module.get_submodule(name)
+        with torch.no_grad():
+            logits = head(hidden)
+    except Exception:
+        return False
+    return isinstance(logits, torch.Tensor) and tuple(logits.shape) == (*hidden.shape[:-1], vocab)
+
+
+HEAD_WORDS = ("lm_head", "head", "classifier", "decoder", "mlm", "lm", "output", "proj")
+
+
+def _unused_lm_head(module: Any, hidden: Any, vocab: int, called: set[str]) -> str | None:
+    """A submodule forward never calls that turns the hidden states into vocabulary logits
+    (research code often keeps its masked-LM head outside forward, as LTG-BERT does)."""
+    unused = [n for n, _ in module.named_modules() if n and n not in called]
+    top = [n for n in unused if not any(n.startswith(u + ".") for u in unused)]
+    found = [n for n in top if _is_lm_head(module, n, hidden, vocab)]
+    if not found:
+        return None
+
+    def rank(name: str) -> tuple[int, int]:
+        leaf = name.rsplit(".", 1)[-1].lower()
+        hits = [i for i, w in enumerate(HEAD_WORDS) if w in leaf]
+        return (hits[0] if hits else len(HEAD_WORDS), name.count("."))
+
+    return min(found, key=rank)
 
 
 def _try(fn: Callable[[], Any]) -> Any:

@@ -51,8 +51,20 @@ def test_wrap_then_publish_reaches_the_hub(tmp_path: Path, local_hub, capsys) ->
     assert report["module"]["input_sequence_first"] and report["module"]["mask_convention"] == "pad"
     assert report["next_command"].startswith(f"hf-custom publish {hf} --repo-id ")
 
+    assert report["module"]["lm_head"] == "classifier"  # LtgBert's own masked-LM head
+
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copyfile(raw / name, hf / name)
+    check = subprocess.run(
+        [sys.executable, str(EXAMPLE / "check_wrapped.py"), str(raw), str(hf)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr[-2000:]
+    losses = json.loads(check.stdout.strip().splitlines()[-1])
+    assert losses["wrapped_loss"] == pytest.approx(losses["research_loss"], abs=1e-5)
     before = {p.name: p.read_bytes() for p in hf.iterdir()}
     repo_id = f"{local_hub.user}/ltg-bert-wrapped"
     publish_argv = ["publish", str(hf), "--repo-id", repo_id, "--endpoint", local_hub.url]
