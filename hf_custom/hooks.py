@@ -21,7 +21,9 @@ from hf_custom.checks.gitview import git
 from hf_custom.errors import InputError, Refusal
 
 if TYPE_CHECKING:
+    from hf_custom.checks.gitview import GitTreeView
     from hf_custom.doctor import DoctorReport
+    from hf_custom.findings import Finding
 
 HOOK_TYPES = ("pre-push", "pre-commit")
 MARKER = "# hf-custom-hook: f6c1e7a2 (installed by `hf-custom hook install`)"
@@ -176,6 +178,7 @@ class PushTarget:
     local_ref: str
     local_sha: str
     remote_ref: str
+    remote_sha: str = ZERO_SHA
 
 
 def parse_pre_push(stdin: str) -> list[PushTarget]:
@@ -185,10 +188,10 @@ def parse_pre_push(stdin: str) -> list[PushTarget]:
         parts = line.split()
         if len(parts) != 4:
             continue
-        local_ref, local_sha, remote_ref, _remote_sha = parts
+        local_ref, local_sha, remote_ref, remote_sha = parts
         if set(local_sha) == {"0"}:
             continue  # deleting a remote ref: nothing to check
-        targets.append(PushTarget(local_ref, local_sha, remote_ref))
+        targets.append(PushTarget(local_ref, local_sha, remote_ref, remote_sha))
     return targets
 
 
@@ -250,6 +253,7 @@ def run(
     legacy_code = run_legacy(hook_dir, hook_type, args, stdin) if hook_dir else None
     reports: list[tuple[str, DoctorReport]] = []
     stdin_text = stdin.decode(errors="replace")
+    pushed = {t.local_sha: t for t in parse_pre_push(stdin_text)} if hook_type == "pre-push" else {}
     for label, treeish in trees_to_check(
         repo, hook_type=hook_type, stdin=stdin_text, to_ref=to_ref
     ):
@@ -257,5 +261,75 @@ def run(
         report = diagnose_view(
             view, kind="git", select=select, ignore=ignore, installed_transformers=False
         )
+        target = pushed.get(treeish or "")
+        if target is not None and not to_ref:
+            report = _with_history(repo, target, view, report, select=select, ignore=ignore)
         reports.append((label, report))
     return HookRun(legacy_code, tuple(reports))
+
+
+def _with_history(
+    repo: Path,
+    target: PushTarget,
+    view: GitTreeView,
+    report: DoctorReport,
+    *,
+    select: Sequence[str],
+    ignore: Sequence[str],
+) -> DoctorReport:
+    from dataclasses import replace
+
+    from hf_custom.checks import selected_rules
+    from hf_custom.findings import sort_findings
+
+    keep = selected_rules(select, ignore)
+    if not keep & {"HFC601", "HFC602"}:
+        return report
+    tip = {e.path for e in view.files()}
+    extra = [f for f in history_findings(repo, target, tip_paths=tip) if f.id in keep]
+    if not extra:
+        return report
+    return replace(report, findings=tuple(sort_findings({*report.findings, *extra})))
+
+
+def history_findings(repo: Path, target: PushTarget, *, tip_paths: set[str]) -> list[Finding]:
+    """Secrets added by a pushed commit and gone from the pushed tree: the Hub keeps history.
+
+    Files still in the pushed tree are the tree checks' business; this looks at the others.
+    """
+    from hf_custom.findings import finding
+    from hf_custom.inventory import _TOKEN_RE, TOKEN_SCAN_MAX_BYTES, FileKind, classify
+
+    if set(target.remote_sha) == {"0"}:
+        revs = git(repo, "rev-list", target.local_sha, "--not", "--remotes").decode().split()
+    else:
+        revs = git(repo, "rev-list", f"{target.remote_sha}..{target.local_sha}").decode().split()
+    found: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    for commit in revs:
+        out = git(
+            repo, "diff-tree", "-r", "-z", "--root", "--no-commit-id", "--diff-filter=AM", commit
+        )
+        fields = out.split(b"\0")
+        for meta, raw in zip(fields[0::2], fields[1::2], strict=False):
+            if not meta.startswith(b":"):
+                continue
+            path = raw.decode(errors="replace")
+            sha = meta.decode().split()[3]
+            if path in tip_paths or (path, sha) in seen:
+                continue
+            seen.add((path, sha))
+            where = f"added in commit {commit[:10]} and deleted since, but pushed with the history"
+            if classify(path) is FileKind.SECRET:
+                found.append(finding("HFC601", f"may hold credentials: {where}", path=path))
+                continue
+            size = int(git(repo, "cat-file", "-s", sha).decode().strip() or 0)
+            if size <= TOKEN_SCAN_MAX_BYTES:
+                data = git(repo, "cat-file", "blob", sha)
+                if b"\0" not in data[:8192] and _TOKEN_RE.search(data):
+                    found.append(
+                        finding(
+                            "HFC602", f"holds a Hugging Face token (not shown): {where}", path=path
+                        )
+                    )
+    return found

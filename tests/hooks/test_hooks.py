@@ -257,3 +257,27 @@ def test_cli_install_and_uninstall(model_repo: Path) -> None:
     git(model_repo, "config", "core.hooksPath", "x")
     proc = subprocess.run([*run, "install"], cwd=model_repo, capture_output=True, text=True)
     assert proc.returncode == 1 and "core.hooksPath" in proc.stderr
+
+
+def test_push_blocks_secrets_left_in_the_pushed_history(
+    model_repo: Path, with_remote: Path
+) -> None:
+    git(model_repo, "push", "-q", "origin", "main")
+    hooks.install(model_repo)
+    token = "hf_" + "Zq" * 17  # token-shaped, not a token
+    (model_repo / ".env").write_text("X=1\n")
+    (model_repo / "notes.md").write_text(f"token {token}\n")
+    git(model_repo, "add", "-A")
+    git(model_repo, "commit", "-qm", "oops")
+    git(model_repo, "rm", "-q", ".env", "notes.md")
+    git(model_repo, "commit", "-qm", "remove them again")
+    proc = git(model_repo, "push", "origin", "main", check=False)
+    assert proc.returncode != 0, proc.stderr
+    assert "HFC601" in proc.stderr and "HFC602" in proc.stderr
+    assert "deleted since" in proc.stderr and token not in proc.stderr
+    # history already on the remote is not checked again: a clean commit on top pushes
+    git(model_repo, "push", "-q", "--no-verify", "origin", "main")
+    (model_repo / "extra.md").write_text("fine\n")
+    git(model_repo, "add", "-A")
+    git(model_repo, "commit", "-qm", "clean")
+    assert git(model_repo, "push", "origin", "main", check=False).returncode == 0
