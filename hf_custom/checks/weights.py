@@ -66,7 +66,17 @@ def _headers(ctx: Context) -> dict[str, dict[str, Any]]:
 @register("weights.safetensors", rules=("HFC355", "HFC301"))
 def safetensors_files(ctx: Context) -> Iterator[Finding]:
     """Each safetensors header parses, its byte ranges fit the file; float64 tensors."""
+    from hf_custom.checks.gitview import LFS_PREFIX
+
     for path in _safetensors(ctx):
+        if ctx.size(path) < 1024 and ctx.view.read_range(path, 0, 64).startswith(LFS_PREFIX):
+            yield finding(
+                "HFC355",
+                "a git-lfs pointer, not the weights (cloned without LFS content)",
+                path=path,
+                fix="run `git lfs pull` in the clone",
+            )
+            continue
         header, err = ctx.safetensors_header(path)
         if header is None:
             yield finding("HFC355", f"unreadable safetensors header: {err}", path=path)

@@ -166,3 +166,10 @@ def test_config_reads_in_a_single_file_model(tmp_path: Path) -> None:
     )
     found = doctor(repo, select=["HFC255"]).findings
     assert [f.message.split(",")[0] for f in found] == ["reads config.hfc_nowhere"]
+
+
+def test_lfs_pointer_instead_of_weights(tmp_path: Path) -> None:
+    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 600\n"
+    repo = write_repo(tmp_path / "m", {"model.safetensors": pointer})
+    [f] = doctor(repo, select=["HFC355"]).findings
+    assert "git-lfs pointer" in f.message and "git lfs pull" in f.fix
