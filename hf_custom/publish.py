@@ -24,7 +24,7 @@ from hf_custom.events import EventSink, Log, emit
 from hf_custom.findings import Finding, Severity, finding, sort_findings
 from hf_custom.inventory import FileKind, Inventory, read_checkpoint
 from hf_custom.stage.card import CARD, CardPlan, plan_card
-from hf_custom.stage.config import Change, normalize_config
+from hf_custom.stage.config import Change, ConfigResult, normalize_config
 from hf_custom.stage.tokenizer import (
     TokenizerPlan,
     plan_tokenizer,
@@ -430,6 +430,7 @@ def stage(
             code_plan=code_plan,
             files=files,
             code=code,
+            first=first,
             tok_plan=tok_plan,
             tok_names=tok_names,
             planning=planning,
@@ -465,6 +466,7 @@ def _build(
     code_plan: Any,
     files: dict[str, str],
     code: CodePackage,
+    first: ConfigResult,
     tok_plan: TokenizerPlan,
     tok_names: list[str],
     planning: list[Finding],
@@ -476,14 +478,6 @@ def _build(
     from dataclasses import replace
 
     write_code(replace(code_plan, files=files), staging)
-    first = normalize_config(
-        config_in,
-        code,
-        model_type=options["model_type"],
-        auto_classes=options["auto_classes"],
-        architecture=options["architecture"],
-        transformers_version=options["transformers_version"],
-    )
     write_json_atomic(staging / "config.json", first.config)
 
     # expected parameter names of every model class (helper E, child process, meta device)
