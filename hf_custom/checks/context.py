@@ -133,11 +133,14 @@ class Context:
         size = self.size(path)
         if size < 8:
             return None, f"{size} bytes: too short for a safetensors file"
-        prefix = self.view.read_range(path, 0, 8)
-        (n,) = struct.unpack("<Q", prefix)
-        if n > MAX_HEADER_BYTES or 8 + n > size:
-            return None, f"header length {n} does not fit in a {size}-byte file (truncated?)"
-        raw = self.view.read_range(path, 8, 8 + n)
+        try:
+            prefix = self.view.read_range(path, 0, 8)
+            (n,) = struct.unpack("<Q", prefix)
+            if n > MAX_HEADER_BYTES or 8 + n > size:
+                return None, f"header length {n} does not fit in a {size}-byte file (truncated?)"
+            raw = self.view.read_range(path, 8, 8 + n)
+        except OSError as exc:  # e.g. a git-lfs object missing from the local store
+            return None, f"cannot read it: {exc}"
         try:
             from hf_custom.weights.safetensors_format import read_safetensors_header
 

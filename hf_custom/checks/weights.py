@@ -63,13 +63,20 @@ def _headers(ctx: Context) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _head(ctx: Context, path: str) -> bytes:
+    try:
+        return ctx.view.read_range(path, 0, 64)
+    except OSError:
+        return b""
+
+
 @register("weights.safetensors", rules=("HFC355", "HFC301"))
 def safetensors_files(ctx: Context) -> Iterator[Finding]:
     """Each safetensors header parses, its byte ranges fit the file; float64 tensors."""
     from hf_custom.checks.gitview import LFS_PREFIX
 
     for path in _safetensors(ctx):
-        if ctx.size(path) < 1024 and ctx.view.read_range(path, 0, 64).startswith(LFS_PREFIX):
+        if ctx.size(path) < 1024 and _head(ctx, path).startswith(LFS_PREFIX):
             yield finding(
                 "HFC355",
                 "a git-lfs pointer, not the weights (cloned without LFS content)",
@@ -82,7 +89,7 @@ def safetensors_files(ctx: Context) -> Iterator[Finding]:
             yield finding("HFC355", f"unreadable safetensors header: {err}", path=path)
             continue
         tensors = _tensors(header)
-        raw_len = int.from_bytes(ctx.view.read_range(path, 0, 8), "little")
+        raw_len = int.from_bytes(_head(ctx, path)[:8], "little")
         end = max((int(v["data_offsets"][1]) for v in tensors.values()), default=0)
         expected = 8 + raw_len + end
         if expected != ctx.size(path):

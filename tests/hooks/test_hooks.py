@@ -281,3 +281,15 @@ def test_push_blocks_secrets_left_in_the_pushed_history(
     git(model_repo, "add", "-A")
     git(model_repo, "commit", "-qm", "clean")
     assert git(model_repo, "push", "origin", "main", check=False).returncode == 0
+
+
+def test_missing_lfs_object_is_a_finding_not_a_crash(model_repo: Path) -> None:
+    from hf_custom.checks.gitview import GitTreeView
+    from hf_custom.doctor import diagnose_view
+
+    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 600\n"
+    (model_repo / "model.safetensors").write_text(pointer)
+    git(model_repo, "add", "-A")
+    report = diagnose_view(GitTreeView(model_repo), kind="git", select=["weights"])
+    ids = {f.id for f in report.findings}
+    assert "HFC699" not in ids and "HFC355" in ids, report.findings
