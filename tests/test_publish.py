@@ -227,3 +227,15 @@ def test_failed_verification_uploads_nothing(ckpt: Path, local_hub: Any) -> None
     assert result.verify is not None and not result.verify.ok
     assert result.kept  # the staged folder is kept for inspection
     assert not local_hub.api().repo_exists("alice/broken")
+
+
+@pytest.mark.slow
+def test_model_type_renamed_in_config_and_code(ckpt: Path, tmp_path: Path) -> None:
+    (ckpt / "config.json").write_text(json.dumps({"model_type": "bert", "vocab_size": 12}))
+    out = tmp_path / "out"
+    result = stage(ckpt, out=out, model_type="tinyenc2")
+    assert json.loads((out / "config.json").read_text())["model_type"] == "tinyenc2"
+    source = (out / "configuration_tinyenc.py").read_text()
+    assert "model_type = 'tinyenc2'" in source or 'model_type = "tinyenc2"' in source
+    assert "tinyenc2" not in (ckpt / "configuration_tinyenc.py").read_text()
+    assert result.ok, [f.to_json() for f in result.findings if f.severity.value == "error"]
