@@ -239,3 +239,15 @@ def test_model_type_renamed_in_config_and_code(ckpt: Path, tmp_path: Path) -> No
     assert "model_type = 'tinyenc2'" in source or 'model_type = "tinyenc2"' in source
     assert "tinyenc2" not in (ckpt / "configuration_tinyenc.py").read_text()
     assert result.ok, [f.to_json() for f in result.findings if f.severity.value == "error"]
+
+
+def test_token_in_model_code_refused(ckpt: Path, tmp_path: Path) -> None:
+    path = ckpt / "modeling_tinyenc.py"
+    path.write_text(path.read_text() + f'\nHF_TOKEN = "{TOKEN}"\n')
+    out = tmp_path / "out"
+    with pytest.raises(Refusal) as info:
+        stage(ckpt, out=out)
+    assert "modeling_tinyenc.py" in str(info.value)
+    assert TOKEN not in str(info.value) + repr([f.to_json() for f in info.value.findings])
+    assert [f.id for f in info.value.findings] == ["HFC602"]
+    assert not out.exists() and _leftovers(tmp_path) == []
