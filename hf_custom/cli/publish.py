@@ -16,7 +16,7 @@ from hf_custom.cli.output import (
     render_findings,
     summary_line,
 )
-from hf_custom.errors import InputError
+from hf_custom.errors import InputError, Refusal
 
 
 def _size(value: str) -> int:
@@ -121,30 +121,44 @@ def publish(
 
     if not src.is_dir():
         raise InputError("the checkpoint folder does not exist", path=str(src))
+    options: dict[str, Any] = {
+        "repo_id": repo_id,
+        "dry_run": dry_run,
+        "out": out,
+        "force": force,
+        "verify": not no_verify,
+        "endpoint": endpoint,
+        "token": token,
+        "private": private,
+        "revision": revision,
+        "commit_message": commit_message,
+        "create_pr": create_pr,
+        "python": python,
+        "code_root": code_root,
+        "model_type": model_type,
+        "auto_classes": parse_auto_classes(auto_class),
+        "architecture": architecture,
+        "renames": _renames(rename),
+        "dtype": dtype,
+        "max_shard_size": _size(max_shard_size),
+    }
     with progress_sink() as sink:
-        result = run(
-            src,
-            repo_id=repo_id,
-            dry_run=dry_run,
-            out=out,
-            force=force,
-            verify=not no_verify,
-            endpoint=endpoint,
-            token=token,
-            private=private,
-            revision=revision,
-            commit_message=commit_message,
-            create_pr=create_pr,
-            python=python,
-            code_root=code_root,
-            model_type=model_type,
-            auto_classes=parse_auto_classes(auto_class),
-            architecture=architecture,
-            renames=_renames(rename),
-            dtype=dtype,
-            max_shard_size=_size(max_shard_size),
-            on_event=sink,
-        )
+        try:
+            result = run(src, on_event=sink, **options)
+        except Refusal as exc:
+            if fmt != "json":
+                raise
+            # one JSON document even when planning refused (nothing was staged)
+            print_json(
+                {
+                    "ok": False,
+                    "refused": str(exc),
+                    "hint": exc.hint,
+                    "findings": [f.to_json() for f in exc.findings],
+                    "stage": None,
+                }
+            )
+            raise ResultCode(1) from exc
     if fmt == "json":
         print_json(result.to_json())
     else:

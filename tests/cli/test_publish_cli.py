@@ -103,3 +103,16 @@ def test_dry_run_human(ckpt: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     assert "verification SKIPPED" in captured.err
     assert "auto_map.AutoModel" in captured.err  # the changes are shown
     assert "optimizer.pt" in captured.err  # and the exclusions
+
+
+def test_refusal_json_document(
+    ckpt: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (ckpt / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    code = main(
+        ["publish", str(ckpt), "--dry-run", "--out", str(tmp_path / "out"), "--format", "json"]
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert doc["ok"] is False and doc["refused"]
+    assert "HFC103" in {f["id"] for f in doc["findings"]}
