@@ -95,6 +95,40 @@ def _call(head: str, args: Sequence[str], indent: int, tail: str = "") -> list[s
     return [f"{pad}{head}(", *[f"{pad}    {a}," for a in args], f"{pad}){tail}"]
 
 
+def _doc(text: str, indent: int) -> list[str]:
+    """A docstring: one line if it fits, else wrapped with the closing quotes on their own line."""
+    import textwrap
+
+    pad = " " * indent
+    one = f'{pad}"""{text}"""'
+    if len(one) <= WIDTH:
+        return [one]
+    body = textwrap.wrap(text, WIDTH - indent - 3, break_on_hyphens=False)
+    return [f'{pad}"""{body[0]}', *[f"{pad}{b}" for b in body[1:]], f'{pad}"""']
+
+
+def _class(name: str, bases: Sequence[str]) -> list[str]:
+    one = f"class {name}({', '.join(bases)}):"
+    if len(one) <= WIDTH:
+        return [one]
+    inner = f"    {', '.join(bases)}"
+    if len(inner) <= WIDTH:
+        return [f"class {name}(", inner, "):"]
+    return [f"class {name}(", *[f"    {b}," for b in bases], "):"]
+
+
+def _def(name: str, params: Sequence[str], indent: int, returns: str = "") -> list[str]:
+    pad = " " * indent
+    ret = f" -> {returns}" if returns else ""
+    one = f"{pad}def {name}({', '.join(params)}){ret}:"
+    if len(one) <= WIDTH:
+        return [one]
+    inner = f"{pad}    {', '.join(params)}"
+    if not returns and len(inner) <= WIDTH:
+        return [f"{pad}def {name}(", inner, f"{pad}):"]
+    return [f"{pad}def {name}(", *[f"{pad}    {p}," for p in params], f"{pad}){ret}:"]
+
+
 def _literal(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -116,14 +150,17 @@ def render_config(d: Design) -> str:
     params = [_param(f) for f in fields]
     params.append(f"tie_word_embeddings: bool = {d.tie_word_embeddings()!r}")
     lines = [
-        f'"""Configuration of {d.prefix}: the constructor arguments of `{d.research_class}`',
-        f'from {d.origin} (written by hf-custom wrap)."""',
+        *_doc(
+            f"Configuration of {d.prefix}: the constructor arguments of "
+            f"`{d.research_class}` from {d.origin} (written by hf-custom wrap).",
+            0,
+        ),
         "",
         *(["from typing import ClassVar", ""] if d.attribute_map else []),
         "from transformers import PreTrainedConfig",
         "",
         "",
-        f"class {d.config_class}(PreTrainedConfig):",
+        *_class(d.config_class, ["PreTrainedConfig"]),
         f'    model_type = "{d.model_type}"',
     ]
     if d.attribute_map:
@@ -137,7 +174,10 @@ def render_config(d: Design) -> str:
             lines.append(
                 "        # the network keeps no key/value cache: generate() reruns the whole text"
             )
-        lines.append(f"        self.{f.name} = {f.name}")
+        assign = f"        self.{f.name} = {f.name}"
+        if len(assign) > WIDTH:  # as ruff format splits it
+            assign = f"        self.{f.name} = (\n            {f.name}\n        )"
+        lines.append(assign)
     lines += ["        self.tie_word_embeddings = tie_word_embeddings"]
     lines += ["        super().__init__(**kwargs)", ""]
     return "\n".join(lines)
@@ -194,9 +234,9 @@ def render_modeling(d: Design) -> str:
         else:
             local.append(f"from .{d.config_type_module} import {d.config_type}")
     local.append(f"from .{d.research_module} import {', '.join(sorted(research))}")
-    local.sort()
+    local = [line for imp in sorted(local) for line in _local_import(imp)]
     lines = [
-        f'"""Hugging Face model classes around `{d.research_class}` from {d.origin}.',
+        *_first_line(d),
         "",
         "The original network is kept unchanged as `self.model`; each class below adds what a",
         "task needs (a head, a loss, a standard output type). Written by hf-custom wrap.",
@@ -218,6 +258,18 @@ def render_modeling(d: Design) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _first_line(d: Design) -> list[str]:
+    line = f'"""Hugging Face model classes around `{d.research_class}` from {d.origin}.'
+    if len(line) <= WIDTH:
+        return [line]
+    return [f'"""Hugging Face model classes around `{d.research_class}`', f"from {d.origin}."]
+
+
+def _local_import(line: str) -> list[str]:
+    module, _, names = line.removeprefix("from ").partition(" import ")
+    return _call_import(module, names.split(", "))
+
+
 def _call_import(module: str, names: Sequence[str]) -> list[str]:
     one = f"from {module} import {', '.join(names)}"
     if len(one) <= WIDTH:
@@ -228,8 +280,8 @@ def _call_import(module: str, names: Sequence[str]) -> list[str]:
 def _builder(d: Design) -> list[str]:
     access = {f.name: f"config.{f.name}" for f in d.fields}
     lines = [
-        f"def build_research_model(config: {d.config_class}) -> {d.research_class}:",
-        f'    """Build the original `{d.research_class}` from the configuration."""',
+        *_def("build_research_model", [f"config: {d.config_class}"], 0, d.research_class),
+        *_doc(f"Build the original `{d.research_class}` from the configuration.", 4),
     ]
     if d.ctor_kind == "kwargs":
         args = [f"{k}={v}" for k, v in access.items()]
@@ -250,7 +302,7 @@ def _builder(d: Design) -> list[str]:
 def _base_class(d: Design) -> list[str]:
     f = d.forward
     lines = [
-        f"class {d.prefix}PreTrainedModel(PreTrainedModel):",
+        *_class(f"{d.prefix}PreTrainedModel", ["PreTrainedModel"]),
         f"    config_class = {d.config_class}",
         '    base_model_prefix = "model"',
         "    # the losses below are means over the batch: let Trainer scale them itself",
@@ -293,7 +345,11 @@ def _base_class(d: Design) -> list[str]:
         "    def _run_model(",
         "        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None",
         "    ) -> torch.Tensor:",
-        f'        """Run `{d.research_class}`; return (batch, sequence, {shape}) {what.replace("_", " ")}."""',
+        *_doc(
+            f"Run `{d.research_class}`; return (batch, sequence, {shape}) "
+            f"{what.replace('_', ' ')}.",
+            8,
+        ),
     ]
     ids = "input_ids.transpose(0, 1)" if f.input_seq_first else "input_ids"
     args: list[str] = []
@@ -385,7 +441,7 @@ def _return(output: str, fields: Sequence[str], tuple_items: str, has_loss: bool
 
 def _init(d: Design, extra: Sequence[str]) -> list[str]:
     return [
-        f"    def __init__(self, config: {d.config_class}):",
+        *_def("__init__", ["self", f"config: {d.config_class}"], 4),
         "        super().__init__(config)",
         "        self.model = build_research_model(config)",
         *[f"        {e}" for e in extra],
@@ -396,9 +452,9 @@ def _init(d: Design, extra: Sequence[str]) -> list[str]:
 def _task_class(d: Design, task: str) -> list[str]:
     t = TASKS[task]
     name = d.class_name(task)
-    bases = f"{d.prefix}PreTrainedModel"
+    bases = [f"{d.prefix}PreTrainedModel"]
     if task == "causal-lm":
-        bases += ", GenerationMixin"
+        bases.append("GenerationMixin")
     doc = {
         "base": f"The bare `{d.research_class}`, returning its hidden states.",
         "masked-lm": f"`{d.research_class}` with a masked language modeling head.",
@@ -406,7 +462,7 @@ def _task_class(d: Design, task: str) -> list[str]:
         "sequence-classification": f"`{d.research_class}` with a sequence classification head.",
         "token-classification": f"`{d.research_class}` with a token classification head.",
     }[task]
-    lines = [f"class {name}({bases}):", f'    """{doc}"""', ""]
+    lines = [*_class(name, bases), *_doc(doc, 4), ""]
     returns = f"{t.output} | tuple[torch.Tensor, ...]"
     if task == "base":
         lines += _init(d, [])

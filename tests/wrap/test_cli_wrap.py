@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from wrap_sources import ruff_clean
 
 from hf_custom.cli.main import main
 
@@ -67,3 +68,14 @@ def test_wrap_usage_error_names_the_option(
 def test_wrap_rejects_a_target_without_class(tmp_path: Path, capsys) -> None:
     assert main(["wrap", "net.py", "--out", str(tmp_path / "o")]) == 2
     assert "MODULE:CLASS" in capsys.readouterr().err
+
+
+def test_generated_files_are_ruff_clean_with_long_names(tmp_path: Path) -> None:
+    src = tmp_path / "net.py"
+    long_net = NET.replace("class Net(", "class RelativePositionEncoderNet(")
+    src.write_text(long_net.replace("hidden=8", "hidden=8, number_of_relative_position_buckets=3"))
+    out = tmp_path / "out"
+    argv = ["wrap", f"{src}:RelativePositionEncoderNet", "--out", str(out), "--no-verify"]
+    argv += ["--arg", "vocab_size=17", "--tasks", "base,causal-lm,sequence-classification"]
+    assert main(argv) == 0
+    ruff_clean(sorted(out.glob("configuration_*.py")) + sorted(out.glob("modeling_*.py")))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,29 +11,11 @@ from pathlib import Path
 
 import pytest
 from safetensors import safe_open
+from wrap_sources import ruff_clean
 
 from hf_custom.wrap import wrap
 
 HERE = Path(__file__).parent
-RUFF = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
-# a strict rule set, independent of whatever configuration surrounds the output folder
-RUFF_RULES = "E,F,W,I,B,UP,SIM,RUF,PTH"
-
-
-def _ruff(folder: Path, files: list[Path]) -> None:
-    names = [str(f) for f in files]
-    check = subprocess.run(
-        [RUFF, "check", "--isolated", "--no-cache", "--select", RUFF_RULES, *names],
-        capture_output=True,
-        text=True,
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
-    fmt = subprocess.run(
-        [RUFF, "format", "--isolated", "--no-cache", "--check", "--diff", *names],
-        capture_output=True,
-        text=True,
-    )
-    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
 def _train_in_fresh_process(folder: Path, tmp: Path) -> dict:
@@ -76,7 +57,7 @@ def _wrap_and_check(kind_dir: Path, target: str, tmp: Path, **kwargs) -> tuple:
     config = json.loads((out / "config.json").read_text())
     generated = sorted(out.glob("configuration_*.py")) + sorted(out.glob("modeling_*.py"))
     assert len(generated) == 2
-    _ruff(out, generated)
+    ruff_clean(generated)
     report = _train_in_fresh_process(out, tmp)
     _check_trained(report, config["auto_map"])
     return result, config, report
@@ -225,4 +206,4 @@ def test_buffers_computed_in_init_survive_loading(tmp_path: Path) -> None:
     ]
     modeling = (tmp_path / "out" / "modeling_buf.py").read_text()
     assert "module.get_buffer(name).copy_(fresh.get_buffer(name))" in modeling
-    _ruff(tmp_path / "out", [tmp_path / "out" / "modeling_buf.py"])
+    ruff_clean([tmp_path / "out" / "modeling_buf.py"])

@@ -5,6 +5,11 @@ Each is source text written to a temporary folder, as a researcher's file would 
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 # (a) an encoder whose layers put the sequence first (as LTG-BERT's original code does): takes
 # batch-first ids, returns (seq, batch, hidden) states; its mask marks padding with True. The
 # layer lives in a second file, imported relatively.
@@ -114,3 +119,25 @@ class Mixer(nn.Module):
         x = x + self.ff(x)
         return x, x.mean(dim=1)
 """
+
+
+RUFF = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+# a strict rule set, independent of whatever configuration surrounds the output folder
+RUFF_RULES = "E,F,W,I,B,UP,SIM,RUF,PTH"
+
+
+def ruff_clean(files: list[Path]) -> None:
+    """Assert that generated files pass a strict ruff rule set and ruff format."""
+    names = [str(f) for f in files]
+    check = subprocess.run(
+        [RUFF, "check", "--isolated", "--no-cache", "--select", RUFF_RULES, *names],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    fmt = subprocess.run(
+        [RUFF, "format", "--isolated", "--no-cache", "--check", "--diff", *names],
+        capture_output=True,
+        text=True,
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
