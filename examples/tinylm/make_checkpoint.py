@@ -44,7 +44,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--force", action="store_true", help="replace a non-empty --out")
     parser.add_argument("--steps", type=int, default=300, help="training steps (default: 300)")
     parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.steps < 1:
+        parser.error("--steps must be at least 1")
+    return args
 
 
 def prepare_out(out: Path, *, force: bool) -> None:
@@ -67,6 +70,9 @@ def train(
     """Next-character prediction on random windows of the text."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(  # warm up, then anneal
+        optimizer, max_lr=5e-3, total_steps=steps, pct_start=0.1
+    )
     model.train()
     for _ in range(steps):
         starts = torch.randint(0, len(ids) - window, (batch_size,), generator=generator)
@@ -75,6 +81,7 @@ def train(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        schedule.step()
     model.eval()
     return optimizer
 

@@ -8,11 +8,13 @@ names it in ``auto_map``.
 from __future__ import annotations
 
 import json
+import string
 from pathlib import Path
 from typing import Any
 
 from transformers import PreTrainedTokenizer
 
+ASCII = string.ascii_letters + string.digits + string.punctuation + " \n"
 SPECIAL_TOKENS = {
     "pad_token": "<pad>",
     "bos_token": "<s>",
@@ -47,8 +49,9 @@ class TinyLMTokenizer(PreTrainedTokenizer):
 
     @staticmethod
     def build_vocab(text: str) -> dict[str, int]:
-        """Special tokens first (ids 0-3, as in TinyLMConfig), then every character of ``text``."""
-        tokens = list(SPECIAL_TOKENS.values()) + sorted(set(text))
+        """Special tokens first (ids 0-3, as in TinyLMConfig), then printable ASCII and every other
+        character of ``text``."""
+        tokens = list(SPECIAL_TOKENS.values()) + sorted(set(text) | set(ASCII))
         return {token: index for index, token in enumerate(tokens)}
 
     @property
