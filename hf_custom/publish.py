@@ -22,7 +22,7 @@ from hf_custom.codeinfo import CodePackage, analyze_package
 from hf_custom.errors import HFCustomError, InputError, Refusal
 from hf_custom.events import EventSink, Log, emit
 from hf_custom.findings import Finding, Severity, finding, sort_findings
-from hf_custom.inventory import FileKind, Inventory, read_checkpoint
+from hf_custom.inventory import Exclusion, FileKind, Inventory, read_checkpoint
 from hf_custom.stage.card import CARD, CardPlan, plan_card
 from hf_custom.stage.config import Change, ConfigResult, normalize_config
 from hf_custom.stage.tokenizer import (
@@ -582,6 +582,7 @@ def _build(
     report = doctor(staging, on_event=on_event)
     check_findings = [_relabel(f, staging) for f in report.findings]
 
+    unused = _unused_files(inventory, set(code_plan.origins.values()))
     findings = sort_findings(
         {
             *planning,
@@ -592,6 +593,7 @@ def _build(
             *card.findings,
             *(_cap(f, Severity.WARNING) for f in inventory.findings),
             *check_findings,
+            *(f for _, f in unused),
         }
     )
     staged_files = sorted(
@@ -604,7 +606,9 @@ def _build(
         changes=tuple(changes),
         rewrites=tuple(code_plan.rewrites),
         renames=tuple(getattr(converted, "renames", ())),
-        excluded=inventory.excluded,
+        excluded=tuple(
+            sorted([*inventory.excluded, *(e for e, _ in unused)], key=lambda e: e.path)
+        ),
         requirements=tuple(code_plan.requirements),
         findings=tuple(findings),
         config=config,
@@ -614,6 +618,29 @@ def _build(
         checks_skipped=tuple(f"{s.check}: {s.reason}" for s in report.skipped),
         seconds=time.perf_counter() - start,
     )
+
+
+def _unused_files(inventory: Inventory, code_sources: set[str]) -> list[tuple[Exclusion, Finding]]:
+    """Files no stage used: code outside the import closure, other files in subfolders."""
+    out = []
+    for entry in inventory.files:
+        if entry.kind is FileKind.CODE:
+            if entry.path in code_sources:
+                continue
+        elif "/" not in entry.path:
+            continue
+        reason = (
+            "not part of the packaged code (no import reaches it)"
+            if entry.kind is FileKind.CODE
+            else "in a subfolder: only top-level files are staged"
+        )
+        out.append(
+            (
+                Exclusion(entry.path, entry.kind, reason, size=entry.size),
+                finding("HFC607", f"{entry.path} not staged: {reason}", path=entry.path),
+            )
+        )
+    return out
 
 
 def _cap(f: Finding, severity: Severity) -> Finding:

@@ -34,6 +34,9 @@ def _leftovers(parent: Path) -> list[str]:
 
 @pytest.mark.slow
 def test_stage_researcher_checkpoint(ckpt: Path, tmp_path: Path) -> None:
+    (ckpt / "train.py").write_text("print('training')\n")  # not imported by the model
+    (ckpt / "extra").mkdir()
+    (ckpt / "extra" / "vocab.txt").write_text("a\n")
     before = digest(ckpt)
     out = tmp_path / "staged"
     result = stage(ckpt, out=out)
@@ -64,7 +67,7 @@ def test_stage_researcher_checkpoint(ckpt: Path, tmp_path: Path) -> None:
     assert config["transformers_version"]
 
     excluded = {e.path for e in result.excluded}
-    assert {".git/", "optimizer.pt", "notes.txt"} <= excluded
+    assert {".git/", "optimizer.pt", "notes.txt", "train.py", "extra/vocab.txt"} <= excluded
     keys = {c.key for c in result.changes}
     assert {"model_type", "auto_map.AutoConfig", "architectures", "dtype", "pad_token_id"} <= keys
 
