@@ -55,7 +55,8 @@ class DoctorReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failing
+        """No failing finding, and something was checked (an empty run is not a clean one)."""
+        return bool(self.run) and not self.failing
 
     def to_json(self) -> dict[str, Any]:
         return {

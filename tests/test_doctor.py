@@ -192,3 +192,14 @@ def test_remote_load_downloads_a_snapshot_and_verifies(local_hub, tmp_path: Path
     # the child loaded the code: what it reports are loading rules (5xx), located in the repo
     load_ids = {f.id for f in report.findings} - {f.id for f in static.findings}
     assert all(i.startswith("HFC5") for i in load_ids), report.findings
+
+
+def test_an_empty_run_is_not_a_clean_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = write_repo(tmp_path / "m")
+    report = doctor(repo, select=["loading"])  # every selected check needs --load
+    assert not report.run and report.skipped and not report.findings
+    assert not report.ok
+    assert main(["doctor", str(repo), "--select", "loading"]) == 1
+    assert "nothing was checked" in capsys.readouterr().out

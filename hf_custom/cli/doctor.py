@@ -104,6 +104,8 @@ def _render(report: object) -> None:
             soft_wrap=True,
         )
     verdict = "[green]ok[/]" if report.ok else "[bold red]failed[/]"
+    if not report.run:
+        verdict = "[bold red]nothing was checked[/]"
     extra = ""
     if report.bytes_downloaded is not None:
         extra = f", {report.bytes_downloaded} bytes downloaded"
