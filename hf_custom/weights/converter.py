@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hf_custom.errors import InputError
+from hf_custom.errors import HFCustomError, InputError
 from hf_custom.events import EventSink, Progress, emit
 from hf_custom.findings import Finding, finding
 from hf_custom.weights.casting import Caster
@@ -146,10 +146,10 @@ def convert(
             hint="choose another OUT folder (the source checkpoint is never modified)",
         )
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
     temps: list[Path] = []
     job: _Job | None = None
     try:
+        out.mkdir(parents=True, exist_ok=True)
         job = _Job(source, plan, on_event=on_event, direct=direct_io)
         written = []
         for fname, members in zip(names, shards, strict=True):
@@ -172,13 +172,19 @@ def convert(
             files.append(_write_index(tmp, weight_map, total, INDEX_NAME))
         for f_out, tmp in zip(files, temps, strict=True):
             tmp.replace(out / f_out.name)
-    except BaseException:
+    except BaseException as exc:
         if job is not None:
             job.abort()
         for tmp in temps:
             tmp.unlink(missing_ok=True)
         if created:
             shutil.rmtree(out, ignore_errors=True)
+        if isinstance(exc, OSError):  # disk full, permissions, a file vanishing: not a bug
+            raise HFCustomError(
+                f"I/O error while converting: {exc.strerror or exc}",
+                path=exc.filename or str(out),
+                hint="check free space and permissions of OUT; nothing was written",
+            ) from exc
         raise
     finally:
         clear_cache()

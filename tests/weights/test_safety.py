@@ -147,3 +147,14 @@ def test_folder_with_several_candidates_asks_for_the_file(tmp_path, save):
     save({"lr": 1}, "training_args.bin")
     with pytest.raises(InputError, match="several candidate"):
         convert(Path(tmp_path / "src"), tmp_path / "out")
+
+
+def test_unwritable_out_is_an_error_not_a_bug(tmp_path, save):
+    if os.geteuid() == 0:
+        target = Path("/proc/hfc-cannot-write-here")  # even root cannot create files in /proc
+    else:
+        target = tmp_path / "ro"
+        target.mkdir()
+        target.chmod(0o500)
+    with pytest.raises(HFCustomError):
+        convert(save(tiny_state_dict()), target)
