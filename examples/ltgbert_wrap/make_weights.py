@@ -10,7 +10,8 @@ PyTorch (no transformers classes), and leave what a researcher has at that point
 Then two commands reach the Hub (see README.md next to this file):
 
     hf-custom wrap examples/ltgbert/ltgbert.py:LtgBert --out /tmp/ltgbert_hf \\
-        --weights /tmp/ltgbert_raw/ltgbert.pt --name ltg-bert-wrapped $(--arg for each args.json key)
+        --weights /tmp/ltgbert_raw/ltgbert.pt --tokenizer /tmp/ltgbert_raw \
+        --name ltg-bert-wrapped --arg vocab_size=400 ...  (one --arg per args.json key)
     hf-custom publish /tmp/ltgbert_hf --repo-id you/ltg-bert-wrapped --endpoint local
 
 The research module and the data helpers are those of examples/ltgbert (imported by path,

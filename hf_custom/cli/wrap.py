@@ -65,6 +65,11 @@ TASK_NAMES = (
     "'none' for a new head tied to the embedding. Default: found by trying unused submodules.",
 )
 @click.option(
+    "--tokenizer",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Folder with the tokenizer files to ship alongside (tokenizer.json, ...).",
+)
+@click.option(
     "--code-root",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Folder a dotted MODULE is imported from (default: the current directory).",
@@ -81,6 +86,7 @@ def wrap(
     batch_first: bool | None,
     mask: str,
     lm_head: str | None,
+    tokenizer: Path | None,
     code_root: Path | None,
     no_verify: bool,
     fmt: str,
@@ -107,6 +113,7 @@ def wrap(
             seq_first=None if batch_first is None else not batch_first,
             mask=mask,
             lm_head=lm_head,
+            tokenizer=tokenizer,
             code_root=code_root,
             verify=not no_verify,
             on_event=sink,

@@ -118,6 +118,7 @@ def wrap(
     seq_first: bool | None = None,
     mask: str | None = None,
     lm_head: str | None = None,
+    tokenizer: Path | None = None,
     code_root: Path | None = None,
     verify: bool = True,
     on_event: EventSink | None = None,
@@ -136,6 +137,7 @@ def wrap(
         )
     args = dict(args or {})
     notes: list[str] = []
+    copied = _tokenizer_files(tokenizer) if tokenizer is not None else {}
     with imported(target, code_root=code_root) as tgt:
         cls = tgt.cls
         emit(on_event, Log(f"reading {cls.__name__}.__init__ and forward"))
@@ -198,10 +200,10 @@ def wrap(
             files[dest] = plan.files[dest]
         config = _config_json(design)
         emit(on_event, Log(f"writing {out}"))
-        tensors = _write(out, files, config, state, tied)
+        tensors = _write(out, files, config, state, tied, copies=copied)
     result = WrapResult(
         out=out,
-        files=tuple(sorted([*files, "config.json", "model.safetensors"])),
+        files=tuple(sorted([*files, *copied, "config.json", "model.safetensors"])),
         model_type=model_type,
         auto_map=config["auto_map"],
         tasks=chosen,
@@ -473,12 +475,39 @@ def _config_json(d: Design) -> dict[str, Any]:
     return config
 
 
+def _tokenizer_files(folder: Path) -> dict[str, Path]:
+    """The tokenizer files of ``folder`` (copied as they are; publish checks them)."""
+    from hf_custom.inventory import FileKind, classify
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(
+            "--tokenizer is not a folder",
+            path=str(folder),
+            hint="pass the folder tokenizer.save_pretrained() wrote",
+        )
+    found = {
+        p.name: p
+        for p in sorted(folder.iterdir())
+        if p.is_file() and classify(p.name) is FileKind.TOKENIZER
+    }
+    if not found:
+        raise InputError(
+            "no tokenizer files in the --tokenizer folder",
+            path=str(folder),
+            hint="save it with tokenizer.save_pretrained(folder) first",
+        )
+    return found
+
+
 def _write(
     out: Path,
     files: Mapping[str, str],
     config: Mapping[str, Any],
     state: Mapping[str, Any],
     tied: Mapping[str, str],
+    *,
+    copies: Mapping[str, Path] | None = None,
 ) -> int:
     """Write everything into a temporary sibling folder, then move it into place."""
     import torch
@@ -489,6 +518,8 @@ def _write(
     try:
         for fname, text in files.items():
             (tmp / fname).write_text(text, encoding="utf-8")
+        for fname, source in (copies or {}).items():
+            shutil.copyfile(source, tmp / fname)
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         tensors: dict[str, torch.Tensor] = {}
         for key, value in state.items():

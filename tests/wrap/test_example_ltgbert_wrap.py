@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +42,7 @@ def test_wrap_then_publish_reaches_the_hub(tmp_path: Path, local_hub, capsys) ->
         "--weights",
         str(raw / "ltgbert.pt"),
     ]
-    wrap_argv += ["--name", "ltg-bert-wrapped", "--format", "json"]
+    wrap_argv += ["--name", "ltg-bert-wrapped", "--tokenizer", str(raw), "--format", "json"]
     wrap_argv += [f"--arg={k}={v}" for k, v in sorted(args.items())]
     assert main(wrap_argv) == 0
     report = json.loads(capsys.readouterr().out)
@@ -53,8 +52,7 @@ def test_wrap_then_publish_reaches_the_hub(tmp_path: Path, local_hub, capsys) ->
 
     assert report["module"]["lm_head"] == "classifier"  # LtgBert's own masked-LM head
 
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copyfile(raw / name, hf / name)
+    assert {"tokenizer.json", "tokenizer_config.json"} <= set(report["files"])
     check = subprocess.run(
         [sys.executable, str(EXAMPLE / "check_wrapped.py"), str(raw), str(hf)],
         capture_output=True,
