@@ -22,7 +22,8 @@ from hf_custom.codeinfo import CodePackage, analyze_package
 from hf_custom.errors import HFCustomError, InputError, Refusal
 from hf_custom.events import EventSink, Log, emit
 from hf_custom.findings import Finding, Severity, finding, sort_findings
-from hf_custom.inventory import Exclusion, FileKind, Inventory, read_checkpoint
+from hf_custom.inventory import Exclusion, FileKind, Inventory, read_checkpoint, weights_dtype
+from hf_custom.inventory import weight_names as source_weight_names
 from hf_custom.stage.card import CARD, CardPlan, plan_card
 from hf_custom.stage.config import Change, ConfigResult, normalize_config
 from hf_custom.stage.tokenizer import (
@@ -229,91 +230,6 @@ def _install(staging: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _source_weight_names(src: Path, inventory: Inventory) -> list[str] | None:
-    """Tensor names of the source weights (safetensors headers; pickles on the meta device)."""
-    weights = [f for f in inventory.of_kind(FileKind.WEIGHTS) if "/" not in f.path]
-    if not weights:
-        return None
-    names: list[str] = []
-    for index in inventory.of_kind(FileKind.WEIGHTS_INDEX):
-        if "/" in index.path:
-            continue
-        try:
-            weight_map = json.loads((src / index.path).read_text(encoding="utf-8"))["weight_map"]
-        except (ValueError, KeyError, TypeError, OSError):
-            continue  # the converter reports a broken index
-        if isinstance(weight_map, dict) and weight_map:
-            return [str(k) for k in weight_map]
-    st = [f for f in weights if f.path.endswith(".safetensors")]
-    if st:
-        from hf_custom.weights.safetensors_format import read_safetensors_header
-
-        for f in st:
-            with (src / f.path).open("rb") as fh:
-                header = read_safetensors_header(fh, path=f.path)
-            names.extend(k for k in header if k != "__metadata__")
-        return names
-    try:
-        import torch
-    except ImportError:
-        return None
-    for f in weights:
-        if not f.path.endswith((".bin", ".pt", ".pth", ".ckpt")):
-            continue
-        obj = None
-        for mmap in (True, False):  # the legacy (non-zip) format cannot be memory-mapped
-            try:
-                obj = torch.load(src / f.path, map_location="meta", weights_only=True, mmap=mmap)
-                break
-            except Exception:
-                continue
-        if obj is None:
-            return None  # the converter reports what is wrong with the file
-        state = _state_dict(obj, torch)
-        if state is None:
-            return None
-        names.extend(state)
-    return names or None
-
-
-def _state_dict(obj: Any, torch: Any) -> list[str] | None:
-    if isinstance(obj, dict):
-        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-            return [str(k) for k in obj]
-        for key in ("state_dict", "model_state_dict", "model", "module", "state"):
-            inner = obj.get(key)
-            if isinstance(inner, dict):
-                found = _state_dict(inner, torch)
-                if found is not None:
-                    return found
-    return None
-
-
-def _weights_dtype(staging: Path, converted: Any) -> str | None:
-    """The dtype of the staged weights: the requested one, else the largest float dtype."""
-    requested = getattr(converted, "dtype", None)
-    if requested and requested != "kept":
-        return str(requested)
-    from hf_custom.weights.safetensors_format import (
-        FLOAT_DTYPES,
-        ST_TO_TORCH,
-        read_safetensors_header,
-    )
-
-    sizes: dict[str, int] = {}
-    for path in sorted(staging.glob("*.safetensors")):
-        with path.open("rb") as fh:
-            header = read_safetensors_header(fh, path=path.name)
-        for name, info in header.items():
-            if name == "__metadata__" or info.get("dtype") not in FLOAT_DTYPES:
-                continue
-            start, end = info["data_offsets"]
-            sizes[info["dtype"]] = sizes.get(info["dtype"], 0) + end - start
-    if not sizes:
-        return None
-    return ST_TO_TORCH[max(sorted(sizes), key=lambda d: sizes[d])]
-
-
 def _model_refs(config: Mapping[str, Any], code: CodePackage) -> list[str]:
     refs: set[str] = set()
     auto_map = config.get("auto_map") or {}
@@ -491,7 +407,7 @@ def _build(
     class_params = {ref.rpartition(".")[2]: ek.keys for ref, ek in keys.items() if ek.ok}
     key_findings = [f for ek in keys.values() for f in ek.findings]
 
-    weight_names = _source_weight_names(src, inventory)
+    weight_names = source_weight_names(src, inventory)
     final = normalize_config(
         config_in,
         code,
@@ -533,7 +449,8 @@ def _build(
         tied=dict(expected.tied) if expected is not None else None,
         on_event=on_event,
     )
-    wdtype = _weights_dtype(staging, converted)
+    requested = getattr(converted, "dtype", None)
+    wdtype = requested if requested and requested != "kept" else weights_dtype(staging)
     if wdtype and config.get("dtype") != wdtype:
         changes.append(Change("dtype", config.get("dtype"), wdtype, "the dtype of the weights"))
         config["dtype"] = wdtype

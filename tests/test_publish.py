@@ -194,23 +194,22 @@ def test_parse_auto_classes_bad(bad: str) -> None:
 def test_source_weight_names_formats(ckpt: Path) -> None:
     import torch
 
-    from hf_custom.inventory import read_checkpoint
-    from hf_custom.publish import _source_weight_names
+    from hf_custom.inventory import read_checkpoint, weight_names
 
     expected = torch.load(ckpt / "pytorch_model.bin", weights_only=True)
     names = sorted(expected)
-    assert sorted(_source_weight_names(ckpt, read_checkpoint(ckpt)) or []) == names
+    assert sorted(weight_names(ckpt, read_checkpoint(ckpt)) or []) == names
     # nested and in the legacy (non-zip) format
     torch.save(
         {"state_dict": expected, "epoch": 3},
         ckpt / "pytorch_model.bin",
         _use_new_zipfile_serialization=False,
     )
-    assert sorted(_source_weight_names(ckpt, read_checkpoint(ckpt)) or []) == names
+    assert sorted(weight_names(ckpt, read_checkpoint(ckpt)) or []) == names
     # a sharded checkpoint's index is enough
     index = {"metadata": {}, "weight_map": {n: "pytorch_model-00001-of-00001.bin" for n in names}}
     (ckpt / "pytorch_model.bin.index.json").write_text(json.dumps(index))
-    assert sorted(_source_weight_names(ckpt, read_checkpoint(ckpt)) or []) == names
+    assert sorted(weight_names(ckpt, read_checkpoint(ckpt)) or []) == names
 
 
 @pytest.mark.slow

@@ -130,3 +130,26 @@ def test_token_not_matched_in_ordinary_text(tmp_path: Path) -> None:
 def test_read_checkpoint_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         read_checkpoint(tmp_path / "missing")
+
+
+def test_weights_dtype_and_names(tmp_path: Path) -> None:
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from hf_custom.inventory import weight_names, weights_dtype
+
+    save_file(
+        {
+            "big": np.zeros((8, 8), dtype=np.float16),
+            "small": np.zeros((2,), dtype=np.float32),
+            "ids": np.zeros((64,), dtype=np.int64),
+        },
+        str(tmp_path / "model.safetensors"),
+    )
+    assert weights_dtype(tmp_path) == "float16"
+    assert sorted(weight_names(tmp_path, read_checkpoint(tmp_path)) or []) == [
+        "big",
+        "ids",
+        "small",
+    ]
+    assert weights_dtype(tmp_path / "nothing-here") is None
