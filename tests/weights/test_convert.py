@@ -421,3 +421,23 @@ def test_safetensors_input_with_a_cast_is_verified_by_rereading(tmp_path):
         {k: (v.to(torch.float16) if v.is_floating_point() else v) for k, v in sd.items()},
     )
     assert res.verified_by_reread == len(sd) and res.verified_by_crc == 0
+
+
+def test_empty_scalar_and_bool_tensors(tmp_path, save):
+    sd = {
+        "empty": torch.zeros(0, 4),
+        "scalar": torch.tensor(3.5),
+        "mask": torch.tensor([True, False, True]),
+        "w": torch.randn(5),
+    }
+    res = convert(save(sd), tmp_path / "out", dtype="bfloat16")
+    _check(
+        tmp_path / "out",
+        {
+            **sd,
+            "empty": sd["empty"].to(torch.bfloat16),
+            "scalar": sd["scalar"].to(torch.bfloat16),
+            "w": sd["w"].to(torch.bfloat16),
+        },
+    )
+    assert res.tensors == 4
