@@ -37,7 +37,8 @@ def convert(
     """Convert weights (pytorch_model.bin, .pt/.ckpt, safetensors) to sharded safetensors.
 
     SRC is a checkpoint folder or a weights file; OUT is the folder to write into.
-    Pickles are read only with torch's restricted unpickler (weights_only) and never run code.
+    Pickles are only read by restricted unpicklers (torch's weights_only, or a stricter
+    subset of its allow-list that needs no torch); nothing in them runs.
 
     \b
     hf-custom convert ./ckpt ./out

@@ -1,8 +1,10 @@
 """Reading weight files into tensor records: names, dtypes, shapes and where the bytes are.
 
-Zip-format torch files are opened with torch's restricted unpickler on the meta device
-(``weights_only=True, map_location="meta"``): no tensor data is read, and each storage carries
-its byte offset in the file. Safetensors files need no torch at all. Legacy-format torch files
+Zip-format torch files: ``data.pkl`` is read by :mod:`hf_custom.weights.zipmeta` (an allow-list
+that is a strict subset of torch's ``weights_only`` one, no torch import); anything beyond a
+plain state dict goes to torch's restricted unpickler on the meta device (``weights_only=True,
+map_location="meta"``). Either way no tensor data is read: each tensor's bytes are located by
+the zip entry of its storage. Safetensors files need no torch at all. Legacy-format torch files
 are loaded with ``weights_only=True`` and materialised (they have no offsets to copy from).
 """
 
