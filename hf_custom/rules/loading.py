@@ -780,3 +780,29 @@ Remove the import or vendor the helper.
         needs="load",
     )
 )
+
+define(
+    Rule(
+        id="HFC532",
+        name="architectures-not-verified",
+        severity=Severity.WARNING,
+        summary="no AutoModel entry of auto_map loads the class named in `architectures`: its weights were not checked strictly",
+        fix="set `architectures` to the class the weights belong to and map an AutoClass to it in auto_map",
+        explanation="""\
+## What it does
+Looks for the class named in `architectures` among the AutoModel entries of `auto_map`.
+
+## Why is this bad?
+Verification compares every tensor strictly (nothing missing, nothing unexpected, everything
+equal to the file) only for that class. Without it, a weight left random would go unnoticed,
+and users do not know which head the weights were trained for.
+
+## Example
+`"architectures": ["XForPreTraining"]` while auto_map only names `XModel` and `XForMaskedLM`.
+
+## How to fix
+`"architectures": ["XForMaskedLM"]` (publish picks it from the weight names).
+""",
+        needs="load",
+    )
+)

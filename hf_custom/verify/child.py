@@ -76,6 +76,14 @@ def run_verify(rep: Reporter, req: dict[str, Any]) -> None:
         rep.finding("HFC526", "auto_map has no AutoModel entry: no model class was verified",
                     path="config.json")  # fmt: skip
 
+    names = {str(v[0] if isinstance(v, list) else v).split(".")[-1] for _, v in models}
+    if models and not names & set(architectures):
+        rep.finding(
+            "HFC532",
+            f"architectures is {architectures or 'not set'}; no AutoModel entry of auto_map loads "
+            "it, so no class had its weights checked strictly",
+            path="config.json",
+        )
     tensors, _fmt = read_staged_tensors(staged) if models else ({}, "")
     if models and not tensors:
         rep.finding("HFC525", "the staged folder has no weights file: weights not compared")
@@ -202,6 +210,11 @@ def main(argv: list[str]) -> int:
     tlog.get_logger("transformers").addHandler(_Capture(rep))
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     torch.manual_seed(0)  # fresh heads and untied weights initialise the same way every run
+    try:  # uninitialised memory (torch.empty) becomes NaN: a buffer left uninitialised shows
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.utils.deterministic.fill_uninitialized_memory = True  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):  # older torch: best effort
+        pass
     import_s = round(time.perf_counter() - t0, 3)
     rep.write(
         "env",

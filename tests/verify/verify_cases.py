@@ -54,6 +54,7 @@ LOAD_RULE_CASES: dict[str, tuple[str, str]] = {
     "HFC510": ("", "score.weight"),  # info: the sound package's fresh classifier head
     "HFC511": ("wrong_type", "TinyForQuestionAnswering"),
     "HFC512": ("wrong_shape", "TinyForTokenClassification"),
+    "HFC513": ("nonpersistent_buffer", "uninitialised memory with NaN"),
     "HFC514": ("nonpersistent_buffer", "model.scale"),
     "HFC515": ("no_generation_mixin", "TinyForCausalLM"),
     "HFC517": ("ignores_cache", "TinyForCausalLM"),
@@ -67,12 +68,11 @@ LOAD_RULE_CASES: dict[str, tuple[str, str]] = {
     "HFC528": ("", "cannot run the checks"),  # an interpreter without torch
     "HFC530": ("vision_head", "TinyForImageClassification"),
     "HFC531": ("removed_symbol", "transformers.modeling_attn_mask_utils"),
+    "HFC532": ("no_architectures", "not set"),
 }
 
 # Rules without a generated failing case, and why.
 NOT_GENERATED: dict[str, str] = {
-    "HFC513": "non-finite outputs depend on uninitialised memory; the nonpersistent_buffer case "
-    "may produce it alongside HFC514",
     "HFC516": "a generate that returns malformed sequences needs a broken GenerationMixin override",
     "HFC524": "needs a model_type that resolves to another registered class",
     "HFC525": "a folder without weights (unit-tested through the report assembly)",

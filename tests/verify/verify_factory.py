@@ -47,6 +47,7 @@ DEFECTS = frozenset(
         "removed_auto_class",  # auto_map names AutoModelForVision2Seq (gone in v5)
         "init_error",  # AutoModelForNextSentencePrediction: __init__ raises
         "vision_head",  # AutoModelForImageClassification: forward takes pixel_values only
+        "no_architectures",  # config.json without architectures: nothing checked strictly
     }
 )
 
@@ -364,6 +365,7 @@ def modeling_text(defects: Collection[str]) -> str:
         if "reinit_weights" in d:
             extra += (
                 "\n    def initialize_weights(self):\n"
+                "        super().initialize_weights()\n"
                 "        for module in self.modules():\n"
                 "            if isinstance(module, nn.LayerNorm):\n"
                 "                nn.init.ones_(module.weight)\n"
@@ -482,7 +484,7 @@ def make_model_dir(
         (out / "modeling_old.py").write_text(OLD_PY)
     config: dict[str, object] = {
         "model_type": "tiny-hfc-test",
-        "architectures": ["TinyForCausalLM"],
+        "architectures": [] if "no_architectures" in defects else ["TinyForCausalLM"],
         "auto_map": auto_map(defects),
         "vocab_size": VOCAB,
         "hidden_size": HIDDEN,
