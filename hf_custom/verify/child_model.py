@@ -238,6 +238,18 @@ def compare_weights(
     declared = _declared_ties(model)
     failed = False
     state = model.state_dict()
+    prefix = getattr(model, "base_model_prefix", "") or ""
+    # Tensors that share storage are tied whatever the transformers version says (v4 declares
+    # ties as a list, and has no all_tied_weights_keys).
+    by_storage: dict[tuple[int, tuple[int, ...]], list[str]] = {}
+    for key, value in state.items():
+        by_storage.setdefault((value.data_ptr(), tuple(value.shape)), []).append(key)
+    for keys in by_storage.values():
+        for key in keys:
+            if key not in tied:
+                others = [k for k in keys if k != key and _lookup(tensors, k, prefix) is not None]
+                if others:
+                    tied[key] = others[0]
 
     if mismatched:
         rep.finding(
@@ -256,7 +268,6 @@ def compare_weights(
 
     initialised = []
     differ = []
-    prefix = getattr(model, "base_model_prefix", "") or ""
     for key in sorted(state):
         loaded = state[key]
         ref = _lookup(tensors, key, prefix)
@@ -315,6 +326,15 @@ def compare_weights(
     if initialised:
         detail += f", {len(initialised)} newly initialised"
     return PASSED, detail
+
+
+def _transformers_major() -> int:
+    import transformers
+
+    try:
+        return int(transformers.__version__.split(".")[0])
+    except ValueError:
+        return 0
 
 
 def _same_tensor(a: Any, b: Any) -> bool:
@@ -455,7 +475,8 @@ def verify_model(
         row.loaded = FAILED
         row.details.append(f"loaded {got}")
     model.eval()
-    _report_tied_list(rep, got, where="")
+    if _transformers_major() >= 5:  # a list is the v4 form: only v5 requires a dict
+        _report_tied_list(rep, got, where="")
 
     if tensors:
         rep.write("step", auto_class=auto_class, step="weights")
