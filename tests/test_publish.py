@@ -33,13 +33,14 @@ def _leftovers(parent: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_stage_researcher_checkpoint(ckpt: Path, tmp_path: Path) -> None:
+def test_publish_dry_run_researcher_checkpoint(ckpt: Path, tmp_path: Path) -> None:
     (ckpt / "train.py").write_text("print('training')\n")  # not imported by the model
     (ckpt / "extra").mkdir()
     (ckpt / "extra" / "vocab.txt").write_text("a\n")
     before = digest(ckpt)
     out = tmp_path / "staged"
-    result = stage(ckpt, out=out)
+    published = publish(ckpt, dry_run=True, out=out)  # stage, check and verify
+    result = published.stage
     assert digest(ckpt) == before  # the source is never modified
     assert _leftovers(tmp_path) == []
 
@@ -86,18 +87,14 @@ def test_stage_researcher_checkpoint(ckpt: Path, tmp_path: Path) -> None:
             "lm_head.bias",
         }
     assert result.ok, [f for f in result.findings if f.severity.value == "error"]
-    doc = json.dumps(result.to_json())
+    doc = json.dumps(published.to_json())
     assert TOKEN not in doc
 
-
-@pytest.mark.slow
-def test_publish_dry_run_verifies(ckpt: Path, tmp_path: Path) -> None:
-    result = publish(ckpt, dry_run=True, out=tmp_path / "out")
-    assert result.verify is not None
-    assert result.ok, (result.refused, [f.to_json() for f in result.findings])
-    autos = {row.auto_class for row in result.verify.rows}
-    assert {"AutoModel", "AutoModelForMaskedLM"} <= autos
-    assert result.upload is None
+    # verified through every AutoClass in a clean process; nothing uploaded
+    assert published.ok, (published.refused, [f.to_json() for f in published.findings])
+    assert published.verify is not None and published.upload is None
+    autos = {row.auto_class for row in published.verify.rows}
+    assert {"AutoModel", "AutoModelForMaskedLM", "AutoModelForSequenceClassification"} <= autos
 
 
 @pytest.mark.slow
