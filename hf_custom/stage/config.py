@@ -24,6 +24,9 @@ from hf_custom.stage.automap import (
     task_suffix,
 )
 
+#: Below this share of a class's parameters filled by the weights, no class is chosen.
+MIN_FIT = 0.5
+
 #: Suffixes of language-model heads, preferred as ``architectures`` when the fit ties.
 LM_HEAD_SUFFIXES = frozenset(
     {"ForPreTraining", "ForCausalLM", "ForMaskedLM", "LMHeadModel", "ForConditionalGeneration"}
@@ -477,7 +480,7 @@ def choose_architecture(
         ((name, *fit_score(weight_names, params)) for name, params in class_params.items()),
         key=lambda s: (-s[1], -s[2], s[0]),
     )
-    if not scores or scores[0][1] == 0:
+    if not scores or scores[0][1] < MIN_FIT:
         return None, scores
     best = scores[0]
     tied = [s[0] for s in scores if s[1:] == best[1:]]

@@ -285,6 +285,7 @@ PARAMS = {
         ({"embed.weight", "encoder.0.w"}, "LtgBertModel"),
         ({"embed.weight", "encoder.0.w", "classifier.w"}, "LtgBertForSequenceClassification"),
         ({"something.else"}, None),
+        ({"head.w", "unrelated.a"}, None),  # fills too little of any class
     ],
 )
 def test_choose_architecture(weights: set[str], expected: str | None) -> None:
