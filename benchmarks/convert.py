@@ -31,6 +31,7 @@ ROUTES = {
     "transformers": "transformers from_pretrained + save_pretrained",
     "hf-custom": "hf-custom convert (fp32 -> fp32)",
     "hf-custom-bf16": "hf-custom convert --dtype bfloat16",
+    "hf-custom-bufwrite": "hf-custom convert, direct reads, page-cache writes (direct_write=False)",
 }
 
 
@@ -107,10 +108,15 @@ def run_route(route: str, src: Path, out: Path) -> None:
 
         model = AutoModelForCausalLM.from_pretrained(src)
         model.save_pretrained(out, max_shard_size="5GB")
-    elif route in ("hf-custom", "hf-custom-bf16"):
+    elif route in ("hf-custom", "hf-custom-bf16", "hf-custom-bufwrite"):
         from hf_custom.weights import convert
 
-        convert(binf, out, dtype="bfloat16" if route.endswith("bf16") else None)
+        convert(
+            binf,
+            out,
+            dtype="bfloat16" if route.endswith("bf16") else None,
+            direct_write=not route.endswith("bufwrite"),
+        )
     else:
         raise SystemExit(f"unknown route {route}")
 
@@ -155,7 +161,9 @@ def main() -> None:
     ap.add_argument("--size", type=float, default=3.1, help="checkpoint size in GB (default 3.1)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument(
-        "--routes", default="cp,dd-direct,transformers,torch-whole,hf-custom,hf-custom-bf16"
+        "--routes",
+        default="cp,dd-direct,transformers,torch-whole,hf-custom,hf-custom-bf16,hf-custom-bufwrite",
+        help=f"comma-separated, from: {', '.join(ROUTES)}",
     )
     ap.add_argument("--work", type=Path, default=HERE / "_work")
     ap.add_argument("--keep", action="store_true", help="keep the generated checkpoint")

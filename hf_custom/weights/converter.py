@@ -101,6 +101,7 @@ def convert(
     base_model_prefix: str | None = None,
     tied: Mapping[str, str] | None = None,
     direct_io: bool = True,
+    direct_write: bool = True,
     on_event: EventSink | None = None,
 ) -> ConvertResult:
     """Convert the weights at ``src`` (file or folder) into safetensors shards in ``out``.
@@ -108,7 +109,10 @@ def convert(
     ``expected_keys`` (the target class's parameter and buffer names), ``base_model_prefix``
     and ``tied`` (tied target -> source) come from the model when it is at hand (publish);
     without them names are only stripped of wrapper prefixes and renamed by ``renames``
-    (``(regex, replacement)`` pairs). ``direct_io=False`` forces the portable I/O path.
+    (``(regex, replacement)`` pairs). ``direct_io=False`` forces the portable I/O path;
+    ``direct_write=False`` keeps direct reads but writes through the page cache (faster where
+    the page cache is cheap and the disk is slow to write; the data then reaches the disk after
+    the call returns, as with ``cp``).
     """
     t0 = time.monotonic()
     src, out = Path(src), Path(out)
@@ -150,7 +154,7 @@ def convert(
     job: _Job | None = None
     try:
         out.mkdir(parents=True, exist_ok=True)
-        job = _Job(source, plan, on_event=on_event, direct=direct_io)
+        job = _Job(source, plan, on_event=on_event, direct=direct_io, direct_write=direct_write)
         written = []
         for fname, members in zip(names, shards, strict=True):
             tmp = out / f".{fname}.hfc-tmp-{os.getpid()}"
@@ -224,11 +228,19 @@ def _write_index(tmp: Path, weight_map: Mapping[str, str], total: int, name: str
 class _Job:
     """One conversion's I/O: readers per source file, one writer, the output stream."""
 
-    def __init__(self, source: Source, plan: Plan, *, on_event: EventSink | None, direct: bool):
+    def __init__(
+        self,
+        source: Source,
+        plan: Plan,
+        *,
+        on_event: EventSink | None,
+        direct: bool,
+        direct_write: bool = True,
+    ):
         self.plan = plan
         self.on_event = on_event
         self.direct = direct
-        self.writer = Writer(direct=direct)
+        self.writer = Writer(direct=direct and direct_write)
         self.readers: dict[Path, ChunkReader] = {}
         self.total = sum(t.rec.nbytes for t in plan.tensors)
         self.done = 0

@@ -441,3 +441,10 @@ def test_empty_scalar_and_bool_tensors(tmp_path, save):
         },
     )
     assert res.tensors == 4
+
+
+def test_direct_reads_with_page_cache_writes(tmp_path, save):
+    sd = tiny_state_dict()
+    res = convert(save(sd), tmp_path / "out", direct_write=False, max_shard_size=3000)
+    assert res.direct_io is False
+    _check(tmp_path / "out", _expect(sd))
