@@ -119,6 +119,12 @@ class ExpectedKeys:
         """Every state-dict key (parameters, including tie targets, and persistent buffers)."""
         return frozenset(self.params) | frozenset(self.buffers)
 
+    @property
+    def stored(self) -> frozenset[str]:
+        """The keys a checkpoint must hold: every state-dict key except tie targets (an
+        ``lm_head.weight`` tied to the embeddings is rebuilt from them at load time)."""
+        return self.keys - frozenset(self.tied)
+
 
 def _check_staged(staged: Path, *, need_config: bool) -> Path:
     staged = Path(staged).resolve()

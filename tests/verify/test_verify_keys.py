@@ -30,6 +30,7 @@ def test_expected_state_keys(heads_dir: Path) -> None:
     assert lm.shapes["model.embed.weight"] == (300, 16)
     assert lm.dtypes["model.embed.weight"] == "float32"
     assert "model.scale" not in lm.keys  # a non-persistent buffer is not a state-dict key
+    assert lm.stored == lm.keys - {"lm_head.weight"}
 
     seq = keys["modeling_tiny.TinyForSequenceClassification"]
     assert {"score.weight", "score.bias"} <= seq.keys and seq.tied == {}

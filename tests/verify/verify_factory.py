@@ -241,13 +241,16 @@ class TinyForMultipleChoice(TinyPreTrainedModel):
         h = self.model(input_ids, attention_mask).last_hidden_state
         return MultipleChoiceModelOutput(logits=self.scorer(h[..., 0, :]).squeeze(-1))
 
+"""
 
+BROKEN_PY = """\
 class TinyBrokenForNextSentencePrediction(TinyPreTrainedModel):
     def __init__(self, config):
         super().__init__(config)
         raise ValueError("tiny: this head is not implemented")
+"""
 
-
+VISION_PY = """\
 class TinyForImageClassification(TinyPreTrainedModel):
     def __init__(self, config):
         super().__init__(config)
@@ -371,6 +374,10 @@ def modeling_text(defects: Collection[str]) -> str:
                 "                nn.init.ones_(module.weight)\n"
             )
         text = text.replace(marker, marker + extra, 1)
+    if "init_error" in d:
+        text += "\n\n" + BROKEN_PY
+    if "vision_head" in d:
+        text += "\n\n" + VISION_PY
     if "crash" in d:
         text = "import os\nimport signal\n\nos.kill(os.getpid(), signal.SIGSEGV)\n" + text
     return text
