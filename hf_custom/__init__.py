@@ -17,7 +17,8 @@ from hf_custom._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from hf_custom.doctor import doctor as doctor
-    from hf_custom.publish import publish as publish, stage as stage
+    from hf_custom.publish import publish as publish
+    from hf_custom.publish import stage as stage
     from hf_custom.verify import verify as verify
     from hf_custom.weights import convert as convert
 

@@ -24,9 +24,9 @@ from hf_custom.events import EventSink, Log, emit
 from hf_custom.findings import Finding, Severity, finding, sort_findings
 from hf_custom.inventory import Exclusion, FileKind, Inventory, read_checkpoint, weights_dtype
 from hf_custom.inventory import weight_names as source_weight_names
-from hf_custom.stage.card import CARD, CardPlan, plan_card
-from hf_custom.stage.config import Change, ConfigResult, normalize_config
-from hf_custom.stage.tokenizer import (
+from hf_custom.staging.card import CARD, CardPlan, plan_card
+from hf_custom.staging.config import Change, ConfigResult, normalize_config
+from hf_custom.staging.tokenizer import (
     TokenizerPlan,
     plan_tokenizer,
     read_tokenizer_files,
@@ -44,7 +44,7 @@ class StageResult:
     source: Path
     files: tuple[str, ...]  # staged files, relative to out
     changes: tuple[Change, ...]  # config.json, tokenizer and card changes
-    rewrites: tuple[Any, ...]  # code rewrites (hf_custom.stage.code.Rewrite)
+    rewrites: tuple[Any, ...]  # code rewrites (hf_custom.staging.code.Rewrite)
     renames: tuple[Any, ...]  # weight renames (hf_custom.weights Rename)
     excluded: tuple[Any, ...]  # hf_custom.inventory.Exclusion
     requirements: tuple[str, ...]
@@ -278,7 +278,7 @@ def stage(
     inventory = read_checkpoint(src)
     config_in = _read_config(src)
 
-    from hf_custom.stage.code import plan_code, write_code
+    from hf_custom.staging.code import plan_code, write_code
 
     emit(on_event, Log("packaging the code"))
     code_plan = plan_code(
@@ -309,7 +309,7 @@ def stage(
         transformers_version=tf_version,
     )
     if first.rename_model_type is not None and first.config_class:
-        from hf_custom.stage.config import rename_model_type_in_source
+        from hf_custom.staging.config import rename_model_type_in_source
 
         module, _, cls_name = first.config_class.rpartition(".")
         fname = f"{module}.py"

@@ -11,7 +11,7 @@ from tiny_checkpoint import TOKEN, digest, make_checkpoint
 
 from hf_custom.errors import InputError, Refusal
 from hf_custom.publish import parse_auto_classes, publish, stage
-from hf_custom.stage.card import parse_front_matter
+from hf_custom.staging.card import parse_front_matter
 
 
 @pytest.fixture(scope="module")

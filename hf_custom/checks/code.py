@@ -1,7 +1,7 @@
 """Code checks: transformers v5 breakage and risky calls, read with ast (never imported or run).
 
 Import resolution (missing relative imports, subpackages, the author's own package, third-party
-modules) is A1's packaging analysis (:mod:`hf_custom.stage.code`), run by :func:`packaging`.
+modules) is A1's packaging analysis (:mod:`hf_custom.staging.code`), run by :func:`packaging`.
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def _self_assignments(source: str, class_name: str) -> set[str]:
 @register("code.config-attributes", rules=("HFC255",))
 def config_attributes(ctx: Context) -> Iterator[Finding]:
     """config.X reads that no config class, config.json or the base config defines."""
-    from hf_custom.stage.config import V4_BASE_DEFAULTS  # reported as HFC115 by config.normalize
+    from hf_custom.staging.config import V4_BASE_DEFAULTS  # reported as HFC115 by config.normalize
 
     pkg = _package(ctx)
     configs = pkg.config_classes()
@@ -338,7 +338,7 @@ def packaging(ctx: Context) -> Iterator[Finding]:
     from pathlib import Path
 
     from hf_custom.errors import InputError
-    from hf_custom.stage.code import plan_code
+    from hf_custom.staging.code import plan_code
 
     if not ctx.top_py_files:
         raise Skip("no Python files at the top of the repository")

@@ -1,4 +1,4 @@
-"""config.json checks: what A2's pure :func:`~hf_custom.stage.config.normalize_config` would change
+"""config.json checks: what A2's pure :func:`~hf_custom.staging.config.normalize_config` would change
 or refuse is exactly what doctor reports (a change means the published config is not normalised).
 """
 
@@ -42,7 +42,7 @@ def config_json(ctx: Context) -> Iterator[Finding]:
 @register("config.normalize", rules=CONFIG_RULES)
 def normalize(ctx: Context) -> Iterator[Finding]:
     """model_type, auto_map, architectures and v5 keys, as staging would normalise them."""
-    from hf_custom.stage.config import normalize_config
+    from hf_custom.staging.config import normalize_config
 
     cfg = ctx.require_config()
     if not ctx.top_py_files:

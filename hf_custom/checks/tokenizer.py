@@ -1,4 +1,4 @@
-"""Tokenizer checks: what A2's pure :func:`~hf_custom.stage.tokenizer.plan_tokenizer` would change
+"""Tokenizer checks: what A2's pure :func:`~hf_custom.staging.tokenizer.plan_tokenizer` would change
 or refuse in the repository's tokenizer files is what doctor reports.
 """
 
@@ -18,7 +18,7 @@ TEXT_FILES = ("vocab.txt",)
 def tokenizer_files(ctx: Context) -> Iterator[Finding]:
     """Tokenizer files present, parseable, consistent with config.json; auto_map for custom classes."""
     from hf_custom.codeinfo import analyze_package
-    from hf_custom.stage.tokenizer import SPECIAL_IDS, plan_tokenizer
+    from hf_custom.staging.tokenizer import SPECIAL_IDS, plan_tokenizer
 
     files: dict[str, str] = {}
     for path in ctx.top_level():

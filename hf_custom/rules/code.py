@@ -1,4 +1,4 @@
-"""Rules HFC200-HFC249: packaging the custom code (owned by the code stage, hf_custom.stage.code).
+"""Rules HFC200-HFC249: packaging the custom code (owned by the code stage, hf_custom.staging.code).
 
 A rule describes the problem as it would break a published repository (severity as doctor reports
 it). When staging repairs the problem (flattening, vendoring, rewriting an import), the code stage

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from hf_custom.stage.builtin_model_types import SNAPSHOT_MODEL_TYPES
+from hf_custom.staging.builtin_model_types import SNAPSHOT_MODEL_TYPES
 
 #: Task suffix of a model class name -> the AutoClass(es) transformers registers such classes
 #: under. One entry: the convention is unambiguous. Several: ambiguous, settled by the user

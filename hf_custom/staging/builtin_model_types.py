@@ -1,6 +1,6 @@
 """Model types built into transformers: a snapshot, generated once from transformers
 5.24.0 (CONFIG_MAPPING_NAMES). Refreshed at run time from the installed
-transformers when it is present (see :mod:`hf_custom.stage.automap`)."""
+transformers when it is present (see :mod:`hf_custom.staging.automap`)."""
 
 from __future__ import annotations
 

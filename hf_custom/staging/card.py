@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from hf_custom.findings import Finding, finding
-from hf_custom.stage.automap import PIPELINE_PRIORITY, PIPELINE_TAGS
-from hf_custom.stage.config import Change
+from hf_custom.staging.automap import PIPELINE_PRIORITY, PIPELINE_TAGS
+from hf_custom.staging.config import Change
 
 CARD = "README.md"
 

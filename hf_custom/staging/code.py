@@ -26,7 +26,7 @@ from pathlib import Path
 from hf_custom.codeinfo import CodePackage, ImportInfo, ModuleInfo, analyze_package, parse_module
 from hf_custom.errors import InputError
 from hf_custom.findings import Finding, Severity, finding
-from hf_custom.stage.imports import (
+from hf_custom.staging.imports import (
     counted_by_check_imports,
     distribution_name,
     installed,

@@ -15,7 +15,7 @@ from typing import Any
 
 from hf_custom.codeinfo import ClassInfo, CodePackage
 from hf_custom.findings import Finding, Severity, finding
-from hf_custom.stage.automap import (
+from hf_custom.staging.automap import (
     OTHER_AUTO_CLASSES,
     auto_class_candidates,
     is_abstract_base_name,

@@ -19,7 +19,7 @@ from typing import Any
 
 from hf_custom.codeinfo import ClassInfo, CodePackage
 from hf_custom.findings import Finding, Severity, finding
-from hf_custom.stage.config import Change
+from hf_custom.staging.config import Change
 
 MISSPELLED_MAP = "special_token_map.json"
 SPECIAL_MAP = "special_tokens_map.json"

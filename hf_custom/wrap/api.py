@@ -2,7 +2,7 @@
 
 Steps: import the class; read its constructor (:mod:`~hf_custom.wrap.signature`); build it and
 trace its forward (:mod:`~hf_custom.wrap.trace`); vendor its source with publish's packaging
-(:func:`hf_custom.stage.code.plan_code`); generate the configuration and modeling files
+(:func:`hf_custom.staging.code.plan_code`); generate the configuration and modeling files
 (:mod:`~hf_custom.wrap.codegen`); write config.json and the weights under the ``model.``
 prefix; verify the folder in a clean child process (:func:`hf_custom.verify.verify`).
 """
@@ -333,7 +333,7 @@ def _tied(module: Any) -> dict[str, str]:
 
 
 def _plan_code(source: Path, src_dir: Path, code_root: Path | None, snake: str) -> Any:
-    from hf_custom.stage.code import plan_code
+    from hf_custom.staging.code import plan_code
 
     if source.stem in (f"modeling_{snake}", f"configuration_{snake}"):
         raise InputError(

@@ -58,7 +58,7 @@ def _auto_map(**changes: str | None) -> str:
 def _normalize(**kw: object) -> Callable[[], Iterable[Finding]]:
     def run() -> Iterable[Finding]:
         from hf_custom.codeinfo import analyze_package
-        from hf_custom.stage.config import normalize_config
+        from hf_custom.staging.config import normalize_config
 
         code = analyze_package({"configuration_toy.py": CONFIGURATION, "modeling_toy.py": MODELING})
         return normalize_config(CONFIG, code, **kw).findings  # type: ignore[arg-type]

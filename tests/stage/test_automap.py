@@ -4,8 +4,8 @@ from collections import Counter
 
 import pytest
 
-from hf_custom.stage import automap
-from hf_custom.stage.automap import (
+from hf_custom.staging import automap
+from hf_custom.staging.automap import (
     SUFFIX_AUTO_CLASSES,
     auto_class_candidates,
     auto_class_for,
@@ -15,7 +15,7 @@ from hf_custom.stage.automap import (
     model_types_from_source,
     task_suffix,
 )
-from hf_custom.stage.builtin_model_types import SNAPSHOT_MODEL_TYPES
+from hf_custom.staging.builtin_model_types import SNAPSHOT_MODEL_TYPES
 
 
 @pytest.mark.parametrize(

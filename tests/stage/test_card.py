@@ -4,7 +4,7 @@ import ast
 
 import pytest
 
-from hf_custom.stage.card import parse_front_matter, pipeline_tag_for, plan_card, usage_snippet
+from hf_custom.staging.card import parse_front_matter, pipeline_tag_for, plan_card, usage_snippet
 
 AUTO_MAP = {
     "AutoConfig": "configuration_x.XConfig",

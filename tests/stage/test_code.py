@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from hf_custom.errors import InputError
-from hf_custom.stage.code import plan_code, write_code
-from hf_custom.stage.imports import counted_by_check_imports, loader_guard_names
+from hf_custom.staging.code import plan_code, write_code
+from hf_custom.staging.imports import counted_by_check_imports, loader_guard_names
 
 CONFIG = """\
 from transformers import PretrainedConfig
@@ -619,7 +619,7 @@ def test_loader_patterns_match_transformers(tmp_path):
     """Our copy of the loader's relative-import patterns finds what transformers finds."""
     from transformers.dynamic_module_utils import get_relative_imports
 
-    from hf_custom.stage.imports import loader_pattern_matches
+    from hf_custom.staging.imports import loader_pattern_matches
 
     text = (
         "from .a import x\n"

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from hf_custom.codeinfo import CodePackage, analyze_package
-from hf_custom.stage.config import (
+from hf_custom.staging.config import (
     choose_architecture,
     fit_score,
     normalize_config,

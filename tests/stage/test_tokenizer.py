@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hf_custom.codeinfo import analyze_package
-from hf_custom.stage.tokenizer import (
+from hf_custom.staging.tokenizer import (
     plan_tokenizer,
     read_tokenizer_files,
     vocab_lookup,
