@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,23 @@ def _size(value: str) -> int:
         return parse_size(value)
     except ValueError as exc:
         raise InputError(str(exc), hint="e.g. --max-shard-size 5GB") from exc
+
+
+_RENAME_REASONS = {
+    "ddp-prefix": "module. prefix (DDP) stripped",
+    "compile-prefix": "_orig_mod. prefix (torch.compile) stripped",
+    "base-model-prefix": "wrapper prefix added",
+    "rename-rule": "--rename",
+}
+
+
+def _group_renames(renames: Sequence[Any]) -> list[tuple[str, list[Any]]]:
+    """Renames grouped by their reason, in first-seen order: one line per kind for people."""
+    groups: dict[str, list[Any]] = {}
+    for r in renames:
+        reason = str(getattr(r, "reason", "") or "renamed")
+        groups.setdefault(_RENAME_REASONS.get(reason, reason), []).append(r)
+    return list(groups.items())
 
 
 def _renames(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -188,11 +206,13 @@ def _human(result: Any) -> None:
                 f"{escape(repr(c.new))}  [dim]{escape(c.reason)}[/]"
             )
     if st.renames:
-        err.print("[bold]Weight renames[/]")
-        for r in st.renames[:50]:
-            err.print(f"  {escape(str(r.old))} -> {escape(str(r.new))}")
-        if len(st.renames) > 50:
-            err.print(f"  ... and {len(st.renames) - 50} more (see --format json)")
+        err.print(f"[bold]Weight renames[/] ({len(st.renames)}; every name in --format json)")
+        for reason, group in _group_renames(st.renames):
+            first = group[0]
+            more = f" and {len(group) - 1} more" if len(group) > 1 else ""
+            err.print(
+                f"  {escape(reason)}: {escape(str(first.old))} -> {escape(str(first.new))}{more}"
+            )
     if st.requirements:
         err.print("[bold]Requirements[/] " + escape(", ".join(st.requirements)))
     if result.findings:
