@@ -23,6 +23,7 @@ traceback to the frame inside the model's own files.
 # (os.path throughout: this script runs in other interpreters and stays plain and portable)
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -93,6 +94,7 @@ def run_verify(rep: Reporter, req: dict[str, Any]) -> None:
             rep, auto_class, str(ref), staged=staged, config=config, tensors=tensors,
             architectures=architectures,
         )  # fmt: skip
+        gc.collect()  # one model in memory at a time
     if has_tok:
         vocab = config_int(config, "vocab_size")
         verify_tokenizer(

@@ -10,6 +10,7 @@ import inspect
 import os
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from child_diagnose import (
@@ -33,23 +34,44 @@ from child_diagnose import (
 # --------------------------------------------------------------------------------------------
 
 
-def read_staged_tensors(staged: str) -> tuple[dict[str, Any], str]:
+class LazyTensors(Mapping[str, Any]):
+    """The staged safetensors, read one tensor at a time (memory stays ~ one model, not two)."""
+
+    def __init__(self, files: list[str]) -> None:
+        from safetensors import safe_open
+
+        self._handles = [safe_open(f, framework="pt") for f in files]
+        self._where = {k: h for h in self._handles for k in h.keys()}  # noqa: SIM118
+
+    def __getitem__(self, key: str) -> Any:
+        return self._where[key].get_tensor(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._where
+
+
+def read_staged_tensors(staged: str) -> tuple[Mapping[str, Any], str]:
     import torch
 
     names = sorted(os.listdir(staged))
-    st = [n for n in names if n.endswith(".safetensors")]
+    st = [os.path.join(staged, n) for n in names if n.endswith(".safetensors")]
     if st:
-        from safetensors.torch import load_file
-
-        out: dict[str, Any] = {}
-        for n in st:
-            out.update(load_file(os.path.join(staged, n)))
-        return out, "safetensors"
+        return LazyTensors(st), "safetensors"
     pt = [n for n in names if n.endswith(".bin") and n.startswith("pytorch_model")]
     if pt:
-        out = {}
+        out: dict[str, Any] = {}
         for n in pt:
-            out.update(torch.load(os.path.join(staged, n), map_location="cpu", weights_only=True))
+            path = os.path.join(staged, n)
+            try:
+                out.update(torch.load(path, map_location="cpu", weights_only=True, mmap=True))
+            except RuntimeError:  # legacy (non-zip) format cannot be memory-mapped
+                out.update(torch.load(path, map_location="cpu", weights_only=True))
         return out, "bin"
     return {}, ""
 
@@ -223,7 +245,7 @@ def compare_weights(
     rep: Reporter,
     model: Any,
     info: dict[str, Any],
-    tensors: dict[str, Any],
+    tensors: Mapping[str, Any],
     *,
     auto_class: str,
     cls_name: str,
@@ -350,7 +372,7 @@ def _same_tensor(a: Any, b: Any) -> bool:
     return bool(((a == b) | (torch.isnan(a) & torch.isnan(b))).all())
 
 
-def _lookup(tensors: dict[str, Any], key: str, prefix: str) -> Any:
+def _lookup(tensors: Mapping[str, Any], key: str, prefix: str) -> Any:
     """The file's tensor for a model key, allowing for the base-model prefix either way."""
     if key in tensors:
         return tensors[key]
@@ -427,7 +449,7 @@ def verify_model(
     *,
     staged: str,
     config: Any,
-    tensors: dict[str, Any],
+    tensors: Mapping[str, Any],
     architectures: list[str],
 ) -> None:
     import torch
@@ -587,7 +609,7 @@ def _non_persistent_buffers(model: Any) -> list[str]:
 
 
 def round_trip(
-    model: Any, config: Any, tensors: dict[str, Any], inputs: Any, out: Any
+    model: Any, config: Any, tensors: Mapping[str, Any], inputs: Any, out: Any
 ) -> tuple[bool, str]:
     import torch
 
