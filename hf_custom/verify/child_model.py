@@ -164,6 +164,15 @@ def expected_shape(auto_class: str, config: Any, model: Any, b: int, s: int) -> 
     return None
 
 
+def _output_rows(model: Any) -> int | None:
+    try:
+        emb = model.get_output_embeddings()
+    except Exception:
+        return None
+    weight = getattr(emb, "weight", None)
+    return int(weight.shape[0]) if weight is not None and weight.dim() == 2 else None
+
+
 def check_output(
     rep: Reporter, out: Any, *, auto_class: str, cls_name: str, config: Any, model: Any, inputs: Any
 ) -> tuple[str, str]:
@@ -209,7 +218,8 @@ def check_output(
     want = expected_shape(auto_class, config, model, b, s)
     if value is not None and want is not None and isinstance(value, torch.Tensor):
         got = list(value.shape)
-        if got != want:
+        head = _output_rows(model)  # LM heads padded beyond vocab_size are fine
+        if got != want and not (head and got == [*want[:-1], head] and "LM" in auto_class):
             rep.finding(
                 "HFC512",
                 f"{cls_name}.forward: {field} has shape {got}, expected {want} for {auto_class} "
