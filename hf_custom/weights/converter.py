@@ -14,7 +14,6 @@ conversion and nothing is left in OUT.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -369,12 +368,6 @@ class _Job:
         self.writer.abort()
         for reader in self.readers.values():
             reader.close()
-        for f in [*self.outputs, *([self._file] if self._file else [])]:
-            for fd in (f._fd, f._fd_plain):
-                if fd >= 0:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-            f._fd = f._fd_plain = -1
 
     def verify_shard(self, path: Path, tensors: list[OutTensor], fname: str) -> None:
         crcs = {p: r.checksums() for p, r in self.readers.items()}

@@ -1,4 +1,4 @@
-"""Direct I/O plumbing: an aligned reader thread, a hashing writer thread, reused buffers.
+"""Direct I/O plumbing: parallel aligned reads and writes, hashing beside them, reused buffers.
 
 Everything through the page cache costs a first touch of every page (slow on VMs); here the
 source is read with ``O_DIRECT`` into a few reused aligned buffers and the output written with
@@ -20,13 +20,14 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ALIGN = 4096
-READ_CHUNK = 32 << 20
-READ_BUFFERS = 4
-WRITE_CHUNK = 32 << 20
-WRITE_BUFFERS = 3
+READ_CHUNK = 16 << 20
+READ_BUFFERS = 6
+READ_THREADS = 4
+WRITE_CHUNK = 16 << 20
+WRITE_BUFFERS = 6
+WRITE_THREADS = 3
 GAP_MERGE = 1 << 20  # read through holes smaller than this instead of seeking
 
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
@@ -55,118 +56,146 @@ class _Failure:
 
 
 class ChunkReader:
-    """Reads byte ranges of one file, in order, on a background thread.
+    """Reads byte ranges of one file, in order, with several reads in flight.
 
     ``ranges`` are ascending, non-overlapping ``(start, end)``; ``pieces(start, end)`` then
-    yields memoryviews covering each range in turn (valid until the next call). A second thread
-    computes the CRC-32 of every range from the same buffers (:meth:`checksums`), so checking
-    the bytes costs the consumer nothing.
+    yields memoryviews covering each range in turn (valid until the next call). Reads are
+    issued by ``READ_THREADS`` threads at once (virtual disks serve parallel requests much
+    faster than one at a time) and delivered in order. Another thread computes the CRC-32 of
+    every range from the same buffers (:meth:`checksums`), so checking costs the consumer nothing.
     """
 
     def __init__(self, path: Path, ranges: Sequence[tuple[int, int]], *, direct: bool = True):
         self.path = path
-        self.direct_used = False
         self._ranges = [r for r in ranges if r[1] > r[0]]
-        self._extents = _merge(self._ranges)
         self._crcs = [0] * len(self._ranges)
+        self._fd, self.direct_used = _open_read(path, direct)
+        self._fd_plain = -1
+        self._chunks = _chunks(_merge(self._ranges), aligned=self.direct_used)
         self._free: queue.Queue[mmap.mmap] = queue.Queue()
         for _ in range(READ_BUFFERS):
             self._free.put(_buffer(READ_CHUNK))
-        self._ready: queue.Queue[tuple[int, mmap.mmap, int] | _Failure | None] = queue.Queue()
-        self._to_check: queue.Queue[tuple[int, mmap.mmap, int] | None] = queue.Queue()
+        self._cond = threading.Condition()
+        self._done: dict[int, tuple[int, mmap.mmap, int] | _Failure] = {}
         self._users: dict[int, int] = {}
-        self._lock = threading.Lock()
+        self._next_index = 0
         self._stop = False
-        self._direct = direct
+        self._main_index = 0
         self._cur: tuple[int, mmap.mmap, int] | None = None
-        self._thread = threading.Thread(target=self._run, name="hfc-reader", daemon=True)
-        self._checker = threading.Thread(target=self._check, name="hfc-crc", daemon=True)
-        self._thread.start()
-        self._checker.start()
+        self._threads = [
+            threading.Thread(target=self._read_loop, name=f"hfc-reader-{k}", daemon=True)
+            for k in range(READ_THREADS)
+        ]
+        self._threads.append(threading.Thread(target=self._check, name="hfc-crc", daemon=True))
+        for t in self._threads:
+            t.start()
 
-    def _release(self, buf: mmap.mmap) -> None:
-        with self._lock:
+    # -- reading ---------------------------------------------------------------------------
+    def _read_loop(self) -> None:
+        while True:
+            buf = self._free.get()  # a buffer first, then an index: the lowest index in flight
+            with self._cond:  # always holds a buffer, so in-order delivery cannot deadlock
+                i = self._next_index
+                if self._stop or i >= len(self._chunks):
+                    self._free.put(buf)
+                    return
+                self._next_index += 1
+            pos, want = self._chunks[i]
+            try:
+                n = self._pread(buf, want, pos)
+                if n <= 0:
+                    raise OSError(errno.EIO, f"unexpected end of file at byte {pos}")
+                item: tuple[int, mmap.mmap, int] | _Failure = (pos, buf, n)
+            except BaseException as e:
+                item = _Failure(e)
+                self._free.put(buf)
+            with self._cond:
+                if not isinstance(item, _Failure):
+                    self._users[id(buf)] = 2
+                self._done[i] = item
+                self._cond.notify_all()
+
+    def _pread(self, buf: mmap.mmap, want: int, pos: int) -> int:
+        view = memoryview(buf)[:want]
+        try:
+            if self._fd_plain < 0:
+                try:
+                    return os.preadv(self._fd, [view], pos)
+                except OSError as e:
+                    if not self.direct_used or e.errno != errno.EINVAL:
+                        raise
+                    with self._cond:
+                        if self._fd_plain < 0:
+                            self._fd_plain = os.open(self.path, os.O_RDONLY)
+                        self.direct_used = False
+            return os.preadv(self._fd_plain, [view], pos)
+        finally:
+            view.release()
+
+    def _take(self, i: int) -> tuple[int, mmap.mmap, int] | None:
+        """Chunk ``i`` once it has been read (None past the end)."""
+        if i >= len(self._chunks):
+            return None
+        with self._cond:
+            while i not in self._done:
+                if self._stop:  # closing after a failure: this chunk will never come
+                    return None
+                self._cond.wait()
+            item = self._done[i]
+        if isinstance(item, _Failure):
+            raise item.exc
+        return item
+
+    def _release(self, i: int, buf: mmap.mmap) -> None:
+        with self._cond:
             left = self._users.get(id(buf), 1) - 1
             if left > 0:
                 self._users[id(buf)] = left
                 return
             self._users.pop(id(buf), None)
+            self._done.pop(i, None)
         self._free.put(buf)
 
-    def _run(self) -> None:
-        try:
-            fd, direct = _open_read(self.path, self._direct)
-            self.direct_used = direct
-            try:
-                for start, end in self._extents:
-                    pos = start - start % ALIGN if direct else start
-                    while pos < end and not self._stop:
-                        buf = self._free.get()
-                        if self._stop:
-                            break
-                        want = min(READ_CHUNK, end - pos)
-                        if direct:
-                            want = -(-want // ALIGN) * ALIGN
-                        try:
-                            n = os.preadv(fd, [memoryview(buf)[:want]], pos)
-                        except OSError as e:
-                            if not direct or e.errno != errno.EINVAL:
-                                raise
-                            os.close(fd)
-                            fd, direct = _open_read(self.path, False)
-                            self.direct_used = False
-                            n = os.preadv(fd, [memoryview(buf)[:want]], pos)
-                        if n <= 0:
-                            raise OSError(errno.EIO, f"unexpected end of file at byte {pos}")
-                        with self._lock:
-                            self._users[id(buf)] = 2
-                        self._to_check.put((pos, buf, n))
-                        self._ready.put((pos, buf, n))
-                        pos += n
-            finally:
-                os.close(fd)
-            self._ready.put(None)
-        except BaseException as e:
-            self._ready.put(_Failure(e))
-        finally:
-            self._to_check.put(None)
-
+    # -- checksums -------------------------------------------------------------------------
     def _check(self) -> None:
-        i = 0
+        r = 0
         ranges, crcs = self._ranges, self._crcs
-        while True:
-            item = self._to_check.get()
+        for i in range(len(self._chunks)):
+            try:
+                item = self._take(i)
+            except BaseException:
+                return
             if item is None:
                 return
             pos, buf, n = item
             view = memoryview(buf)
-            while i < len(ranges) and ranges[i][0] < pos + n:
-                a, b = max(ranges[i][0], pos), min(ranges[i][1], pos + n)
+            while r < len(ranges) and ranges[r][0] < pos + n:
+                a, b = max(ranges[r][0], pos), min(ranges[r][1], pos + n)
                 if a < b:
-                    crcs[i] = zlib.crc32(view[a - pos : b - pos], crcs[i])
-                if ranges[i][1] > pos + n:
+                    crcs[r] = zlib.crc32(view[a - pos : b - pos], crcs[r])
+                if ranges[r][1] > pos + n:
                     break
-                i += 1
+                r += 1
             view.release()
-            self._release(buf)
+            self._release(i, buf)
 
     def checksums(self) -> dict[int, int]:
         """start of each range -> CRC-32 of its bytes as read (after :meth:`close`)."""
         return {r[0]: c for r, c in zip(self._ranges, self._crcs, strict=True)}
 
+    # -- consuming -------------------------------------------------------------------------
     def pieces(self, start: int, end: int) -> Iterator[memoryview]:
         pos = start
         while pos < end:
             cur = self._cur
             if cur is None or not (cur[0] <= pos < cur[0] + cur[2]):
                 if cur is not None:
-                    self._release(cur[1])
+                    self._release(self._main_index, cur[1])
+                    self._main_index += 1
                     self._cur = None
-                item = self._ready.get()
+                item = self._take(self._main_index)
                 if item is None:
                     raise OSError(errno.EIO, f"{self.path}: ended before byte {pos}")
-                if isinstance(item, _Failure):
-                    raise item.exc
                 self._cur = item
                 continue
             off, buf, n = cur
@@ -175,16 +204,32 @@ class ChunkReader:
             pos = stop
 
     def close(self) -> None:
-        """Stop reading, wait for both threads (idempotent)."""
-        self._stop = True
+        """Finish: wait for the threads, close the file (idempotent)."""
+        if self._fd < 0:
+            return
         if self._cur is not None:
-            self._release(self._cur[1])
+            self._release(self._main_index, self._cur[1])
+            self._main_index += 1
             self._cur = None
-        for _ in range(READ_BUFFERS):
-            self._free.put(_buffer(ALIGN))  # wake a waiting reader
-        self._thread.join()
-        self._to_check.put(None)
-        self._checker.join()
+        # whatever the consumer did not take: let the checker finish on what was read
+        for i in range(self._main_index, len(self._chunks)):
+            try:
+                item = self._take(i)
+            except BaseException:
+                break
+            if item is not None:
+                self._release(i, item[1])
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        for _ in range(READ_THREADS):
+            self._free.put(_buffer(ALIGN))  # wake readers waiting for a buffer
+        for t in self._threads:
+            t.join()
+        for fd in (self._fd, self._fd_plain):
+            if fd >= 0:
+                os.close(fd)
+        self._fd = self._fd_plain = -1
 
 
 def _merge(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -197,10 +242,24 @@ def _merge(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
+def _chunks(extents: Sequence[tuple[int, int]], *, aligned: bool) -> list[tuple[int, int]]:
+    """(offset, length) of every read; aligned for O_DIRECT (the file end may come earlier)."""
+    out = []
+    for start, end in extents:
+        pos = start - start % ALIGN if aligned else start
+        while pos < end:
+            want = min(READ_CHUNK, end - pos)
+            if aligned:
+                want = -(-want // ALIGN) * ALIGN
+            out.append((pos, want))
+            pos += want
+    return out
+
+
 @dataclass
 class OutFile:
     path: Path
-    size: int = 0
+    size: int = 0  # bytes submitted so far (the file's size once finished)
     sha256: str = ""
     direct_used: bool = False
     _hash: hashlib._Hash = field(default_factory=hashlib.sha256)
@@ -209,12 +268,13 @@ class OutFile:
 
 
 class Writer:
-    """Writes output files from reused aligned buffers on a background thread, while another
-    thread computes each file's sha256 from the same buffers (hashing and writing overlap).
+    """Writes output files from reused aligned buffers with ``WRITE_THREADS`` writes in flight,
+    while another thread computes each file's sha256 from the same buffers, in order.
 
     Use: ``f = writer.open(path)``, then ``writer.buffer()`` / ``writer.submit(f, buf, n)``
-    repeatedly (every full buffer is a multiple of the alignment), ``writer.finish(f)``, and
-    ``writer.close()`` at the end. ``direct=False`` forces the portable path.
+    repeatedly (every buffer but a file's last is a multiple of the alignment),
+    ``writer.finish(f)``, and ``writer.close()`` at the end (it closes the files).
+    ``direct=False`` forces the portable path.
     """
 
     def __init__(self, *, direct: bool = True) -> None:
@@ -225,19 +285,24 @@ class Writer:
         self._pending: dict[int, int] = {}
         self._lock = threading.Lock()
         self._error: BaseException | None = None
-        self._queues: list[queue.Queue[tuple[str, OutFile, mmap.mmap | None, int]]] = []
-        self._threads = []
-        for name, work in (("hfc-writer", self._write_job), ("hfc-hasher", self._hash_job)):
-            q: queue.Queue[tuple[str, OutFile, mmap.mmap | None, int]] = queue.Queue()
-            t = threading.Thread(target=self._run, args=(q, work), name=name, daemon=True)
-            self._queues.append(q)
-            self._threads.append(t)
+        self._files: list[OutFile] = []
+        self._writes: queue.Queue[tuple[OutFile, mmap.mmap, int, int] | None] = queue.Queue()
+        self._hashes: queue.Queue[tuple[OutFile, mmap.mmap | None, int] | None] = queue.Queue()
+        self._threads = [
+            threading.Thread(target=self._write_loop, name=f"hfc-writer-{k}", daemon=True)
+            for k in range(WRITE_THREADS)
+        ]
+        self._threads.append(
+            threading.Thread(target=self._hash_loop, name="hfc-hasher", daemon=True)
+        )
+        for t in self._threads:
             t.start()
+        self._closed = False
 
     def open(self, path: Path) -> OutFile:
         f = OutFile(path=path)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        f._fd_plain = os.open(path, flags, 0o644)
+        f._fd_plain = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._files.append(f)
         if self.direct:
             try:
                 f._fd = os.open(path, os.O_WRONLY | _O_DIRECT)
@@ -260,25 +325,39 @@ class Writer:
 
     def submit(self, f: OutFile, buf: mmap.mmap, n: int) -> None:
         with self._lock:
-            self._pending[id(buf)] = len(self._queues)
-        for q in self._queues:
-            q.put(("data", f, buf, n))
+            self._pending[id(buf)] = 2
+        offset, f.size = f.size, f.size + n
+        self._writes.put((f, buf, n, offset))
+        self._hashes.put((f, buf, n))
 
     def finish(self, f: OutFile) -> None:
-        for q in self._queues:
-            q.put(("close", f, None, 0))
+        self._hashes.put((f, None, 0))
 
     def close(self) -> None:
-        """Wait for every job; re-raise the first error, if any."""
-        for q in self._queues:
-            q.put(("stop", OutFile(Path()), None, 0))
-        for t in self._threads:
-            t.join()
+        """Wait for every write, close the files; re-raise the first error, if any."""
+        if not self._closed:
+            self._closed = True
+            for _ in range(WRITE_THREADS):
+                self._writes.put(None)
+            self._hashes.put(None)
+            for t in self._threads:
+                t.join()
+            for f in self._files:
+                for fd in (f._fd, f._fd_plain):
+                    if fd >= 0:
+                        with contextlib.suppress(OSError):
+                            os.close(fd)
+                f._fd = f._fd_plain = -1
         self.check()
 
     def check(self) -> None:
         if self._error is not None:
             raise self._error
+
+    def abort(self) -> None:
+        """Stop the threads and close every file (after a failure)."""
+        with contextlib.suppress(BaseException):
+            self.close()
 
     def _done_with(self, buf: mmap.mmap) -> None:
         with self._lock:
@@ -289,56 +368,50 @@ class Writer:
         if last:
             self._free.put(buf)
 
-    def _run(self, q: queue.Queue[tuple[str, OutFile, mmap.mmap | None, int]], work: Any) -> None:
-        while True:
-            kind, f, buf, n = q.get()
-            if kind == "stop":
-                return
+    def _hash_loop(self) -> None:
+        while (job := self._hashes.get()) is not None:
+            f, buf, n = job
             try:
-                if self._error is None:
-                    work(kind, f, None if buf is None else memoryview(buf)[:n])
+                if buf is None:
+                    f.sha256 = f._hash.hexdigest()
+                elif self._error is None:
+                    view = memoryview(buf)[:n]
+                    f._hash.update(view)
+                    view.release()
             except BaseException as e:
                 self._error = self._error or e
             finally:
                 if buf is not None:
                     self._done_with(buf)
 
-    def _hash_job(self, kind: str, f: OutFile, data: memoryview | None) -> None:
-        if kind == "data":
-            assert data is not None
-            f._hash.update(data)
-        else:
-            f.sha256 = f._hash.hexdigest()
+    def _write_loop(self) -> None:
+        while (job := self._writes.get()) is not None:
+            f, buf, n, offset = job
+            try:
+                if self._error is None:
+                    view = memoryview(buf)[:n]
+                    try:
+                        self._write(f, view, offset)
+                    finally:
+                        view.release()
+            except BaseException as e:
+                self._error = self._error or e
+            finally:
+                self._done_with(buf)
 
-    def _write_job(self, kind: str, f: OutFile, data: memoryview | None) -> None:
-        if kind == "close":
-            # No fsync, like cp and save_pretrained: O_DIRECT data has reached the device and
-            # the rename that publishes the file happens only after verification.
-            for fd in (f._fd, f._fd_plain):
-                if fd >= 0:
-                    os.close(fd)
-            f._fd = f._fd_plain = -1
-            return
-        assert data is not None
+    def _write(self, f: OutFile, data: memoryview, offset: int) -> None:
         n = len(data)
-        aligned = n - n % ALIGN if f._fd >= 0 and f.size % ALIGN == 0 else 0
+        aligned = n - n % ALIGN if f.direct_used and offset % ALIGN == 0 else 0
         if aligned:
             try:
-                _pwrite_all(f._fd, data[:aligned], f.size)
+                _pwrite_all(f._fd, data[:aligned], offset)
             except OSError as e:
                 if e.errno != errno.EINVAL:
                     raise
-                os.close(f._fd)
-                f._fd, f.direct_used = -1, False
+                f.direct_used = False  # this filesystem refuses: the portable path from now on
                 aligned = 0
         if aligned < n:
-            _pwrite_all(f._fd_plain, data[aligned:], f.size + aligned)
-        f.size += n
-
-    def abort(self) -> None:
-        """Stop the threads and close whatever is still open (after a failure)."""
-        with contextlib.suppress(BaseException):
-            self.close()
+            _pwrite_all(f._fd_plain, data[aligned:], offset + aligned)
 
 
 def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
