@@ -23,11 +23,11 @@ from pathlib import Path
 
 ALIGN = 4096
 READ_CHUNK = 16 << 20
-READ_BUFFERS = 6
-READ_THREADS = 4
+READ_BUFFERS = 8
+READ_THREADS = 6
 WRITE_CHUNK = 16 << 20
-WRITE_BUFFERS = 6
-WRITE_THREADS = 3
+WRITE_BUFFERS = 8
+WRITE_THREADS = 4
 GAP_MERGE = 1 << 20  # read through holes smaller than this instead of seeking
 
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
