@@ -16,19 +16,19 @@ from typing import TYPE_CHECKING, Any
 from hf_custom._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hf_custom.doctor import doctor as doctor
-    from hf_custom.publish import publish as publish
-    from hf_custom.publish import stage as stage
-    from hf_custom.verify import verify as verify
+    from hf_custom.diagnosis import doctor as doctor
+    from hf_custom.publishing import publish as publish
+    from hf_custom.publishing import stage as stage
+    from hf_custom.verification import verify as verify
     from hf_custom.weights import convert as convert
 
 _API = {
-    "publish": "hf_custom.publish",
-    "stage": "hf_custom.publish",
-    "doctor": "hf_custom.doctor",
+    "publish": "hf_custom.publishing",
+    "stage": "hf_custom.publishing",
+    "doctor": "hf_custom.diagnosis",
     "convert": "hf_custom.weights",
-    "verify": "hf_custom.verify",
-    "wrap": "hf_custom.wrap",
+    "verify": "hf_custom.verification",
+    "wrap": "hf_custom.wrapping",
 }
 
 __all__ = ["__version__", *sorted(_API)]

@@ -22,7 +22,7 @@ from hf_custom.errors import InputError, Refusal
 
 if TYPE_CHECKING:
     from hf_custom.checks.gitview import GitTreeView
-    from hf_custom.doctor import DoctorReport
+    from hf_custom.diagnosis import DoctorReport
     from hf_custom.findings import Finding
 
 HOOK_TYPES = ("pre-push", "pre-commit")
@@ -246,7 +246,7 @@ def run(
 ) -> HookRun:
     """What the installed script runs: the previous hook, then the static doctor."""
     from hf_custom.checks.gitview import GitTreeView
-    from hf_custom.doctor import diagnose_view
+    from hf_custom.diagnosis import diagnose_view
 
     _check_hook_type(hook_type)
     repo = repo_root(path)

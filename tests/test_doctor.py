@@ -11,7 +11,7 @@ import pytest
 from checks.repo import safetensors_bytes, write_repo
 
 from hf_custom.cli.main import main
-from hf_custom.doctor import doctor
+from hf_custom.diagnosis import doctor
 from hf_custom.errors import InputError
 
 BROKEN = {"config.json": "{not json", "notes.txt": "todo\n"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hf_custom.doctor import doctor
+from hf_custom.diagnosis import doctor
 from hf_custom.findings import Severity
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -17,7 +17,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 @pytest.mark.slow
 @pytest.mark.parametrize("example", ["tinylm", "ltgbert"])
 def test_staged_examples_have_no_error(example: str, tmp_path: Path) -> None:
-    from hf_custom.publish import stage
+    from hf_custom.publishing import stage
 
     ckpt = tmp_path / "checkpoint"
     script = str(EXAMPLES / example / "make_checkpoint.py")

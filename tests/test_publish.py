@@ -10,7 +10,7 @@ import pytest
 from tiny_checkpoint import TOKEN, digest, make_checkpoint
 
 from hf_custom.errors import InputError, Refusal
-from hf_custom.publish import parse_auto_classes, publish, stage
+from hf_custom.publishing import parse_auto_classes, publish, stage
 from hf_custom.staging.card import parse_front_matter
 
 

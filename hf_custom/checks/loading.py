@@ -20,7 +20,7 @@ def verify(ctx: Context) -> Iterator[Finding]:
     """Load every AutoClass of auto_map in a clean child process, compare tensors, run forward."""
     if ctx.load_dir is None:
         raise Skip("no local copy of the repository to load")
-    from hf_custom.verify import verify as run_verify
+    from hf_custom.verification import verify as run_verify
 
     report = run_verify(ctx.load_dir, python=ctx.python)
     yield from report.findings

@@ -1,4 +1,4 @@
-"""``hf-custom doctor`` and ``hf-custom explain``: thin click layer over :mod:`hf_custom.doctor`."""
+"""``hf-custom doctor`` and ``hf-custom explain``: thin click layer over :mod:`hf_custom.diagnosis`."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def doctor(
     if not target:
         raise click.UsageError("missing TARGET (a folder or a repo id)")
     from hf_custom.cli.output import progress_sink
-    from hf_custom.doctor import doctor as run_doctor
+    from hf_custom.diagnosis import doctor as run_doctor
 
     with progress_sink() as sink:
         report = run_doctor(
@@ -93,7 +93,7 @@ def _render(report: object) -> None:
     from rich.markup import escape
 
     from hf_custom.cli.output import render_findings
-    from hf_custom.doctor import DoctorReport
+    from hf_custom.diagnosis import DoctorReport
 
     assert isinstance(report, DoctorReport)
     console = out_console()

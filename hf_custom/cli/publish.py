@@ -134,8 +134,8 @@ def publish(
     hf-custom publish ./ckpt --repo-id you/model        stage, verify, upload
     """
     from hf_custom.cli.main import ResultCode
-    from hf_custom.publish import parse_auto_classes
-    from hf_custom.publish import publish as run
+    from hf_custom.publishing import parse_auto_classes
+    from hf_custom.publishing import publish as run
 
     if not src.is_dir():
         raise InputError("the checkpoint folder does not exist", path=str(src))

@@ -1,7 +1,7 @@
 """Rendering of a verification report: one row per AutoClass (publish and doctor --load use it).
 
 Human output goes to the console given (stderr in publish/doctor, house rule 2); the JSON form
-is :meth:`hf_custom.verify.VerifyReport.to_json`, the same data.
+is :meth:`hf_custom.verification.VerifyReport.to_json`, the same data.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rich.table import Table
 from hf_custom.cli.output import render_findings, summary_line
 
 if TYPE_CHECKING:
-    from hf_custom.verify import AutoClassRow, VerifyReport
+    from hf_custom.verification import AutoClassRow, VerifyReport
 
 _STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow", "n/a": "dim"}
 _MARK = {"passed": "ok", "failed": "FAIL", "skipped": "skip", "n/a": "-"}

@@ -98,8 +98,8 @@ def wrap(
     hf-custom publish ./ckpt --repo-id you/my-encoder
     """
     from hf_custom.cli.main import ResultCode
-    from hf_custom.wrap import wrap as run_wrap
-    from hf_custom.wrap.signature import parse_args
+    from hf_custom.wrapping import wrap as run_wrap
+    from hf_custom.wrapping.signature import parse_args
 
     task_list = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
     with progress_sink() as sink:
@@ -130,7 +130,7 @@ def _human(result: object) -> None:
     from rich.markup import escape
 
     from hf_custom.cli.output import out_console, render_findings
-    from hf_custom.wrap import WrapResult
+    from hf_custom.wrapping import WrapResult
 
     assert isinstance(result, WrapResult)
     out = out_console()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hf_custom.doctor import DoctorReport, doctor
+from hf_custom.diagnosis import DoctorReport, doctor
 from hf_custom.findings import all_rules
 
 from .cases import CASES, SPECIAL, CallCase, Case

@@ -12,7 +12,7 @@ import pytest
 import hf_custom.checks as registry
 from hf_custom.checks import CRASH_RULE, Skip, all_checks, register, selected_rules
 from hf_custom.checks.context import Context
-from hf_custom.doctor import doctor
+from hf_custom.diagnosis import doctor
 from hf_custom.errors import InputError
 from hf_custom.findings import Finding, all_rules, finding
 

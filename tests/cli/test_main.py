@@ -47,3 +47,17 @@ def test_python_dash_m_entry_point() -> None:
     proc = run("--version")
     assert proc.returncode == 0
     assert "hf-custom" in proc.stdout
+
+
+def test_api_functions_survive_importing_their_modules() -> None:
+    """`hf_custom.publish(...)` etc. stay functions even after the implementing modules load."""
+    code = (
+        "import hf_custom, importlib\n"
+        "for m in ('publishing', 'diagnosis', 'verification', 'wrapping', 'weights', 'staging'):\n"
+        "    importlib.import_module('hf_custom.' + m)\n"
+        "names = ('publish', 'stage', 'doctor', 'convert', 'verify', 'wrap')\n"
+        "print(all(callable(getattr(hf_custom, n)) and not isinstance(getattr(hf_custom, n),"
+        " type(hf_custom)) for n in names))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True", out.stderr

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from hf_custom.doctor import doctor
+from hf_custom.diagnosis import doctor
 from hf_custom.findings import Severity
-from hf_custom.publish import publish
+from hf_custom.publishing import publish
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -197,7 +197,7 @@ def test_git_view_reads_lfs_objects(model_repo: Path) -> None:
     from checks.repo import safetensors_bytes
 
     from hf_custom.checks.gitview import GitTreeView
-    from hf_custom.doctor import diagnose_view
+    from hf_custom.diagnosis import diagnose_view
 
     data = safetensors_bytes({"model.embed.weight": ("F64", [8, 16])})
     oid = hashlib.sha256(data).hexdigest()
@@ -285,7 +285,7 @@ def test_push_blocks_secrets_left_in_the_pushed_history(
 
 def test_missing_lfs_object_is_a_finding_not_a_crash(model_repo: Path) -> None:
     from hf_custom.checks.gitview import GitTreeView
-    from hf_custom.doctor import diagnose_view
+    from hf_custom.diagnosis import diagnose_view
 
     pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 600\n"
     (model_repo / "model.safetensors").write_text(pointer)

@@ -19,7 +19,7 @@ pytest.importorskip("transformers")
 from verify_cases import ZOO_HEADS, ZOO_LOADING
 from verify_factory import make_model_dir
 
-from hf_custom.verify import VerifyReport, verify
+from hf_custom.verification import VerifyReport, verify
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from verify_cases import LOAD_RULE_CASES, ZOO_HEADS, ZOO_LOADING
 from verify_factory import line_of
 
 from hf_custom.findings import Finding, Severity, get_rule
-from hf_custom.verify import AutoClassRow, VerifyReport
+from hf_custom.verification import AutoClassRow, VerifyReport
 
 pytestmark = pytest.mark.slow
 

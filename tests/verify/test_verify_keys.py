@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hf_custom.verify import expected_state_keys
+from hf_custom.verification import expected_state_keys
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ from verify_factory import make_model_dir
 
 from hf_custom.errors import InputError
 from hf_custom.events import Event, Log, Progress
-from hf_custom.verify import _rows, verify
-from hf_custom.verify.isolation import ChildRun, child_env
+from hf_custom.verification import _rows, verify
+from hf_custom.verification.isolation import ChildRun, child_env
 
 
 def test_child_env_is_fresh_and_leak_free(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from verify_factory import make_model_dir
 
 from hf_custom.errors import RemoteError
-from hf_custom.publish import publish
+from hf_custom.publishing import publish
 from hf_custom.remote import Endpoint, RemoteRepo
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]

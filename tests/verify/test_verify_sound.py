@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hf_custom.findings import Severity
-from hf_custom.verify import VerifyReport
+from hf_custom.verification import VerifyReport
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from rich.console import Console
 
 from hf_custom.cli.verify_view import render_verify
 from hf_custom.findings import finding
-from hf_custom.verify import AutoClassRow, VerifyReport
+from hf_custom.verification import AutoClassRow, VerifyReport
 
 
 def _report(ok: bool) -> VerifyReport:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from hf_custom.errors import InputError
-from hf_custom.wrap import names_for, wrap
-from hf_custom.wrap.signature import parse_args
+from hf_custom.wrapping import names_for, wrap
+from hf_custom.wrapping.signature import parse_args
 
 NO_EMBEDDING = """
 import torch

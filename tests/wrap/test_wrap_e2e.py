@@ -13,7 +13,7 @@ import pytest
 from safetensors import safe_open
 from wrap_sources import ruff_clean
 
-from hf_custom.wrap import wrap
+from hf_custom.wrapping import wrap
 
 HERE = Path(__file__).parent
 

@@ -1,10 +1,10 @@
 """``wrap``: from a plain ``nn.Module`` to a checkpoint folder that ``publish`` uploads unchanged.
 
-Steps: import the class; read its constructor (:mod:`~hf_custom.wrap.signature`); build it and
-trace its forward (:mod:`~hf_custom.wrap.trace`); vendor its source with publish's packaging
+Steps: import the class; read its constructor (:mod:`~hf_custom.wrapping.signature`); build it and
+trace its forward (:mod:`~hf_custom.wrapping.trace`); vendor its source with publish's packaging
 (:func:`hf_custom.staging.code.plan_code`); generate the configuration and modeling files
-(:mod:`~hf_custom.wrap.codegen`); write config.json and the weights under the ``model.``
-prefix; verify the folder in a clean child process (:func:`hf_custom.verify.verify`).
+(:mod:`~hf_custom.wrapping.codegen`); write config.json and the weights under the ``model.``
+prefix; verify the folder in a clean child process (:func:`hf_custom.verification.verify`).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from hf_custom.errors import InputError, require
 from hf_custom.events import EventSink, Log, emit
-from hf_custom.wrap.codegen import TASKS, Design, render_config, render_modeling
-from hf_custom.wrap.signature import Constructor, Field, instantiate, read_constructor
-from hf_custom.wrap.trace import ForwardSpec, read_forward
+from hf_custom.wrapping.codegen import TASKS, Design, render_config, render_modeling
+from hf_custom.wrapping.signature import Constructor, Field, instantiate, read_constructor
+from hf_custom.wrapping.trace import ForwardSpec, read_forward
 
 if TYPE_CHECKING:
-    from hf_custom.verify import VerifyReport
+    from hf_custom.verification import VerifyReport
 
 VOCAB_NAMES = ("vocab_size", "vocab", "n_vocab", "num_tokens", "ntoken", "ntokens", "n_tokens")
 HIDDEN_NAMES = (
@@ -126,7 +126,7 @@ def wrap(
     """Generate a Hugging Face custom-code checkpoint for the research module ``MODULE:CLASS``."""
     require("torch", purpose="wrap")
     require("transformers", purpose="wrap")
-    from hf_custom.wrap.load import imported
+    from hf_custom.wrapping.load import imported
 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -215,7 +215,7 @@ def wrap(
         vendored={d: str(plan.origins.get(d, d)) for d in vendored},
     )
     if verify:
-        from hf_custom.verify import verify as run_verify
+        from hf_custom.verification import verify as run_verify
 
         emit(on_event, Log("verifying the folder in a clean process"))
         result = replace(result, verification=run_verify(out, on_event=on_event))

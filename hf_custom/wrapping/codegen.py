@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hf_custom.wrap.signature import ConfigKind, Field
-from hf_custom.wrap.trace import ForwardSpec
+from hf_custom.wrapping.signature import ConfigKind, Field
+from hf_custom.wrapping.trace import ForwardSpec
 
 WIDTH = 88
 
@@ -55,7 +55,7 @@ TASKS: Mapping[str, Task] = {
 
 @dataclass(frozen=True)
 class Design:
-    """Everything the generator needs; built by :mod:`hf_custom.wrap.api` from introspection."""
+    """Everything the generator needs; built by :mod:`hf_custom.wrapping.api` from introspection."""
 
     prefix: str  # class-name prefix, e.g. "LtgBert"
     snake: str  # file suffix, e.g. "ltg_bert"

@@ -2,7 +2,7 @@
 
 It must not import hf_custom (the interpreter may be another environment, the one the model's
 users will have), so it only needs torch, transformers and safetensors. It is started by
-:mod:`hf_custom.verify.isolation` as ``python child.py REQUEST.json RESULT.jsonl`` with a fresh
+:mod:`hf_custom.verification.isolation` as ``python child.py REQUEST.json RESULT.jsonl`` with a fresh
 HF_HOME / HF_MODULES_CACHE, HF_HUB_OFFLINE=1 and a temporary working directory.
 
 It writes one JSON object per line to RESULT.jsonl, flushed as it goes, so that the parent keeps

@@ -5,6 +5,6 @@ Heavy: imports torch and transformers inside the functions that need them.
 
 from __future__ import annotations
 
-from hf_custom.wrap.api import WrapResult, names_for, wrap
+from hf_custom.wrapping.api import WrapResult, names_for, wrap
 
 __all__ = ["WrapResult", "names_for", "wrap"]

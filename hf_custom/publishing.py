@@ -86,7 +86,7 @@ class PublishResult:
     dry_run: bool
     verified: bool  # verification ran and passed
     verify_skipped: bool
-    verify: Any = None  # hf_custom.verify.VerifyReport
+    verify: Any = None  # hf_custom.verification.VerifyReport
     upload: Any = None  # hf_custom.remote.UploadResult
     findings: tuple[Finding, ...] = ()
     refused: str | None = None  # why nothing was uploaded, when refused
@@ -399,9 +399,9 @@ def _build(
     # expected parameter names of every model class (helper E, child process, meta device)
     emit(on_event, Log("listing the parameters of each model class"))
     try:
-        from hf_custom.verify import expected_state_keys
+        from hf_custom.verification import expected_state_keys
     except ImportError as exc:
-        raise _not_available("listing model parameters", "hf_custom.verify", exc) from exc
+        raise _not_available("listing model parameters", "hf_custom.verification", exc) from exc
     refs = _model_refs(first.config, code)
     keys = expected_state_keys(staging, refs, python=options["python"], on_event=on_event)
     class_params = {ref.rpartition(".")[2]: ek.keys for ref, ek in keys.items() if ek.ok}
@@ -493,9 +493,9 @@ def _build(
     # static checks on the staged folder (helper F)
     emit(on_event, Log("checking the staged folder"))
     try:
-        from hf_custom.doctor import doctor
+        from hf_custom.diagnosis import doctor
     except ImportError as exc:
-        raise _not_available("static checks", "hf_custom.doctor", exc) from exc
+        raise _not_available("static checks", "hf_custom.diagnosis", exc) from exc
     report = doctor(staging, on_event=on_event)
     check_findings = [_relabel(f, staging) for f in report.findings]
 
@@ -656,9 +656,9 @@ def publish(
         refused = "the staged folder has errors (see the findings)"
     elif verify:
         try:
-            from hf_custom.verify import verify as run_verify
+            from hf_custom.verification import verify as run_verify
         except ImportError as exc:
-            raise _not_available("verification", "hf_custom.verify", exc) from exc
+            raise _not_available("verification", "hf_custom.verification", exc) from exc
         emit(on_event, Log("verifying: loading every AutoClass in a clean process"))
         report = run_verify(staged.out, python=python, timeout=verify_timeout, on_event=on_event)
         findings.extend(report.findings)

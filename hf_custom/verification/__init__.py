@@ -10,7 +10,7 @@ trip; save round trip. Failures come back as findings with a cause and a fix (ru
 returns their state-dict names, tied keys and base_model_prefix (publish uses it to choose
 ``architectures`` and to reconcile weight names before conversion).
 
-Nothing here imports torch: the work happens in :mod:`hf_custom.verify.child`.
+Nothing here imports torch: the work happens in :mod:`hf_custom.verification.child`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 from hf_custom.errors import InputError
 from hf_custom.events import EventSink
 from hf_custom.findings import Finding, Severity, finding, sort_findings
-from hf_custom.verify.isolation import ChildRun, run_child
+from hf_custom.verification.isolation import ChildRun, run_child
 
 __all__ = [
     "AutoClassRow",
