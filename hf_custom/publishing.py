@@ -404,7 +404,7 @@ def _build(
         raise _not_available("listing model parameters", "hf_custom.verification", exc) from exc
     refs = _model_refs(first.config, code)
     keys = expected_state_keys(staging, refs, python=options["python"], on_event=on_event)
-    class_params = {ref.rpartition(".")[2]: ek.keys for ref, ek in keys.items() if ek.ok}
+    class_params = {ref.rpartition(".")[2]: ek.stored for ref, ek in keys.items() if ek.ok}
     key_findings = [f for ek in keys.values() for f in ek.findings]
 
     weight_names = source_weight_names(src, inventory)
@@ -673,6 +673,7 @@ def publish(
                 level="warning",
             ),
         )
+        findings.append(finding("HFC529", "verification was skipped (--no-verify)"))
 
     upload_result = None
     if refused is None and not dry_run:
@@ -680,16 +681,21 @@ def publish(
 
         assert endpoint_obj is not None and repo_id is not None
         emit(on_event, Log(f"uploading to {repo_id}"))
-        upload_result = upload(
-            staged.out,
-            repo_id=repo_id,
-            endpoint=endpoint_obj,
-            private=private,
-            revision=revision,
-            commit_message=commit_message,
-            create_pr=create_pr,
-            on_event=on_event,
-        )
+        try:
+            upload_result = upload(
+                staged.out,
+                repo_id=repo_id,
+                endpoint=endpoint_obj,
+                private=private,
+                revision=revision,
+                commit_message=commit_message,
+                create_pr=create_pr,
+                on_event=on_event,
+            )
+        except BaseException:
+            if tmp_parent is not None:  # a temporary staging folder: nothing left behind
+                shutil.rmtree(tmp_parent, ignore_errors=True)
+            raise
     kept = True
     if tmp_parent is not None and not dry_run and refused is None:
         shutil.rmtree(tmp_parent, ignore_errors=True)

@@ -105,6 +105,7 @@ def test_publish_to_local_hub(ckpt: Path, local_hub: Any) -> None:
     )
     assert first.ok and first.upload is not None and first.upload.committed
     assert not first.kept  # the temporary staging folder is removed after an upload
+    assert first.verify_skipped and "HFC529" in {f.id for f in first.findings}
     again = publish(
         ckpt, repo_id="alice/tinyenc", endpoint=local_hub.url, token=local_hub.token, verify=False
     )
