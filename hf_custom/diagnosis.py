@@ -39,6 +39,7 @@ class DoctorReport:
     revision: str | None = None
     bytes_downloaded: int | None = None
     seconds: float = field(default=0.0, compare=False)
+    verify: Any = field(default=None, compare=False)  # VerifyReport with --load
 
     @property
     def summary(self) -> dict[str, int]:
@@ -70,6 +71,7 @@ class DoctorReport:
             "findings": [f.to_json() for f in self.findings],
             "checks": {"run": list(self.run), "skipped": [s.to_json() for s in self.skipped]},
             "bytes_downloaded": self.bytes_downloaded,
+            "verify": self.verify.to_json() if self.verify is not None else None,
         }
 
 
@@ -171,6 +173,7 @@ def diagnose_view(
         revision=revision,
         bytes_downloaded=downloaded if isinstance(downloaded, int) else None,
         seconds=time.perf_counter() - start,
+        verify=ctx.verify_report,
     )
 
 

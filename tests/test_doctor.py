@@ -187,6 +187,9 @@ def test_remote_load_downloads_a_snapshot_and_verifies(local_hub, tmp_path: Path
     report = doctor(repo_id, endpoint=local_hub.url, token=local_hub.token, load=True)
     assert "loading.verify" in report.run
     assert not report.skipped
+    assert static.verify is None and report.verify is not None
+    assert {r.auto_class for r in report.verify.rows} >= {"AutoConfig"}
+    assert report.to_json()["verify"]["rows"]
     size = (folder / "model.safetensors").stat().st_size
     assert report.bytes_downloaded is not None and report.bytes_downloaded > size
     # the child loaded the code: what it reports are loading rules (5xx), located in the repo

@@ -42,6 +42,7 @@ class Context:
         # For --load: a local folder holding the whole repository, and the interpreter to use.
         self.load_dir = load_dir
         self.python = python
+        self.verify_report: Any = None  # the VerifyReport of --load, for the CLI's table
         self._bytes: dict[str, bytes] = {}
         self._json: dict[str, tuple[Any, str | None]] = {}
         self._headers: dict[str, tuple[dict[str, Any] | None, str | None]] = {}

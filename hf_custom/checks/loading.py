@@ -23,4 +23,5 @@ def verify(ctx: Context) -> Iterator[Finding]:
     from hf_custom.verification import verify as run_verify
 
     report = run_verify(ctx.load_dir, python=ctx.python)
+    ctx.verify_report = report
     yield from report.findings

@@ -97,6 +97,10 @@ def _render(report: object) -> None:
 
     assert isinstance(report, DoctorReport)
     console = out_console()
+    if report.verify is not None:  # --load: the per-AutoClass table first
+        from hf_custom.cli.verify_view import verify_table
+
+        console.print(verify_table(report.verify))
     render_findings(report.findings, console)
     for s in report.skipped:
         console.print(
