@@ -1,23 +1,17 @@
-"""Tensor metadata of a zip-format torch checkpoint, without importing torch.
+"""Tensor metadata of a zip-format torch checkpoint, without reading any tensor data.
 
-``data.pkl`` is read by a minimal allow-list unpickler: ``find_class`` resolves only the handful
-of globals a plain state dict uses (``collections.OrderedDict``, ``torch._utils._rebuild_tensor_v2``,
-``torch._utils._rebuild_parameter``, ``torch.<Type>Storage``) and maps each to an inert
-stand-in defined here that only records numbers; every other global raises :class:`NotPlain`
-before anything is built. That allow-list is a strict subset of torch's ``weights_only``
-allow-list, so whatever passes here torch's restricted unpickler would accept too; a checkpoint
-needing anything else is handed to torch's restricted unpickler (``weights_only=True``), which
-loads it or refuses it naming the globals. No tensor data is read: storages are recorded by
-key and the tensors' bytes are later copied from the archive at their offsets.
-
-The point is speed: importing torch costs seconds (hundreds of MB of libraries read and mapped
-on a cold cache), more than copying a model of a few GB.
+``data.pkl`` is read by torch's own restricted unpickler (the ``weights_only=True`` one,
+``torch._weights_only_unpickler``), so only the globals torch allows for weights can resolve and
+nothing in the pickle runs. Its storage hook is ours: each storage becomes an empty *meta-device*
+storage recorded by key, so unpickling costs no I/O and no memory, and the tensors' bytes are
+later copied straight from the archive at their offsets. Anything torch's unpickler refuses, or
+anything beyond plain tensors in containers, raises :class:`NotPlain`; the caller then goes
+through ``torch.load(weights_only=True)``, which loads it or refuses it naming the globals.
 """
 
 from __future__ import annotations
 
 import io
-import pickle
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,76 +63,51 @@ class TensorMeta:
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class _StorageType:
-    dtype: str
-
-
-def _ints(value: Any, what: str) -> tuple[int, ...]:
-    if not isinstance(value, tuple) or not all(type(v) is int and v >= 0 for v in value):
-        raise NotPlain(f"unexpected {what}: {value!r}")
-    return value
-
-
-def _rebuild_tensor_v2(
-    storage: Any,
-    storage_offset: Any,
-    size: Any,
-    stride: Any,
-    requires_grad: Any = False,
-    backward_hooks: Any = None,
-    metadata: Any = None,
-) -> TensorMeta:
-    if not isinstance(storage, StorageRef) or type(storage_offset) is not int or storage_offset < 0:
-        raise NotPlain("unexpected tensor arguments")
-    if metadata:
-        raise NotPlain("tensor with metadata")
-    shape, strides = _ints(size, "size"), _ints(stride, "stride")
-    if len(shape) != len(strides):
-        raise NotPlain("size and stride differ in length")
-    return TensorMeta(storage, storage_offset, shape, strides)
-
-
-def _rebuild_parameter(data: Any, requires_grad: Any, backward_hooks: Any) -> TensorMeta:
-    if not isinstance(data, TensorMeta):
-        raise NotPlain("parameter of a non-tensor")
-    return data
-
-
-def _ordered_dict(*args: Any) -> dict[Any, Any]:
-    if args:
-        raise NotPlain("OrderedDict with arguments")
-    return {}
-
-
-_ALLOWED: dict[tuple[str, str], Any] = {
-    ("collections", "OrderedDict"): _ordered_dict,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-}
-_ALLOWED |= {("torch", name): _StorageType(dt) for name, dt in STORAGE_DTYPES.items()}
-
-
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            raise NotPlain(f"global {module}.{name}") from None
-
-    def persistent_load(self, pid: Any) -> StorageRef:
-        ok = isinstance(pid, tuple) and len(pid) == 5 and pid[0] in ("storage", b"storage")
-        if not ok or not isinstance(pid[1], _StorageType) or type(pid[4]) is not int:
-            raise NotPlain(f"unexpected persistent id {pid!r:.80}")
-        key = pid[2].decode() if isinstance(pid[2], bytes) else str(pid[2])
-        return StorageRef(key=key, dtype=pid[1].dtype, numel=pid[4])
-
-
 def load_plain(data: bytes) -> Any:
     """The object in ``data.pkl`` with tensors as :class:`TensorMeta`; NotPlain otherwise."""
+    import torch
+    from torch import _weights_only_unpickler as restricted
+
+    storages: dict[int, StorageRef] = {}
+    by_dtype = {getattr(torch, name).dtype: dt for name, dt in STORAGE_DTYPES.items()}
+
+    class _MetaUnpickler(restricted.Unpickler):  # torch's restricted unpickler, storage hook ours
+        def persistent_load(self, pid: Any) -> Any:
+            kind = pid[0].decode() if isinstance(pid[0], bytes) else pid[0]
+            if not (isinstance(pid, tuple) and len(pid) == 5 and kind == "storage"):
+                raise NotPlain(f"unexpected persistent id {pid!r:.80}")
+            storage_type, key, _location, numel = pid[1:]
+            # torch resolves the storage class to an object carrying its dtype
+            torch_dtype = getattr(storage_type, "dtype", None)
+            dtype = by_dtype.get(torch_dtype)
+            if dtype is None or type(numel) is not int:
+                raise NotPlain(f"unexpected storage {storage_type!r:.80}")
+            nbytes = numel * torch.empty((), dtype=torch_dtype).element_size()
+            untyped = torch.UntypedStorage(nbytes, device="meta")
+            key = key.decode() if isinstance(key, bytes) else str(key)
+            storages[untyped._cdata] = StorageRef(key=key, dtype=dtype, numel=numel)
+            return torch.storage.TypedStorage(
+                wrap_storage=untyped, dtype=torch_dtype, _internal=True
+            )
+
     try:
-        return _Unpickler(io.BytesIO(data), encoding="utf-8").load()
+        obj = _MetaUnpickler(io.BytesIO(data), encoding="utf-8").load()
     except NotPlain:
         raise
-    except Exception as e:  # any oddity: let torch's restricted unpickler decide
+    except Exception as e:  # refused or odd: torch.load(weights_only=True) decides and names it
         raise NotPlain(f"{type(e).__name__}: {e}") from None
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            ref = storages.get(value.untyped_storage()._cdata)
+            if ref is None or value.dtype.is_complex:
+                raise NotPlain("tensor without a recorded storage")
+            shape = tuple(int(d) for d in value.shape)
+            return TensorMeta(ref, int(value.storage_offset()), shape, tuple(value.stride()))
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(convert(v) for v in value)
+        return value
+
+    return convert(obj)

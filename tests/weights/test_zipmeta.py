@@ -1,4 +1,4 @@
-"""The torch-free metadata reader: a strict subset of torch's weights_only allow-list."""
+"""The metadata reader: torch's restricted (weights_only) unpickler with meta-device storages."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ import zipfile
 import pytest
 import torch
 
-from hf_custom.weights.zipmeta import _ALLOWED, NotPlain, TensorMeta, load_plain
+from hf_custom.weights.zipmeta import NotPlain, TensorMeta, load_plain
 from tests.weights.conftest import tiny_state_dict
 
 
-def test_allow_list_is_a_subset_of_torchs_weights_only_allow_list():
-    from torch import _weights_only_unpickler
+def test_globals_torch_weights_only_refuses_are_refused(tmp_path):
+    # torch's own restricted unpickler decides: a global outside its allow-list never resolves
+    import fractions
 
-    torch_allowed = set(_weights_only_unpickler._get_allowed_globals())
-    ours = {f"{module}.{name}" for module, name in _ALLOWED}
-    assert ours <= torch_allowed, ours - torch_allowed
+    with pytest.raises(NotPlain, match="fractions"):
+        load_plain(pickle.dumps({"x": fractions.Fraction(1, 3)}, protocol=2))
 
 
 def test_reads_shapes_strides_offsets_without_data(save):
