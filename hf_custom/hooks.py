@@ -298,7 +298,7 @@ def history_findings(repo: Path, target: PushTarget, *, tip_paths: set[str]) -> 
     Files still in the pushed tree are the tree checks' business; this looks at the others.
     """
     from hf_custom.findings import finding
-    from hf_custom.inventory import _TOKEN_RE, TOKEN_SCAN_MAX_BYTES, FileKind, classify
+    from hf_custom.inventory import TOKEN_RE, TOKEN_SCAN_MAX_BYTES, FileKind, classify
 
     if set(target.remote_sha) == {"0"}:
         revs = git(repo, "rev-list", target.local_sha, "--not", "--remotes").decode().split()
@@ -326,7 +326,7 @@ def history_findings(repo: Path, target: PushTarget, *, tip_paths: set[str]) -> 
             size = int(git(repo, "cat-file", "-s", sha).decode().strip() or 0)
             if size <= TOKEN_SCAN_MAX_BYTES:
                 data = git(repo, "cat-file", "blob", sha)
-                if b"\0" not in data[:8192] and _TOKEN_RE.search(data):
+                if b"\0" not in data[:8192] and TOKEN_RE.search(data):
                     found.append(
                         finding(
                             "HFC602", f"holds a Hugging Face token (not shown): {where}", path=path

@@ -138,7 +138,7 @@ WEIGHTS_INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json", ".index.
 
 #: Text files larger than this are not scanned for tokens.
 TOKEN_SCAN_MAX_BYTES = 2_000_000
-_TOKEN_RE = re.compile(rb"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}")
+TOKEN_RE = re.compile(rb"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}")
 
 
 def _match(name: str, patterns: tuple[str, ...]) -> bool:
@@ -272,7 +272,7 @@ def _holds_token(path: Path, size: int) -> bool:
         return False
     if b"\0" in data[:8192]:
         return False  # binary
-    return _TOKEN_RE.search(data) is not None
+    return TOKEN_RE.search(data) is not None
 
 
 def _dir_totals(path: Path) -> tuple[int, int]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from hf_custom.checks import register
 from hf_custom.checks.context import Context
 from hf_custom.findings import Finding, finding
-from hf_custom.inventory import TOKEN_SCAN_MAX_BYTES, FileKind, classify
+from hf_custom.inventory import TOKEN_SCAN_MAX_BYTES, WEIGHTS_SUFFIXES, FileKind, classify
 
 HUB_FILE_LIMIT = 50 * 1000**3  # the Hub refuses files above 50 GB
 HUB_FILE_RECOMMENDED = 20 * 1000**3  # and recommends staying under 20 GB
@@ -30,17 +30,6 @@ TEXT_SUFFIXES = (
 )
 # Always present in a Hub repository: not worth a finding.
 NOT_REPORTED = frozenset({".gitattributes", ".gitignore"})
-BINARY_SUFFIXES = (
-    ".safetensors",
-    ".bin",
-    ".pt",
-    ".pth",
-    ".ckpt",
-    ".h5",
-    ".msgpack",
-    ".onnx",
-    ".gguf",
-)
 
 
 def _gb(n: int) -> str:
@@ -93,17 +82,17 @@ def files(ctx: Context) -> Iterator[Finding]:
 @register("repository.tokens", rules=("HFC602",))
 def tokens(ctx: Context) -> Iterator[Finding]:
     """Hugging Face access tokens written in text files (the token itself is never shown)."""
-    from hf_custom.inventory import _TOKEN_RE
+    from hf_custom.inventory import TOKEN_RE
 
     for path in ctx.paths:
-        if ctx.size(path) > TOKEN_SCAN_MAX_BYTES or path.endswith(BINARY_SUFFIXES):
+        if ctx.size(path) > TOKEN_SCAN_MAX_BYTES or path.endswith(WEIGHTS_SUFFIXES):
             continue
         if ctx.view.remote and not path.lower().endswith(TEXT_SUFFIXES):
             continue  # remote: read only files that are text by name (bounded download)
         data = ctx.read_bytes(path)
         if b"\0" in data[:8192]:
             continue
-        m = _TOKEN_RE.search(data)
+        m = TOKEN_RE.search(data)
         if m:
             line = data.count(b"\n", 0, m.start()) + 1
             yield finding(

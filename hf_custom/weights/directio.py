@@ -23,10 +23,10 @@ from pathlib import Path
 
 ALIGN = 4096
 READ_CHUNK = 16 << 20
-READ_BUFFERS = 8
+READ_BUFFERS = 7  # one per read in flight, plus one being handed over
 READ_THREADS = 6
 WRITE_CHUNK = 16 << 20
-WRITE_BUFFERS = 8
+WRITE_BUFFERS = 5  # (16 MB each: 192 MB in all, beside torch's ~150 MB once imported)
 WRITE_THREADS = 4
 GAP_MERGE = 1 << 20  # read through holes smaller than this instead of seeking
 

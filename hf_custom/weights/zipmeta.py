@@ -15,19 +15,6 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-STORAGE_DTYPES = {
-    "FloatStorage": "F32",
-    "DoubleStorage": "F64",
-    "HalfStorage": "F16",
-    "BFloat16Storage": "BF16",
-    "LongStorage": "I64",
-    "IntStorage": "I32",
-    "ShortStorage": "I16",
-    "CharStorage": "I8",
-    "ByteStorage": "U8",
-    "BoolStorage": "BOOL",
-}
-
 
 class NotPlain(Exception):
     """The pickle uses something beyond a plain state dict (hand it to torch)."""
@@ -69,7 +56,18 @@ def load_plain(data: bytes) -> Any:
     from torch import _weights_only_unpickler as restricted
 
     storages: dict[int, StorageRef] = {}
-    by_dtype = {getattr(torch, name).dtype: dt for name, dt in STORAGE_DTYPES.items()}
+    by_dtype = {
+        torch.float32: "F32",
+        torch.float64: "F64",
+        torch.float16: "F16",
+        torch.bfloat16: "BF16",
+        torch.int64: "I64",
+        torch.int32: "I32",
+        torch.int16: "I16",
+        torch.int8: "I8",
+        torch.uint8: "U8",
+        torch.bool: "BOOL",
+    }
 
     class _MetaUnpickler(restricted.Unpickler):  # torch's restricted unpickler, storage hook ours
         def persistent_load(self, pid: Any) -> Any:
@@ -79,7 +77,7 @@ def load_plain(data: bytes) -> Any:
             storage_type, key, _location, numel = pid[1:]
             # torch resolves the storage class to an object carrying its dtype
             torch_dtype = getattr(storage_type, "dtype", None)
-            dtype = by_dtype.get(torch_dtype)
+            dtype = by_dtype.get(torch_dtype) if isinstance(torch_dtype, torch.dtype) else None
             if dtype is None or type(numel) is not int:
                 raise NotPlain(f"unexpected storage {storage_type!r:.80}")
             nbytes = numel * torch.empty((), dtype=torch_dtype).element_size()
