@@ -180,12 +180,12 @@ def publish(
     if fmt == "json":
         print_json(result.to_json())
     else:
-        _human(result)
+        _human(result, local=endpoint == "local")
     if not result.ok:
         raise ResultCode(1)
 
 
-def _human(result: Any) -> None:
+def _human(result: Any, *, local: bool = False) -> None:
     from rich.markup import escape
 
     err = err_console()
@@ -231,11 +231,22 @@ def _human(result: Any) -> None:
     if result.upload is not None:
         up = result.upload
         if up.committed:
-            out.print(f"committed: {up.commit_url or up.repo_url}", highlight=False)
+            out.print(f"committed: {up.commit_url or up.repo_url}", highlight=False, soft_wrap=True)
         else:
-            out.print(f"no changes: {up.repo_url} is already up to date", highlight=False)
+            out.print(
+                f"no changes: {up.repo_url} is already up to date", highlight=False, soft_wrap=True
+            )
         if getattr(up, "pr_url", None):
-            out.print(f"pull request: {up.pr_url}", highlight=False)
+            out.print(f"pull request: {up.pr_url}", highlight=False, soft_wrap=True)
+        if local:
+            from hf_custom.remote import local_hub_dir
+
+            err.print(
+                f"the embedded Hub stopped with this command; its repositories are in "
+                f"{escape(str(local_hub_dir()))}. To load from them: hf-custom hub serve "
+                "--token TOKEN --port 8080, then HF_ENDPOINT=http://127.0.0.1:8080",
+                highlight=False,
+            )
     if result.refused:
         err.print(f"[bold red]refused:[/] {escape(result.refused)} (nothing was uploaded)")
     elif result.dry_run:
