@@ -39,6 +39,7 @@ def verify_table(report: VerifyReport) -> Table:
         title_justify="left",
         box=box.SIMPLE_HEAD,
         expand=False,
+        pad_edge=False,  # the longest AutoClass names still fit in 80 columns
     )
     table.add_column("AutoClass", no_wrap=True)
     for name in ("load", "weights", "fwd", "gen", "save"):

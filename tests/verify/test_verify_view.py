@@ -53,3 +53,13 @@ def test_table_shows_every_row_and_status() -> None:
 def test_passing_table() -> None:
     text = _render(_report(ok=True))
     assert "verified" in text and "FAIL" not in text and "skip" not in text
+
+
+def test_longest_auto_class_names_keep_every_column_in_80() -> None:
+    rows = (
+        AutoClassRow("AutoModelForSequenceClassification", "X", "passed", "passed", "passed"),
+        AutoClassRow("AutoModelForTokenClassification", "Y", "passed", seconds=12.3),
+    )
+    text = _render(VerifyReport(rows=rows, findings=(), ok=True, seconds=1.0))
+    assert "12.3s" in text and "time" in text
+    assert all(len(line) <= 80 for line in text.splitlines())
