@@ -46,6 +46,20 @@ class Rule:
     def area(self) -> str:
         return AREAS.get(self.id[3], "other")
 
+    def to_json(self, *, full: bool = False) -> dict[str, str]:
+        """The rule as JSON; ``full`` adds the fix hint and the explanation."""
+        doc = {
+            "id": self.id,
+            "name": self.name,
+            "severity": self.severity.value,
+            "area": self.area,
+            "needs": self.needs,
+            "summary": self.summary,
+        }
+        if full:
+            doc.update(fix=self.fix, explanation=self.explanation)
+        return doc
+
 
 AREAS = {
     "1": "config",

@@ -131,20 +131,7 @@ def _list_checks(fmt: str) -> None:
     rules = all_rules()
     if fmt == "json":
         print_json(
-            {
-                "rules": [
-                    {
-                        "id": r.id,
-                        "name": r.name,
-                        "severity": r.severity.value,
-                        "area": r.area,
-                        "needs": r.needs,
-                        "summary": r.summary,
-                        "checks": sorted(by_rule.get(r.id, [])),
-                    }
-                    for r in rules
-                ]
-            }
+            {"rules": [{**r.to_json(), "checks": sorted(by_rule.get(r.id, []))} for r in rules]}
         )
         return
     from hf_custom.checks import CRASH_RULE
@@ -180,18 +167,7 @@ def explain(rule_key: str, fmt: str) -> None:
             hint="list the rules with `hf-custom doctor --list-checks`",
         ) from None
     if fmt == "json":
-        print_json(
-            {
-                "id": r.id,
-                "name": r.name,
-                "severity": r.severity.value,
-                "area": r.area,
-                "needs": r.needs,
-                "summary": r.summary,
-                "fix": r.fix,
-                "explanation": r.explanation,
-            }
-        )
+        print_json(r.to_json(full=True))
         return
     from rich.markdown import Markdown
 

@@ -52,22 +52,20 @@ class HubHandler(ReadRoutes, WriteRoutes, BaseHTTPRequestHandler):
                     while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass
                     return
-                left = size
-                while left:
-                    chunk = self.rfile.read(min(left, 1 << 20))
-                    if not chunk:
-                        raise ConnectionError("client closed the connection mid-body")
-                    left -= len(chunk)
-                    yield chunk
+                yield from self._read_exactly(size)
                 self.rfile.readline(1024)
         else:
-            left = int(self.headers.get("Content-Length") or 0)
-            while left:
-                chunk = self.rfile.read(min(left, 1 << 20))
-                if not chunk:
-                    raise ConnectionError("client closed the connection mid-body")
-                left -= len(chunk)
-                yield chunk
+            yield from self._read_exactly(int(self.headers.get("Content-Length") or 0))
+
+    def _read_exactly(self, size: int) -> Iterator[bytes]:
+        """``size`` bytes of the request body in chunks of at most 1 MB."""
+        left = size
+        while left:
+            chunk = self.rfile.read(min(left, 1 << 20))
+            if not chunk:
+                raise ConnectionError("client closed the connection mid-body")
+            left -= len(chunk)
+            yield chunk
 
     def body(self) -> bytes:
         return b"".join(self._body_chunks())

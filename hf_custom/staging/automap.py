@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import ast
 import functools
-import importlib.util
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 from hf_custom.staging.builtin_model_types import SNAPSHOT_MODEL_TYPES
+from hf_custom.staging.imports import transformers_source_dir
 
 #: Task suffix of a model class name -> the AutoClass(es) transformers registers such classes
 #: under. One entry: the convention is unambiguous. Several: ambiguous, settled by the user
@@ -170,16 +169,6 @@ def is_abstract_base_name(class_name: str) -> bool:
 # -- reading the installed transformers' source (no import) ------------------------------------
 
 
-def _transformers_dir() -> Path | None:
-    try:
-        spec = importlib.util.find_spec("transformers")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def _ordered_dict_items(
     call: ast.Call, known: Mapping[str, list[tuple[str, object]]]
 ) -> list[tuple[str, object]] | None:
@@ -243,7 +232,7 @@ def auto_tables_from_source(source: str) -> dict[str, frozenset[str]]:
 @functools.lru_cache(maxsize=1)
 def installed_auto_model_classes() -> dict[str, frozenset[str]] | None:
     """The installed transformers' AutoModel* tables, or None when it is not installed."""
-    root = _transformers_dir()
+    root = transformers_source_dir()
     path = root / "models" / "auto" / "modeling_auto.py" if root else None
     if path is None or not path.is_file():
         return None
@@ -301,7 +290,7 @@ def model_types_from_source(sources: Mapping[str, str]) -> frozenset[str]:
 @functools.lru_cache(maxsize=1)
 def installed_model_types() -> frozenset[str] | None:
     """Model types built into the installed transformers (read from source), or None."""
-    root = _transformers_dir()
+    root = transformers_source_dir()
     if root is None:
         return None
     auto = root / "models" / "auto"

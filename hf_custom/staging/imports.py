@@ -46,6 +46,17 @@ DISTRIBUTIONS = {
 }
 
 
+def transformers_source_dir() -> Path | None:
+    """The installed transformers package folder, found without importing it; None if absent."""
+    try:
+        spec = importlib.util.find_spec("transformers")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 @functools.lru_cache(maxsize=1)
 def loader_guard_names() -> frozenset[str] | None:
     """Names defined in the installed ``transformers.utils.import_utils`` (read, not imported).
@@ -53,27 +64,21 @@ def loader_guard_names() -> frozenset[str] | None:
     ``get_imports`` skips an ``if`` block whose test calls a function that
     ``hasattr(transformers.utils.import_utils, name)``; None when transformers is not installed.
     """
-    try:
-        spec = importlib.util.find_spec("transformers")
-    except (ImportError, ValueError):
+    root = transformers_source_dir()
+    path = None if root is None else root / "utils" / "import_utils.py"
+    if path is None or not path.is_file():
         return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for loc in spec.submodule_search_locations:
-        path = Path(loc) / "utils" / "import_utils.py"
-        if path.is_file():
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            names: set[str] = set()
-            for node in tree.body:
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    names.add(node.name)
-                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    names.update(t.id for t in targets if isinstance(t, ast.Name))
-                elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                    names.update((a.asname or a.name).split(".")[0] for a in node.names)
-            return frozenset(names)
-    return None
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return frozenset(names)
 
 
 def counted_by_check_imports(imp: ImportInfo, guard_names: frozenset[str] | None) -> bool:
