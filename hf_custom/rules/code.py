@@ -291,6 +291,39 @@ its package (`from shared.layers import Block`) and pass `--code-root` so that i
 )
 
 
+define(
+    Rule(
+        id="HFC211",
+        name="transformers-relative-import",
+        severity=Severity.ERROR,
+        summary="Code copied from transformers keeps its package-relative imports (`from ...modeling_utils import`).",
+        fix="let `hf-custom publish` rewrite them to absolute `transformers.` imports, or write them so",
+        explanation="""\
+## What it does
+Finds, in a top-level file copied from transformers' own models (a fork), the relative imports
+that reach above the checkpoint folder and name a module of the installed transformers:
+`from ...modeling_utils import PreTrainedModel` means `transformers.modeling_utils`,
+`from ..llama.configuration_llama import LlamaConfig` means
+`transformers.models.llama.configuration_llama`, and `from .configuration_llama import
+LlamaConfig` (when that file was not copied) means the module of the forked model. The
+transformers source folder is read, never imported. A target that does not exist in the
+installed transformers is HFC209, naming the module and the version.
+
+## Why is this bad?
+On the Hub the checkpoint's files are the whole package: there is no `transformers/models/<name>/`
+around them, so `from_pretrained(..., trust_remote_code=True)` fails on the first such import.
+
+## Example
+`modeling_mybert.py`, copied from `transformers/models/bert/modeling_bert.py` with its classes
+renamed, still starts with `from ...modeling_utils import PreTrainedModel`.
+
+## How to fix
+`hf-custom publish` rewrites each import to `from transformers.modeling_utils import
+PreTrainedModel` in the staged copy and lists every rewrite; make the same change in your source.
+""",
+    )
+)
+
 # --- HFC250-HFC299: transformers v5 breakage and risky code (doctor / checks registry) ---------
 
 define(

@@ -33,6 +33,10 @@ from hf_custom.staging.imports import (
     loader_guard_names,
     loader_pattern_matches,
     local_install,
+    transformers_model_dirs_with,
+    transformers_module_exists,
+    transformers_source_dir,
+    transformers_version,
 )
 
 ENTRY_PREFIXES = ("configuration_", "modeling_", "tokenization_")
@@ -187,6 +191,24 @@ def _dynamic_init(text: str) -> str | None:
         if isinstance(sub, ast.Attribute) and sub.attr in {"import_module", "_LazyModule"}:
             return f"uses {sub.attr}"
     return None
+
+
+def _top_level_names(path: Path) -> set[str]:
+    """Names a module defines at its top level (classes, functions, assignments, imports)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
 
 
 class _Planner:
@@ -360,6 +382,8 @@ class _Planner:
             for _ in range(imp.level - 1):
                 base = base.parent
             if not _within(base, u.root):
+                if self.fork_import(u, imp):
+                    return None
                 self.refuse(
                     "HFC209",
                     f"`{_span(u.text, imp)}` reaches above {'the checkpoint folder' if u.root == self.src else self.rel(u.root)}",
@@ -373,6 +397,83 @@ class _Planner:
             self.classify(u, imp)
             return None
         return root, parts, True
+
+    # -- forks of transformers' own models -----------------------------------------------------
+    @staticmethod
+    def _fork_target(u: _Unit, imp: ImportInfo) -> str | None:
+        """What a package-relative import means inside transformers, for a file that sat in
+        ``transformers/models/<name>/``: ``...x`` -> ``transformers.x``, ``..m.x`` ->
+        ``transformers.models.m.x``."""
+        prefix = {2: "transformers.models", 3: "transformers"}.get(imp.level)
+        if prefix is None:
+            return None
+        return f"{prefix}.{imp.module}" if imp.module else prefix
+
+    def _is_fork(self, u: _Unit) -> bool:
+        """A top-level file some of whose imports above the folder are modules of transformers."""
+        if u.path.parent != self.src or transformers_source_dir() is None:
+            return False
+        for imp in u.info.imports:
+            target = self._fork_target(u, imp) if imp.is_from else None
+            if target and transformers_module_exists(target):
+                return True
+        return False
+
+    def fork_import(self, u: _Unit, imp: ImportInfo) -> bool:
+        """Rewrite an import above the checkpoint of a transformers fork; False if not a fork."""
+        target = self._fork_target(u, imp)
+        if target is None or not self._is_fork(u):
+            return False
+        if not transformers_module_exists(target):
+            self.refuse(
+                "HFC209",
+                f"`{_oneline(_span(u.text, imp))}` (copied from transformers) means `{target}`, "
+                f"which does not exist in the installed transformers {transformers_version()}",
+                u,
+                imp.line,
+                f"copy the module the import needs into the checkpoint folder and import it "
+                f"relatively, or import what replaced `{target}` in this transformers version",
+            )
+        self.absolute(u, imp, target)
+        return True
+
+    def fork_sibling(self, u: _Unit, imp: ImportInfo, parts: Sequence[str]) -> bool:
+        """``from .configuration_llama import LlamaConfig`` in a fork whose configuration file
+        was not copied: the module of the forked transformers model, when it defines the names."""
+        if u.path.parent != self.src or not self._is_fork(u):
+            return False
+        dirs = transformers_model_dirs_with(parts[0])
+        if len(dirs) > 1:  # the model the file was copied from, by its name
+            dirs = tuple(d for d in dirs if u.path.stem.endswith(f"_{d}"))
+        if len(dirs) != 1:
+            return False
+        target = f"transformers.models.{dirs[0]}.{imp.module}"
+        root = transformers_source_dir()
+        assert root is not None
+        path = root.joinpath("models", dirs[0], *parts)
+        path = path.with_name(path.name + ".py")
+        if not path.is_file() or not set(imp.names) <= _top_level_names(path) | {"*"}:
+            return False
+        self.absolute(u, imp, target)
+        return True
+
+    def absolute(self, u: _Unit, imp: ImportInfo, target: str) -> None:
+        old = _span(u.text, imp)
+        m = re.match(r"from\s+[.\s]+(?:[A-Za-z_][\w.]*)?\s*(?=import\b)", old)
+        assert m is not None, old
+        new = f"from {target} " + old[m.end() :]
+        u.edits.append((imp.line, imp.col, imp.end_line, imp.end_col, new))
+        self.core.add("transformers")
+        reason = "package-relative import of transformers (a fork), made absolute"
+        self.rewrites.append(Rewrite(path=u.rel, line=imp.line, old=old, new=new, reason=reason))
+        self.report(
+            "HFC211",
+            f"{reason}: `{_oneline(old)}` -> `{_oneline(new)}`",
+            u,
+            imp.line,
+            severity=Severity.WARNING,
+            fix=_REPAIRED,
+        )
 
     def missing(self, u: _Unit, imp: ImportInfo, what: str) -> None:
         # Even a guarded relative import is fatal: transformers copies every file its pattern
@@ -395,6 +496,8 @@ class _Planner:
         if pkg_dir == self.src:
             mod_file = None  # the loader never imports the checkpoint's own __init__.py
         if mod_file is None and pkg_dir is None:
+            if imp.level == 1 and parts and self.fork_sibling(u, imp, parts):
+                return
             self.missing(
                 u, imp, f"module {'.'.join(parts) or '.'} ({self.rel(base.joinpath(*parts))}.py)"
             )

@@ -57,6 +57,38 @@ def transformers_source_dir() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def transformers_version() -> str | None:
+    """The installed transformers version, read from its metadata (not imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("transformers")
+    except PackageNotFoundError:
+        return None
+
+
+def transformers_module_exists(dotted: str) -> bool:
+    """Whether ``dotted`` (``transformers.x.y``) is a module or package of the installed
+    transformers, looked up in its source folder (nothing is imported)."""
+    root = transformers_source_dir()
+    parts = dotted.split(".")
+    if root is None or parts[0] != "transformers":
+        return False
+    path = root.joinpath(*parts[1:])
+    return (path / "__init__.py").is_file() or (
+        len(parts) > 1 and path.with_name(path.name + ".py").is_file()
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def transformers_model_dirs_with(module: str) -> tuple[str, ...]:
+    """The model folders ``transformers/models/<d>/`` that hold ``<module>.py``."""
+    root = transformers_source_dir()
+    if root is None or not module.isidentifier():
+        return ()
+    return tuple(sorted(p.parent.name for p in (root / "models").glob(f"*/{module}.py")))
+
+
 @functools.lru_cache(maxsize=1)
 def loader_guard_names() -> frozenset[str] | None:
     """Names defined in the installed ``transformers.utils.import_utils`` (read, not imported).

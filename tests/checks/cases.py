@@ -255,6 +255,18 @@ CASES: dict[str, Case | CallCase] = {
             "modeling_toy.py": modeling("import torch\n", "import torch\nfrom ..shared import f\n")
         }
     ),
+    "HFC211": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "import torch\n", "import torch\nfrom ...activations import ACT2FN\n"
+            )
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                "import torch\n", "import torch\nfrom transformers.activations import ACT2FN\n"
+            )
+        },
+    ),
     "HFC210": Case(
         fail={
             "modeling_toy.py": MODELING

@@ -397,6 +397,10 @@ RULE_CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "modeling_x.py": 'def f():\n    """Usage:\n\n    >>> from .blocks import Block\n    """\n'
         },
     ),
+    "HFC211": (
+        {"modeling_x.py": "from ...activations import ACT2FN\n"},
+        {"modeling_x.py": "from transformers.activations import ACT2FN\n"},
+    ),
     "HFC209": (
         {"modeling_x.py": "from ..up import G\n"},
         {"modeling_x.py": "from .up import G\n", "up.py": "G = 1\n"},
