@@ -77,6 +77,12 @@ def render_verify(report: VerifyReport, console: Console, *, findings: bool = Tr
             f"transformers {escape(str(env.get('transformers', '?')))}; "
             f"imports took {env.get('import_seconds', '?')} s of {report.seconds:.1f} s[/]"
         )
+    sandbox = env.get("sandbox") if env else None
+    if isinstance(sandbox, dict):
+        mechanisms = " + ".join(str(m) for m in sandbox.get("mechanisms") or ()) or "none"
+        console.print(f"[dim]sandbox: {escape(mechanisms)}[/]")
+        for warning in sandbox.get("warnings") or ():
+            console.print(f"[yellow]warning: {escape(str(warning))}[/]")
     if findings and report.findings:
         render_findings(report.findings, console)
     verdict = "[bold green]verified[/]" if report.ok else "[bold red]verification failed[/]"

@@ -178,7 +178,10 @@ def verify(
         findings=tuple(sort_findings(findings)),
         ok=ok,
         seconds=seconds,
-        environment={k: v for k, v in run.env.items() if k != "type"},
+        environment={
+            **{k: v for k, v in run.env.items() if k != "type"},
+            "sandbox": run.sandbox.to_json(),
+        },
         log=tuple(str(r.get("message", "")) for r in run.of_type("log")),
     )
 

@@ -25,26 +25,42 @@ from typing import Any
 
 from hf_custom.errors import InputError
 from hf_custom.events import EventSink, Log, Progress, emit
+from hf_custom.verification.sandbox import Sandbox, plan
 
 _HERE = Path(__file__).parent
 # The child's script files (child.py imports the others from its own folder).
 CHILD_FILES = ("child.py", "child_diagnose.py", "child_model.py", "child_tokenizer.py")
-# Environment variables the child never inherits: they would point it at the user's caches,
-# credentials or source tree.
-_DROPPED = (
-    "PYTHONPATH",
-    "PYTHONHOME",
-    "PYTHONSTARTUP",
-    "HF_TOKEN",
-    "HUGGING_FACE_HUB_TOKEN",
-    "HF_TOKEN_PATH",
-    "HF_HUB_CACHE",
-    "HUGGINGFACE_HUB_CACHE",
-    "TRANSFORMERS_CACHE",
-    "HF_DATASETS_CACHE",
-    "HF_ENDPOINT",
-    "HF_DEBUG",
+# The only variables the child inherits (names, or prefixes ending in "_"): what a Python with
+# torch needs to find its libraries and pick its threads. Everything else (tokens, cloud keys,
+# caches, PYTHONPATH, the author's settings) stays out.
+_INHERITED = (
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "LC_",
+    "TZ",
+    "LD_LIBRARY_PATH",
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_HOME",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "SYSTEMROOT",
+    "HF_CUSTOM_NO_SANDBOX",
 )
+# Never inherited, even under an allowed name: anything that looks like a credential.
+_SECRET_WORDS = ("TOKEN", "SECRET", "KEY", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH")
+
+
+def _inherited(name: str) -> bool:
+    upper = name.upper()
+    if any(word in upper for word in _SECRET_WORDS):
+        return False
+    return any(upper == n or (n.endswith("_") and upper.startswith(n)) for n in _INHERITED)
+
+
 _TAIL = 4000
 
 
@@ -60,6 +76,7 @@ class ChildRun:
     stdout_tail: str = ""
     last_step: Mapping[str, Any] | None = None
     env: Mapping[str, Any] = field(default_factory=dict)
+    sandbox: Sandbox = field(default_factory=lambda: Sandbox((), ()))
 
     @property
     def finished(self) -> bool:
@@ -70,9 +87,15 @@ class ChildRun:
 
 
 def child_env(home: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The child's environment: ``base`` (default os.environ) minus leaks, plus fresh caches."""
-    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in _DROPPED}
+    """The child's environment: an allow-list of ``base`` (default os.environ), fresh caches.
+
+    Nothing whose name says TOKEN, SECRET, KEY, PASSWORD, CREDENTIAL or AUTH is passed on, and
+    ``HOME`` is the child's own temporary folder (so ``~/.cache/huggingface/token``,
+    ``~/.netrc`` and friends are not where the child looks).
+    """
+    env = {k: v for k, v in (os.environ if base is None else base).items() if _inherited(k)}
     env.update(
+        HOME=str(home / "home"),
         HF_HOME=str(home / "hf_home"),
         HF_MODULES_CACHE=str(home / "modules"),
         HF_HUB_OFFLINE="1",
@@ -107,6 +130,7 @@ def run_child(
     home = Path(tempfile.mkdtemp(prefix="hf-custom-verify-"))
     try:
         (home / "tmp").mkdir()
+        (home / "home").mkdir()
         work = home / "work"
         work.mkdir()
         req_path = home / "request.json"
@@ -118,10 +142,17 @@ def run_child(
         for name in CHILD_FILES:
             shutil.copyfile(_HERE / name, code / name)
         script = code / "child.py"
-        interpreter = python or sys.executable
+        interpreter = _interpreter(python or sys.executable)
+        sandbox = plan(
+            interpreter,
+            read=[Path(str(request["staged"])).resolve()],
+            write=[home],
+            policy_file=home / "sandbox.json",
+            enabled=os.environ.get("HF_CUSTOM_NO_SANDBOX", "") != "1",
+        )
         with open(home / "stdout.txt", "wb") as so, open(home / "stderr.txt", "wb") as se:
             proc = _start(
-                [interpreter, "-u", str(script), str(req_path), str(out_path)],
+                [*sandbox.prefix, interpreter, "-u", str(script), str(req_path), str(out_path)],
                 cwd=work,
                 env=child_env(home),
                 stdout=so,
@@ -145,9 +176,23 @@ def run_child(
             stdout_tail=_tail(home / "stdout.txt"),
             last_step=steps[-1] if steps else None,
             env=envs[0] if envs else {},
+            sandbox=sandbox,
         )
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _interpreter(python: str) -> str:
+    """``python`` as an executable path, or :class:`InputError` if there is none."""
+    found = shutil.which(python) if os.sep not in python else python
+    if found is None or not Path(found).is_file() or not os.access(found, os.X_OK):
+        raise InputError(
+            f"cannot run the interpreter {python}: no such executable file",
+            path=python,
+            hint="--python takes the path of a Python executable (the environment of the "
+            "model's users, with torch and transformers installed)",
+        )
+    return found
 
 
 def _start(argv: list[str], *, cwd: Path, env: dict[str, str], stdout: Any, stderr: Any) -> Any:
