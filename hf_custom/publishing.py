@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -405,7 +405,16 @@ def _build(
     refs = _model_refs(first.config, code)
     keys = expected_state_keys(staging, refs, python=options["python"], on_event=on_event)
     class_params = {ref.rpartition(".")[2]: ek.stored for ref, ek in keys.items() if ek.ok}
-    key_findings = [f for ek in keys.values() for f in ek.findings]
+    authored = {v for v in (config_in.get("auto_map") or {}).values() if isinstance(v, str)}
+    # classes the author did not register that cannot even be built: left out of auto_map
+    unusable = {
+        ref.rpartition(".")[2]: ek.error.splitlines()[0][:200]
+        for ref, ek in keys.items()
+        if not ek.ok and ref not in authored
+    }
+    key_findings = [
+        f for ref, ek in keys.items() if ref.rpartition(".")[2] not in unusable for f in ek.findings
+    ]
 
     weight_names = source_weight_names(src, inventory)
     final = normalize_config(
@@ -417,6 +426,7 @@ def _build(
         auto_classes=options["auto_classes"],
         architecture=options["architecture"],
         transformers_version=options["transformers_version"],
+        unusable=unusable,
     )
     config = dict(final.config)
     changes: list[Change] = list(final.changes)
@@ -661,7 +671,12 @@ def publish(
             raise _not_available("verification", "hf_custom.verification", exc) from exc
         emit(on_event, Log("verifying: loading every AutoClass in a clean process"))
         report = run_verify(staged.out, python=python, timeout=verify_timeout, on_event=on_event)
-        findings.extend(report.findings)
+        dropped = _drop_unverified_added(staged, report.findings)
+        findings.extend(f for f in report.findings if f not in dropped.replaced)
+        findings.extend(dropped.warnings)
+        if dropped.warnings and not dropped.remaining_errors:
+            report = replace(report, ok=True, findings=tuple(dropped.kept))
+            staged = replace(staged, config=dropped.config)
         if not report.ok:
             refused = "verification failed: the staged folder does not load as it should"
     else:
@@ -712,6 +727,60 @@ def publish(
         refused=refused,
         kept=kept,
         seconds=time.perf_counter() - start,
+    )
+
+
+@dataclass(frozen=True)
+class _Dropped:
+    config: Mapping[str, Any]
+    replaced: frozenset[Finding]  # verification errors of dropped entries
+    warnings: tuple[Finding, ...]  # one HFC116 per dropped entry
+    kept: tuple[Finding, ...]  # the other verification findings
+    remaining_errors: bool
+
+
+def _drop_unverified_added(staged: StageResult, found: Sequence[Finding]) -> _Dropped:
+    """Entries publish added to auto_map on its own (by naming convention) that fail
+    verification are dropped from the staged config.json with a warning, not a refusal; the
+    author's entries and the architectures class must verify."""
+    config = dict(staged.config)
+    auto_map = dict(config.get("auto_map") or {})
+    added = {
+        c.key.removeprefix("auto_map."): c.new
+        for c in staged.changes
+        if c.key.startswith("auto_map.AutoModel") and c.old is None and isinstance(c.new, str)
+    }
+    archs = set(config.get("architectures") or [])
+    errors = [f for f in found if f.severity is Severity.ERROR]
+    replaced: set[Finding] = set()
+    warnings: list[Finding] = []
+    for auto, ref in sorted(added.items()):
+        name = ref.rpartition(".")[2]
+        if name in archs or auto_map.get(auto) != ref:
+            continue
+        mine = [f for f in errors if f.message.startswith(f"{name}:")]
+        if not mine:
+            continue
+        replaced.update(mine)
+        del auto_map[auto]
+        warnings.append(
+            finding(
+                "HFC116",
+                f"{name} is not registered as {auto}: it fails verification "
+                f"({mine[0].id}: {mine[0].message.removeprefix(name + ':').strip()[:160]})",
+                path="config.json",
+                severity=Severity.WARNING,
+            )
+        )
+    if warnings:
+        config["auto_map"] = auto_map
+        write_json_atomic(staged.out / "config.json", config)
+    return _Dropped(
+        config=config,
+        replaced=frozenset(replaced),
+        warnings=tuple(warnings),
+        kept=tuple(f for f in found if f not in replaced),
+        remaining_errors=any(f not in replaced for f in errors),
     )
 
 

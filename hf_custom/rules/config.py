@@ -396,3 +396,34 @@ Add `use_cache=True` to `XConfig.__init__` (stored as `self.use_cache`) and to c
 """,
     )
 )
+
+define(
+    Rule(
+        id="HFC116",
+        name="auto-class-not-instantiable",
+        severity=Severity.WARNING,
+        summary="A model class the author did not register cannot be built from the config, so publish does not register it.",
+        fix="fix the class if users should load it, or drop it explicitly with `--auto-class Class=none`",
+        explanation="""\
+## What it does
+Before completing `auto_map` by transformers' naming conventions, publish instantiates every
+model class of the code from the staged config (on the meta device, in a child process). A class
+the author's `auto_map` does not name and that cannot be built is left out of `auto_map`, with
+this warning naming why. Entries the author wrote are kept and must pass verification.
+
+## Why is this bad?
+Registering a class that cannot be built publishes an AutoClass that fails for every user, and
+refusing the whole upload for a head nobody asked for is a false refusal. A common case: forks of
+transformers' models whose generic heads (`GenericForQuestionAnswering`, ...) build their base
+with `AutoModel.from_config(config)`, which needs `trust_remote_code` for a custom model type.
+
+## Example
+`modeling_x.py` defines `XForQuestionAnswering`, config.json's `auto_map` names only
+`AutoModelForCausalLM`, and `XForQuestionAnswering(config)` raises.
+
+## How to fix
+Nothing to do if users should not load that class (pass `--auto-class XForQuestionAnswering=none`
+to say so); otherwise fix the class and register it in `auto_map` yourself.
+""",
+    )
+)

@@ -612,6 +612,35 @@ class _Planner:
             fix=_REPAIRED,
         )
 
+    def shield(self, u: _Unit, imp: ImportInfo, top: str) -> bool:
+        """A lazy import inside a function, under an ``if``, of a package not installed here
+        (``if is_deepspeed_zero3_enabled(): import deepspeed``): it runs only when its condition
+        holds, yet transformers' ``check_imports`` refuses to load the code without the package.
+        Wrapped in ``try: ... except ImportError: raise`` (which check_imports skips): the same
+        behaviour when the line runs, no refusal at load time."""
+        old = _span(u.text, imp)
+        data = u.text.encode("utf-8", "surrogateescape")
+        start = _line_starts(data)[imp.line - 1]
+        indent = data[start : start + imp.col].decode("utf-8", "surrogateescape")
+        if indent.strip() or imp.in_type_checking:  # shares its line with other code
+            return False
+        body = old.replace("\n", "\n    ")
+        new = f"try:\n{indent}    {body}\n{indent}except ImportError:\n{indent}    raise"
+        u.edits.append((imp.line, imp.col, imp.end_line, imp.end_col, new))
+        reason = "conditional import inside a function, shielded from check_imports"
+        self.rewrites.append(Rewrite(path=u.rel, line=imp.line, old=old, new=new, reason=reason))
+        self.report(
+            "HFC204",
+            f"`{top}` (not installed here) is imported only when `{imp.if_calls[0]}()` holds, "
+            "but transformers' check_imports would refuse to load the code without it: wrapped "
+            "in `try: ... except ImportError: raise` (same behaviour when the line runs)",
+            u,
+            imp.line,
+            severity=Severity.WARNING,
+            fix=_REPAIRED,
+        )
+        return True
+
     def classify(self, u: _Unit, imp: ImportInfo) -> None:
         top = imp.module.split(".")[0]
         if top == "__future__" or top in sys.stdlib_module_names:
@@ -621,6 +650,9 @@ class _Planner:
             return
         counted = counted_by_check_imports(imp, self.guards)
         present = installed(top)
+        shielded = bool(counted and not present and imp.in_function and imp.if_calls)
+        shielded = shielded and self.shield(u, imp, top)
+        counted = counted and not shielded
         self.third_party.append(
             ThirdPartyImport(
                 module=top,
@@ -645,6 +677,8 @@ class _Planner:
                     fix=f"pass --code-root with the folder that holds the `{top}` package "
                     "so that it is vendored, or publish it to PyPI",
                 )
+            return
+        if shielded:
             return
         if counted:
             where = "inside a function" if imp.in_function else "at module level"

@@ -304,6 +304,21 @@ def _model_type(
     return current if isinstance(current, str) else None, None
 
 
+def _config_unsupported(cls_name: str, cfg: Mapping[str, Any]) -> str | None:
+    """Why this config cannot serve a head of this name (None when it can), by transformers'
+    own head contracts: a decoder head needs ``is_decoder`` when the config sets it false, a
+    question-answering head splits its logits into start and end (``num_labels == 2``)."""
+    if cls_name.endswith(("LMHeadModel", "ForCausalLM")) and cfg.get("is_decoder") is False:
+        return "config.is_decoder is false, so it is an encoder"
+    if cls_name.endswith(("ForQuestionAnswering", "ForQuestionAnsweringSimple")):
+        labels = cfg.get("num_labels")
+        if labels is None and isinstance(cfg.get("id2label"), dict):
+            labels = len(cfg["id2label"])
+        if labels is not None and labels != 2:
+            return f"a question-answering head needs num_labels == 2, the config has {labels}"
+    return None
+
+
 def _auto_map(
     cfg: dict[str, Any],
     code: CodePackage,
@@ -311,6 +326,7 @@ def _auto_map(
     overrides: Mapping[str, str],
     changes: list[Change],
     findings: list[Finding],
+    unusable: Mapping[str, str],
 ) -> None:
     raw = cfg.get("auto_map")
     old = copy.deepcopy(raw) if isinstance(raw, dict) else None
@@ -337,7 +353,11 @@ def _auto_map(
 
     known = known_auto_model_classes()
     wanted: dict[str, list[str]] = {}  # AutoClass -> class refs claiming it
+    dropped: dict[str, str] = {}  # class name -> why it is registered under no AutoClass
     for cls_name, auto in sorted(overrides.items()):
+        if auto.lower() == "none":
+            dropped[cls_name] = f"--auto-class {cls_name}=none"
+            continue
         cls = code.find_class(cls_name)
         if cls is None or not code.is_model_class(cls):
             findings.append(
@@ -360,10 +380,35 @@ def _auto_map(
         wanted.setdefault(auto, []).append(_ref(cls))
 
     overridden = {code.find_class(n).name for n in overrides if code.find_class(n)}  # type: ignore[union-attr]
+    authored = {str(v).rpartition(".")[2] for v in auto_map.values() if isinstance(v, str) and v}
     for cls in _registrable(code, config_cls):
-        if cls.name in overridden:
+        if cls.name in overridden or cls.name in dropped:
             continue
         candidates = auto_class_candidates(cls.name)
+        unsupported = unusable.get(cls.name) or _config_unsupported(cls.name, cfg)
+        if unsupported and cls.name not in authored:
+            if candidates:
+                findings.append(
+                    finding(
+                        "HFC116",
+                        f"{cls.name} is not registered as {' or '.join(candidates)}: "
+                        + (
+                            f"it cannot be instantiated from this config ({unsupported})"
+                            if cls.name in unusable
+                            else f"this config does not support it ({unsupported})"
+                        ),
+                        path="config.json",
+                        severity=Severity.WARNING,
+                    )
+                )
+            continue
+        if len(candidates) > 1 and cfg.get("is_encoder_decoder") is True:
+            seq2seq = (
+                "AutoModelForSpeechSeq2Seq"
+                if any(k in cfg for k in ("num_mel_bins", "feature_size", "input_feat_per_channel"))
+                else "AutoModelForSeq2SeqLM"
+            )
+            candidates = (seq2seq,) if seq2seq in candidates else candidates
         if len(candidates) == 1:
             wanted.setdefault(candidates[0], []).append(_ref(cls))
         elif candidates:
@@ -378,7 +423,7 @@ def _auto_map(
                     fix=f"add --auto-class {cls.name}={candidates[0]} (or another of them)",
                 )
             )
-        else:
+        elif cls.name not in authored:  # a class the author registered needs no convention
             findings.append(
                 finding(
                     "HFC106",
@@ -415,6 +460,10 @@ def _auto_map(
             continue
         auto_map[auto] = refs[0]
 
+    for key, value in list(auto_map.items()):
+        if isinstance(value, str) and value.rpartition(".")[2] in dropped:
+            del auto_map[key]
+
     # drop broken entries that a valid replacement now covers, keep the others (reported)
     if auto_map != (old or {}):
         ordered = dict(sorted(auto_map.items(), key=lambda kv: (kv[0] != "AutoConfig", kv[0])))
@@ -430,6 +479,8 @@ def _auto_map(
                         after,
                         "completed from the classes in the code"
                         if before is None
+                        else dropped.get(str(before).rpartition(".")[2], "")
+                        if after is None
                         else "replaced an entry that named nothing shipped",
                     )
                 )
@@ -658,14 +709,22 @@ def normalize_config(
     architecture: str | None = None,
     transformers_version: str | None = None,
     dtype: str | None = None,
+    unusable: Mapping[str, str] | None = None,
 ) -> ConfigResult:
-    """The normalised config, every change made, and what could not be fixed (PURE)."""
+    """The normalised config, every change made, and what could not be fixed (PURE).
+
+    ``unusable``: model class name -> why it cannot be instantiated from this config; such a
+    class is not registered by naming convention (HFC116), only where the author's auto_map
+    already names it (then verification must prove it).
+    """
     cfg: dict[str, Any] = copy.deepcopy(dict(config))
     changes: list[Change] = []
     findings: list[Finding] = []
     config_cls = _pick_config_class(cfg, code, findings)
     mt, source_rename = _model_type(cfg, config_cls, code, model_type, changes, findings)
-    _auto_map(cfg, code, config_cls, dict(auto_classes or {}), changes, findings)
+    _auto_map(
+        cfg, code, config_cls, dict(auto_classes or {}), changes, findings, dict(unusable or {})
+    )
     _architectures(
         cfg, code, config_cls, architecture, weight_names, class_params, changes, findings
     )

@@ -66,6 +66,22 @@ def _normalize(**kw: object) -> Callable[[], Iterable[Finding]]:
     return run
 
 
+def _with_head(**kw: object) -> Callable[[], Iterable[Finding]]:
+    """normalize_config on the clean code plus a head class the auto_map does not name."""
+
+    def run() -> Iterable[Finding]:
+        from hf_custom.codeinfo import analyze_package
+        from hf_custom.staging.config import normalize_config
+
+        head = "\n\nclass ToyForSequenceClassification(ToyPreTrainedModel):\n    pass\n"
+        code = analyze_package(
+            {"configuration_toy.py": CONFIGURATION, "modeling_toy.py": MODELING + head}
+        )
+        return normalize_config(CONFIG, code, **kw).findings  # type: ignore[arg-type]
+
+    return run
+
+
 def _convert(
     build: Callable[[], dict[str, object]], **kw: object
 ) -> Callable[[], Iterable[Finding]]:
@@ -179,6 +195,10 @@ CASES: dict[str, Case | CallCase] = {
         ),
     ),
     "HFC114": CallCase(fail=_normalize(architecture="NoSuchClass"), ok=_normalize()),
+    "HFC116": CallCase(
+        fail=_with_head(unusable={"ToyForSequenceClassification": "ValueError: no"}),
+        ok=_with_head(),
+    ),
     "HFC115": Case(
         fail={
             "modeling_toy.py": modeling(

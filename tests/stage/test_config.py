@@ -357,3 +357,79 @@ def test_sub_models_of_another_config_not_registered() -> None:
     assert "modeling_vision.VisionModel" not in result.config["auto_map"].values()
     assert result.config["auto_map"]["AutoModel"] == "modeling_ltgbert.LtgBertModel"
     assert result.ok
+
+
+def _heads_code(*heads: str):
+    from hf_custom.codeinfo import analyze_package
+
+    modeling = (
+        "from transformers import PreTrainedModel\n"
+        "from .configuration_h import HConfig\n\n"
+        "class HPreTrainedModel(PreTrainedModel):\n    config_class = HConfig\n"
+        + "".join(f"\n\nclass {h}(HPreTrainedModel):\n    pass\n" for h in heads)
+    )
+    configuration = (
+        "from transformers import PretrainedConfig\n\n"
+        "class HConfig(PretrainedConfig):\n    model_type = 'h-test'\n"
+    )
+    return analyze_package({"configuration_h.py": configuration, "modeling_h.py": modeling})
+
+
+def test_auto_map_completion_keeps_only_heads_the_config_supports():
+    from hf_custom.staging.config import normalize_config
+
+    code = _heads_code("HModel", "HLMHeadModel", "HForQuestionAnswering", "HForMaskedLM")
+    cfg = {"model_type": "h-test", "is_decoder": False, "num_labels": 3}
+    result = normalize_config(cfg, code)
+    amap = result.config["auto_map"]
+    assert amap["AutoModelForMaskedLM"] == "modeling_h.HForMaskedLM"
+    assert "AutoModelForCausalLM" not in amap
+    assert "AutoModelForQuestionAnswering" not in amap
+    dropped = {f.message.split()[0] for f in result.findings if f.id == "HFC116"}
+    assert dropped == {"HLMHeadModel", "HForQuestionAnswering"}
+    assert all(f.severity.name == "WARNING" for f in result.findings if f.id == "HFC116")
+    # the same heads with a config that supports them are registered
+    ok = normalize_config({"model_type": "h-test", "num_labels": 2}, code).config["auto_map"]
+    assert ok["AutoModelForCausalLM"] == "modeling_h.HLMHeadModel"
+    assert ok["AutoModelForQuestionAnswering"] == "modeling_h.HForQuestionAnswering"
+
+
+def test_auto_map_author_entries_kept_and_class_none_drops_one():
+    from hf_custom.staging.config import normalize_config
+
+    code = _heads_code("HModel", "HForQuestionAnswering", "HForMaskedLM")
+    authored = {
+        "model_type": "h-test",
+        "num_labels": 3,
+        "auto_map": {"AutoModelForQuestionAnswering": "modeling_h.HForQuestionAnswering"},
+    }
+    result = normalize_config(authored, code, auto_classes={"HForMaskedLM": "none"})
+    amap = result.config["auto_map"]
+    assert amap["AutoModelForQuestionAnswering"] == "modeling_h.HForQuestionAnswering"
+    assert "AutoModelForMaskedLM" not in amap
+    assert not [f for f in result.findings if f.id in {"HFC106", "HFC116"}]
+
+
+def test_unusable_classes_not_registered_by_convention():
+    from hf_custom.staging.config import normalize_config
+
+    code = _heads_code("HModel", "HForTokenClassification")
+    result = normalize_config(
+        {"model_type": "h-test"}, code, unusable={"HForTokenClassification": "ValueError: x"}
+    )
+    assert "AutoModelForTokenClassification" not in result.config["auto_map"]
+    assert [f.id for f in result.findings if "HForTokenClassification" in f.message] == ["HFC116"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "auto"),
+    [({}, "AutoModelForSeq2SeqLM"), ({"num_mel_bins": 80}, "AutoModelForSpeechSeq2Seq")],
+)
+def test_conditional_generation_of_an_encoder_decoder_maps_without_asking(extra, auto):
+    from hf_custom.staging.config import normalize_config
+
+    code = _heads_code("HForConditionalGeneration")
+    cfg = {"model_type": "h-test", "is_encoder_decoder": True, **extra}
+    result = normalize_config(cfg, code)
+    assert result.config["auto_map"][auto] == "modeling_h.HForConditionalGeneration"
+    assert not [f for f in result.findings if f.id == "HFC106"]
