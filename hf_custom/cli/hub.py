@@ -39,6 +39,13 @@ def hub() -> None:
     help="regular: every file inside the commit, works with Xet-enabled clients; "
     "lfs: the Hub's LFS rule, clients need HF_HUB_DISABLE_XET=1.",
 )
+@click.option(
+    "--max-body-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Largest request body accepted, in bytes (413 above; LFS uploads excepted). "
+    "Default: 4 GiB.",
+)
 @click.option("--log", is_flag=True, help="Log every request on stderr.")
 @click.option("--enable-fault-injection", "admin", is_flag=True, hidden=True)
 def serve(
@@ -49,6 +56,7 @@ def serve(
     user: str,
     orgs: tuple[str, ...],
     upload_mode: str,
+    max_body_size: int | None,
     log: bool,
     admin: bool,
 ) -> None:
@@ -58,7 +66,7 @@ def serve(
     Clients: HF_ENDPOINT=<url> HF_TOKEN=<token> hf upload ..., or
     hf-custom publish ./ckpt --repo-id USER/NAME --endpoint <url> --token <token>.
     """
-    from hf_custom.hub import Account, HubServer
+    from hf_custom.hub import DEFAULT_MAX_BODY, Account, HubServer
     from hf_custom.remote import local_hub_dir
 
     directory = data or local_hub_dir()
@@ -70,6 +78,7 @@ def serve(
         upload_mode="lfs" if upload_mode == "lfs" else "regular",
         admin_routes=admin,
         log=log,
+        max_body_size=max_body_size or DEFAULT_MAX_BODY,
     )
     click.echo(server.url)
     sys.stdout.flush()

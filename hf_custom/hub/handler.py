@@ -9,53 +9,80 @@ an error: an unread body would be parsed as the next request on a keep-alive con
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from hf_custom.hub.protocol import REPO_TYPES, HubError, repo_not_found
-from hf_custom.hub.routes_read import ReadRoutes
-from hf_custom.hub.routes_write import WriteRoutes
+from hf_custom.hub.protocol import Hub, HubError, repo_not_found
+from hf_custom.hub.routes import match
+from hf_custom.hub.state import Account
 from hf_custom.hub.storage import RepoMeta
 
-if TYPE_CHECKING:
-    from hf_custom.hub.server import Account, HubServer
+# An unread body up to this size is drained before an early error answer (so the connection
+# can be kept alive); a larger one is left unread and the connection closed.
+_DRAIN_LIMIT = 1 << 20
 
 
-class HubHandler(ReadRoutes, WriteRoutes, BaseHTTPRequestHandler):
+class HubHandler(BaseHTTPRequestHandler):
+    """Implements :class:`hf_custom.hub.protocol.Request` over ``http.server``."""
+
     protocol_version = "HTTP/1.1"
     server_version = "hf-custom-hub"
 
     # -- plumbing -----------------------------------------------------------------------------
     @property
-    def hub(self) -> HubServer:
+    def hub(self) -> Hub:
         return self.server.hub  # type: ignore[attr-defined]
 
     def setup(self) -> None:
         super().setup()
         self._body_read = True
-        self.query = {}
+        self._body_limit: int | None = None
+        self.query: dict[str, list[str]] = {}
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.hub.log:
             super().log_message(format, *args)
 
-    def _body_chunks(self) -> Iterator[bytes]:
-        """The request body, streamed (Content-Length or chunked). Marks it consumed."""
-        self._body_read = True
+    def content_length(self) -> int | None:
+        """The announced body size (None: chunked); HubError 400 if it is not a number."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            while True:
-                size_line = self.rfile.readline(1024)
+            return None
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not raw.isdigit():
+            raise HubError(400, f"invalid Content-Length: {raw[:40]!r}")
+        return int(raw)
+
+    def body_chunks(self) -> Iterator[bytes]:
+        """The request body, streamed (Content-Length or chunked). Marks it consumed.
+
+        Past the route's size limit the rest is left unread, the connection is closed and the
+        answer is 413.
+        """
+        self._body_read = True
+        limit, seen = self._body_limit, 0
+        length = self.content_length()
+        if length is not None:
+            yield from self._read_exactly(length)
+            return
+        while True:
+            size_line = self.rfile.readline(1024)
+            try:
                 size = int(size_line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return
-                yield from self._read_exactly(size)
-                self.rfile.readline(1024)
-        else:
-            yield from self._read_exactly(int(self.headers.get("Content-Length") or 0))
+            except ValueError:
+                self.close_connection = True
+                raise HubError(400, "malformed chunked request body") from None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                return
+            seen += size
+            if limit is not None and seen > limit:
+                self.close_connection = True
+                raise _too_large(limit)
+            yield from self._read_exactly(size)
+            self.rfile.readline(1024)
 
     def _read_exactly(self, size: int) -> Iterator[bytes]:
         """``size`` bytes of the request body in chunks of at most 1 MB."""
@@ -68,37 +95,54 @@ class HubHandler(ReadRoutes, WriteRoutes, BaseHTTPRequestHandler):
             yield chunk
 
     def body(self) -> bytes:
-        return b"".join(self._body_chunks())
+        return b"".join(self.body_chunks())
 
-    def json_body(self) -> Any:
-        raw = self.body()
+    def _discard_body(self) -> None:
+        """Drain a small unread body; leave a large or malformed one and close the connection."""
+        self._body_read = True
         try:
-            return json.loads(raw or b"{}")
-        except ValueError as exc:
-            raise HubError(400, f"invalid JSON body: {exc}") from None
+            length = self.content_length()
+        except HubError:
+            length = None
+        if length is None or length > _DRAIN_LIMIT:
+            self.close_connection = True
+            return
+        for _ in self._read_exactly(length):
+            pass
 
     def send(
         self,
         status: int,
         doc: Any = None,
         *,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         raw: bytes | None = None,
         content_type: str = "application/json",
     ) -> None:
         if not self._body_read:
-            for _ in self._body_chunks():  # never leave a body to be parsed as a request
-                pass
+            self._discard_body()  # never leave a body to be parsed as the next request
         payload = raw if raw is not None else json.dumps(doc).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
             self.hub.stats.add(len(payload))
+
+    def send_stream_headers(self, status: int, *, length: int, headers: Mapping[str, str]) -> None:
+        if not self._body_read:
+            self._discard_body()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
 
     def base_url(self) -> str:
         host = self.headers.get("Host")
@@ -149,6 +193,7 @@ class HubHandler(ReadRoutes, WriteRoutes, BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         self._body_read = False
+        self._body_limit = None
         self.hub.stats.count_request()
         split = urlsplit(self.path)
         self.query = parse_qs(split.query, keep_blank_values=True)
@@ -156,7 +201,7 @@ class HubHandler(ReadRoutes, WriteRoutes, BaseHTTPRequestHandler):
             [unquote(p) for p in split.path.strip("/").split("/")] if split.path.strip("/") else []
         )
         try:
-            self._route(self.command, parts)
+            self._handle(parts)
         except HubError as exc:
             headers = {"X-Error-Message": exc.message.encode("ascii", "replace").decode()}
             if exc.code:
@@ -167,73 +212,30 @@ class HubHandler(ReadRoutes, WriteRoutes, BaseHTTPRequestHandler):
         except Exception as exc:  # a bug in the server: answer 500, keep serving
             self.close_connection = True
             try:
-                self.send(500, {"error": f"internal error: {type(exc).__name__}: {exc}"})
+                self.send(500, {"error": f"internal error: {type(exc).__name__}"})
             except OSError:
                 pass
             if self.hub.log:
                 raise
 
-    def _route(self, method: str, parts: list[str]) -> None:
-        if parts[:1] == ["api"]:
-            rest = parts[1:]
-            if rest == ["whoami-v2"] and method == "GET":
-                return self.whoami()
-            if rest == ["repos", "create"] and method == "POST":
-                return self.create_repo()
-            if rest == ["repos", "delete"] and method == "DELETE":
-                return self.delete_repo()
-            if rest == ["agent-harnesses"] and method == "GET":  # the client's telemetry registry
-                return self.send(200, {"standardEnvVars": [], "harnesses": {}})
-            if rest == ["validate-yaml"] and method == "POST":
-                self.body()
-                return self.send(200, {"errors": [], "warnings": []})
-            if len(rest) >= 3 and rest[0] in REPO_TYPES:
-                repo_type, repo_id, tail = REPO_TYPES[rest[0]], f"{rest[1]}/{rest[2]}", rest[3:]
-                return self._repo_route(method, repo_type, repo_id, tail)
-        elif parts[:1] == ["_lfs"] and len(parts) == 2 and method == "PUT":
-            return self.lfs_put(parts[1])
-        elif parts[:2] == ["_admin", "faults"] and method == "POST" and self.hub.admin_routes:
-            return self.set_faults()
-        else:
-            repo_type = "model"
-            if parts[:1] in (["datasets"], ["spaces"]):
-                repo_type, parts = REPO_TYPES[parts[0]], parts[1:]
-            if len(parts) == 6 and parts[1].endswith(".git") and parts[2:] == [
-                "info", "lfs", "objects", "batch"
-            ] and method == "POST":  # fmt: skip
-                return self.lfs_batch(repo_type, f"{parts[0]}/{parts[1][:-4]}")
-            if len(parts) >= 5 and parts[2] == "resolve" and method in ("GET", "HEAD"):
-                return self.resolve_file(
-                    repo_type, f"{parts[0]}/{parts[1]}", parts[3], "/".join(parts[4:])
-                )
-        raise HubError(404, f"no route for {method} {self.path.split('?')[0]}")
+    def _handle(self, parts: list[str]) -> None:
+        """Route, then check what needs no body (auth, size) before the route reads it."""
+        route, params = match(self.command, parts, admin=self.hub.admin_routes)
+        account = self.account()  # a bad token is refused before any body is read
+        if route.write and account is None:
+            raise HubError(401, "You must be authenticated to do this")
+        if not route.streamed:
+            limit = self.hub.max_body_size
+            length = self.content_length()
+            if length is not None and length > limit:
+                raise _too_large(limit)
+            self._body_limit = limit
+        route.handler(self, params)
 
-    def _repo_route(self, method: str, repo_type: str, repo_id: str, tail: list[str]) -> None:
-        op = tail[0] if tail else ""
-        rev = tail[1] if len(tail) > 1 else "main"
-        if method == "GET" and not tail:
-            return self.repo_info(repo_type, repo_id, "main")
-        if method == "GET" and op == "revision" and len(tail) == 2:
-            return self.repo_info(repo_type, repo_id, rev)
-        if method == "GET" and op == "tree" and len(tail) >= 2:
-            return self.tree(repo_type, repo_id, rev, "/".join(tail[2:]))
-        if method == "POST" and op == "paths-info" and len(tail) == 2:
-            return self.paths_info(repo_type, repo_id, rev)
-        if method == "GET" and op == "refs" and len(tail) == 1:
-            return self.list_refs(repo_type, repo_id)
-        if method == "GET" and op == "commits" and len(tail) == 2:
-            return self.list_commits(repo_type, repo_id, rev)
-        if op == "branch" and len(tail) >= 2 and method in ("POST", "DELETE"):
-            return self.branch(method, repo_type, repo_id, "/".join(tail[1:]))
-        if method == "POST" and op == "preupload" and len(tail) == 2:
-            return self.preupload(repo_type, repo_id, rev)
-        if method == "POST" and op == "commit" and len(tail) == 2:
-            return self.commit(repo_type, repo_id, rev)
-        if op in ("xet-write-token", "xet-read-token"):
-            self.repo(repo_type, repo_id)
-            raise HubError(
-                501,
-                "this Hub-compatible server does not speak Xet: run the client with "
-                "HF_HUB_DISABLE_XET=1, or start the server with --upload-mode regular",
-            )
-        raise HubError(404, f"no route for {method} {self.path.split('?')[0]}")
+
+def _too_large(limit: int) -> HubError:
+    return HubError(
+        413,
+        f"request body larger than this server accepts ({limit} bytes): start it with a "
+        "larger --max-body-size, or upload large files through LFS",
+    )

@@ -1,14 +1,20 @@
-"""Shared pieces of the local Hub's HTTP layer: errors, names, and the base of the route mixins."""
+"""What the local Hub's routes see: errors, names, and the request they answer (a Protocol).
+
+Routes are plain functions ``route(req: Request, p: Params) -> None`` listed in ``routes.py``;
+``handler.py`` implements :class:`Request` over ``http.server``. This module imports only
+``state`` and ``storage`` (no HTTP, no server), so nothing in the package imports in a circle.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from email.message import Message
-from typing import TYPE_CHECKING, Any
+from io import BufferedIOBase
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from hf_custom.hub.server import Account, HubServer
-    from hf_custom.hub.storage import RepoMeta
+from hf_custom.hub.state import Account, Faults, Stats
+from hf_custom.hub.storage import RepoMeta, Storage
 
 REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
@@ -36,50 +42,74 @@ def entry_not_found(path: str) -> HubError:
     return HubError(404, f"Entry not found: {path}", "EntryNotFound")
 
 
-class RouteBase:
-    """What the route mixins use from the request handler (implemented in ``handler.py``)."""
+class Hub(Protocol):
+    """The server object as routes use it (``server.HubServer`` implements it)."""
+
+    storage: Storage
+    faults: Faults
+    stats: Stats
+    url: str
+    upload_mode: str
+    admin_routes: bool
+    tree_page_size: int
+    commits_page_size: int
+    max_body_size: int
+    secret: bytes
+    log: bool
+
+    def account(self, token: str) -> Account | None: ...
+
+
+@dataclass(frozen=True)
+class Params:
+    """What the route table took from the URL. ``repo_id`` is validated before any route runs."""
+
+    repo_type: str = "model"
+    repo_id: str = ""
+    rev: str = "main"
+    path: str = ""
+
+
+class Request(Protocol):
+    """One HTTP request as a route answers it (``handler.HubHandler`` implements it)."""
 
     headers: Message
     command: str
-    wfile: Any
+    wfile: BufferedIOBase
     query: dict[str, list[str]]
 
     @property
-    def hub(self) -> HubServer:
-        raise NotImplementedError
+    def hub(self) -> Hub: ...
 
-    def _body_chunks(self) -> Iterator[bytes]:
-        raise NotImplementedError
+    def body_chunks(self) -> Iterator[bytes]: ...
 
-    def body(self) -> bytes:
-        raise NotImplementedError
-
-    def json_body(self) -> Any:
-        raise NotImplementedError
+    def body(self) -> bytes: ...
 
     def send(
         self,
         status: int,
         doc: Any = None,
         *,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         raw: bytes | None = None,
         content_type: str = "application/json",
-    ) -> None:
-        raise NotImplementedError
+    ) -> None: ...
 
-    def base_url(self) -> str:
-        raise NotImplementedError
+    def send_stream_headers(self, status: int, *, length: int, headers: Mapping[str, str]) -> None:
+        """Start a response whose ``length`` bytes the route then writes to ``wfile``."""
+        ...
 
-    def account(self) -> Account | None:
-        raise NotImplementedError
+    def base_url(self) -> str: ...
 
-    def repo(self, repo_type: str, repo_id: str, *, write: bool = False) -> RepoMeta:
-        raise NotImplementedError
+    def account(self) -> Account | None: ...
 
-    def repo_url(self, repo_type: str, repo_id: str) -> str:
-        return f"{self.base_url()}/{URL_PREFIX[repo_type]}{repo_id}"
+    def repo(self, repo_type: str, repo_id: str, *, write: bool = False) -> RepoMeta: ...
 
-    def flag(self, name: str) -> bool:
-        values = self.query.get(name) or []
-        return bool(values) and values[-1].lower() in ("1", "true", "yes")
+
+def repo_url(req: Request, repo_type: str, repo_id: str) -> str:
+    return f"{req.base_url()}/{URL_PREFIX[repo_type]}{repo_id}"
+
+
+def flag(req: Request, name: str) -> bool:
+    values = req.query.get(name) or []
+    return bool(values) and values[-1].lower() in ("1", "true", "yes")

@@ -20,87 +20,21 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Literal
 
+from hf_custom.hub.handler import HubHandler
+from hf_custom.hub.state import Account, Faults, Stats
 from hf_custom.hub.storage import Storage
 
 UploadMode = Literal["lfs", "regular"]
+# Largest request body read (LFS uploads excepted: their signed URL bounds them). Regular-mode
+# commits carry file contents base64-encoded, so this bounds a regular-mode upload's size.
+DEFAULT_MAX_BODY = 4 * 1024**3
 
-
-@dataclass(frozen=True)
-class Account:
-    """Who a token belongs to. ``any_namespace`` lets the embedded Hub's owner write anywhere."""
-
-    name: str
-    orgs: tuple[str, ...] = ()
-    write: bool = True
-    any_namespace: bool = False
-
-    def can_write(self, namespace: str) -> bool:
-        return self.write and (
-            self.any_namespace or namespace == self.name or namespace in self.orgs
-        )
-
-    def can_read(self, namespace: str) -> bool:
-        return self.any_namespace or namespace == self.name or namespace in self.orgs
-
-
-@dataclass
-class Faults:
-    """Failures to inject, each a count of the next requests it hits (tests set these).
-
-    - ``commit_error``: the commit endpoint answers 500 without applying anything.
-    - ``lfs_upload``: the large-file PUT is cut short, so the stored bytes fail verification (400).
-    - ``stale_parent``: the commit endpoint answers 412 as if another commit had landed first.
-    """
-
-    commit_error: int = 0
-    lfs_upload: int = 0
-    stale_parent: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def take(self, name: str) -> bool:
-        with self._lock:
-            left = getattr(self, name)
-            if left > 0:
-                setattr(self, name, left - 1)
-                return True
-            return False
-
-    def clear(self) -> None:
-        with self._lock:
-            self.commit_error = self.lfs_upload = self.stale_parent = 0
-
-
-@dataclass
-class Stats:
-    """Bytes of response bodies sent, in total and per (repo id, file path) for file downloads."""
-
-    bytes_sent: int = 0
-    requests: int = 0
-    file_bytes: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, n: int, *, repo_id: str | None = None, path: str | None = None) -> None:
-        with self._lock:
-            self.bytes_sent += n
-            if repo_id is not None and path is not None:
-                self.file_bytes[(repo_id, path)] += n
-
-    def count_request(self) -> None:
-        with self._lock:
-            self.requests += 1
-
-    def reset(self) -> None:
-        with self._lock:
-            self.bytes_sent = 0
-            self.requests = 0
-            self.file_bytes.clear()
+__all__ = ["DEFAULT_MAX_BODY", "Account", "Faults", "HubServer", "Stats", "UploadMode"]
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -124,10 +58,10 @@ class HubServer:
         tree_page_size: int = 1000,
         commits_page_size: int = 50,
         log: bool = False,
+        max_body_size: int = DEFAULT_MAX_BODY,
     ) -> None:
-        from hf_custom.hub.handler import HubHandler
-
         self.storage = Storage(Path(data_dir))
+        self.swept = self.storage.sweep_tmp()  # partial writes a crash left behind
         self.data_dir = Path(data_dir)
         self.tokens = dict(tokens)
         self.upload_mode: UploadMode = upload_mode
@@ -135,6 +69,7 @@ class HubServer:
         self.tree_page_size = tree_page_size
         self.commits_page_size = commits_page_size
         self.log = log
+        self.max_body_size = max_body_size
         self.faults = Faults()
         self.stats = Stats()
         self.secret = secrets.token_bytes(32)  # signs the self-authorising LFS upload URLs

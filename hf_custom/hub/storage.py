@@ -129,6 +129,10 @@ class Operation:
     entry: Entry | None = None
 
 
+REPO_TYPE_NAMES = ("model", "dataset", "space")
+TMP_GRACE_SECONDS = 600.0
+
+
 def validate_repo_id(repo_id: str) -> bool:
     parts = repo_id.split("/")
     return len(parts) == 2 and all(_NAME.match(p) and ".." not in p for p in parts)
@@ -267,10 +271,32 @@ class Storage:
 
     # -- repositories -------------------------------------------------------------------------
     def _repo_dir(self, repo_type: str, repo_id: str) -> Path:
+        # The last line of defence: no caller can name a folder outside repos/.
+        if repo_type not in REPO_TYPE_NAMES or not validate_repo_id(repo_id):
+            raise StorageError("invalid", f"invalid repository: {repo_type} {repo_id!r}")
         return self.root / "repos" / f"{repo_type}s" / repo_id
 
+    def sweep_tmp(self, *, older_than: float = TMP_GRACE_SECONDS) -> int:
+        """Remove partial writes left in tmp/ by a crash; return how many were removed.
+
+        Files touched in the last ``older_than`` seconds are kept: another server process may
+        share the data directory and be writing them right now.
+        """
+        import time
+
+        removed, cutoff = 0, time.time() - older_than
+        with self.locked():
+            for path in (self.root / "tmp").iterdir():
+                try:
+                    if path.is_file() and path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+                except OSError:
+                    continue
+        return removed
+
     def get_repo(self, repo_type: str, repo_id: str) -> RepoMeta | None:
-        if not validate_repo_id(repo_id):
+        if repo_type not in REPO_TYPE_NAMES or not validate_repo_id(repo_id):
             return None
         path = self._repo_dir(repo_type, repo_id) / "meta.json"
         if not path.is_file():
