@@ -3,8 +3,8 @@
 :func:`classify` is pure (a relative path and the first bytes of the file); :func:`read_checkpoint`
 walks the folder, classifies every file, scans small text files for Hugging Face tokens (the
 token is never kept or shown, only the file is named) and records why each excluded file or
-folder is left out. :func:`weight_names` lists the source tensor names (safetensors headers,
-shard indexes, or pickles loaded with ``weights_only=True`` on the meta device) and
+folder is left out. :func:`weight_names` lists the source tensor names (through :mod:`hf_custom.weights.sources`,
+the one reader of weights files) and
 :func:`weights_dtype` tells the dtype of a folder's safetensors. Nothing here writes anything.
 """
 
@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import enum
 import fnmatch
-import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from hf_custom.errors import InputError
 from hf_custom.findings import Finding, finding
@@ -358,63 +356,18 @@ def read_checkpoint(src: Path) -> Inventory:
 
 
 def weight_names(src: Path, inventory: Inventory) -> list[str] | None:
-    """Tensor names of the source weights (safetensors headers; pickles on the meta device)."""
-    weights = [f for f in inventory.of_kind(FileKind.WEIGHTS) if "/" not in f.path]
-    if not weights:
-        return None
-    names: list[str] = []
-    for index in inventory.of_kind(FileKind.WEIGHTS_INDEX):
-        if "/" in index.path:
-            continue
-        try:
-            weight_map = json.loads((src / index.path).read_text(encoding="utf-8"))["weight_map"]
-        except (ValueError, KeyError, TypeError, OSError):
-            continue  # the converter reports a broken index
-        if isinstance(weight_map, dict) and weight_map:
-            return [str(k) for k in weight_map]
-    st = [f for f in weights if f.path.endswith(".safetensors")]
-    if st:
-        from hf_custom.weights.safetensors_format import read_safetensors_header
+    """Tensor names of the source weights, read by :mod:`hf_custom.weights.sources` (the one
+    checkpoint reader: the names the converter will convert). None when there are no top-level
+    weights or they cannot be read (the converter then says why)."""
+    from hf_custom.errors import Refusal
+    from hf_custom.weights.sources import tensor_names
 
-        for f in st:
-            with (src / f.path).open("rb") as fh:
-                header = read_safetensors_header(fh, path=f.path)
-            names.extend(k for k in header if k != "__metadata__")
-        return names
+    if not any("/" not in f.path for f in inventory.of_kind(FileKind.WEIGHTS)):
+        return None
     try:
-        import torch
-    except ImportError:
+        return tensor_names(src) or None
+    except (InputError, Refusal):
         return None
-    for f in weights:
-        if not f.path.endswith((".bin", ".pt", ".pth", ".ckpt")):
-            continue
-        obj = None
-        for mmap in (True, False):  # the legacy (non-zip) format cannot be memory-mapped
-            try:
-                obj = torch.load(src / f.path, map_location="meta", weights_only=True, mmap=mmap)
-                break
-            except Exception:
-                continue
-        if obj is None:
-            return None  # the converter reports what is wrong with the file
-        state = _state_dict_names(obj, torch)
-        if state is None:
-            return None
-        names.extend(state)
-    return names or None
-
-
-def _state_dict_names(obj: Any, torch: Any) -> list[str] | None:
-    if isinstance(obj, dict):
-        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-            return [str(k) for k in obj]
-        for key in ("state_dict", "model_state_dict", "model", "module", "state"):
-            inner = obj.get(key)
-            if isinstance(inner, dict):
-                found = _state_dict_names(inner, torch)
-                if found is not None:
-                    return found
-    return None
 
 
 def weights_dtype(folder: Path) -> str | None:

@@ -204,10 +204,15 @@ def test_source_weight_names_formats(ckpt: Path) -> None:
         _use_new_zipfile_serialization=False,
     )
     assert sorted(weight_names(ckpt, read_checkpoint(ckpt)) or []) == names
-    # a sharded checkpoint's index is enough
-    index = {"metadata": {}, "weight_map": {n: "pytorch_model-00001-of-00001.bin" for n in names}}
+    # a sharded checkpoint: the shards the index names are read (as convert reads them)
+    shard = "pytorch_model-00001-of-00001.bin"
+    index = {"metadata": {}, "weight_map": {n: shard for n in names}}
     (ckpt / "pytorch_model.bin.index.json").write_text(json.dumps(index))
+    (ckpt / "pytorch_model.bin").rename(ckpt / shard)
     assert sorted(weight_names(ckpt, read_checkpoint(ckpt)) or []) == names
+    # an index naming a missing shard: nothing to fit against (convert refuses it)
+    (ckpt / shard).rename(ckpt / "pytorch_model.bin")
+    assert weight_names(ckpt, read_checkpoint(ckpt)) is None
 
 
 @pytest.mark.slow

@@ -31,7 +31,17 @@ from hf_custom.weights.zipmeta import NotPlain, TensorMeta, load_plain
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 # Files that are never model weights even though they are pickles (training artefacts).
 NOT_WEIGHTS = ("training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state")
-STATE_DICT_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "network")
+#: Keys under which checkpoints keep the model's state dict (Lightning: ``state_dict``), tried in
+#: this order when the top level holds no tensors itself. The one list: every reader uses it.
+STATE_DICT_KEYS = (
+    "state_dict",
+    "model_state_dict",
+    "model",
+    "module",
+    "state",
+    "net",
+    "network",
+)
 
 
 @dataclass
@@ -127,7 +137,12 @@ def _kind_of(path: Path) -> str:
     )
 
 
-def read_source(src: Path) -> Source:
+def read_source(src: Path, *, metadata_only: bool = False) -> Source:
+    """Every tensor of the checkpoint at ``src`` (file or folder), located, not read.
+
+    ``metadata_only``: legacy-format pickles are loaded on the meta device (names, dtypes and
+    shapes only; such a source cannot be converted).
+    """
     kind, files = discover(src)
     out = Source(kind=kind, files=files, tensors=[])
     for i, path in enumerate(files):
@@ -135,7 +150,9 @@ def read_source(src: Path) -> Source:
         if k == "safetensors":
             out.tensors.extend(_read_safetensors(path, i))
         else:
-            recs, ignored, found = _read_torch(path, i, legacy=k == "torch-legacy")
+            recs, ignored, found = _read_torch(
+                path, i, legacy=k == "torch-legacy", metadata_only=metadata_only
+            )
             out.tensors.extend(recs)
             out.ignored.extend(ignored)
             out.findings.extend(found)
@@ -193,10 +210,10 @@ def _refuse_unsafe(path: Path, names: list[str]) -> Refusal:
 
 
 def _read_torch(
-    path: Path, index: int, *, legacy: bool
+    path: Path, index: int, *, legacy: bool, metadata_only: bool = False
 ) -> tuple[list[TensorRec], list[str], list[Finding]]:
     if legacy:
-        state, ignored = _torch_load(path, legacy=True)
+        state, ignored = _torch_load(path, legacy=True, meta=metadata_only)
         recs = [
             _rec_from_torch(path, index, n, t, {}, big_endian=False, legacy=True)
             for n, t in state.items()
@@ -283,7 +300,9 @@ def _read_zip_plain(
     return recs, ignored
 
 
-def _torch_load(path: Path, *, legacy: bool) -> tuple[dict[str, Any], list[str]]:
+def _torch_load(
+    path: Path, *, legacy: bool, meta: bool = False
+) -> tuple[dict[str, Any], list[str]]:
     """torch's restricted unpickler (weights_only=True); unsafe globals are refused by name."""
     import pickle
 
@@ -300,7 +319,10 @@ def _torch_load(path: Path, *, legacy: bool) -> tuple[dict[str, Any], list[str]]
             raise _refuse_unsafe(path, sorted(unsafe))
     try:
         obj = torch.load(
-            str(path), map_location="cpu" if legacy else "meta", weights_only=True, mmap=False
+            str(path),
+            map_location="cpu" if legacy and not meta else "meta",
+            weights_only=True,
+            mmap=False,
         )
     except pickle.UnpicklingError as e:
         try:
@@ -452,3 +474,9 @@ def _mmap_state(path: Path) -> dict[str, Any]:
 
 def clear_cache() -> None:
     _MMAP_CACHE.clear()
+
+
+def tensor_names(src: Path) -> list[str]:
+    """The tensor names of the checkpoint at ``src``, exactly as :func:`read_source` (and so
+    the converter) reads them, in source order; no tensor data is read."""
+    return [r.name for r in read_source(src, metadata_only=True).tensors]
