@@ -147,6 +147,9 @@ def _human(result: object) -> None:
         f"  output: {f.output_kind} of width {f.width}, vocabulary {f.vocab_size}, "
         f"{'causal' if f.causal else 'bidirectional'}"
     )
+    out.print(f"  config: {result.config_kind}")
+    for old, new in sorted(result.renamed.items()):
+        out.print(f"  renamed: {escape(old)} -> {escape(new)} (collides with PreTrainedConfig)")
     out.print(f"  weights: {escape(result.weights)} ({result.tensors} tensors)")
     for auto, ref in result.auto_map.items():
         out.print(f"  {auto:<36} {ref}")

@@ -57,6 +57,8 @@ class WrapResult:
     verification: VerifyReport | None = None
     next_command: str = ""
     vendored: Mapping[str, str] = field(default_factory=dict)  # dest file -> source path
+    config_kind: str = "kwargs"  # how the research module takes its configuration
+    renamed: Mapping[str, str] = field(default_factory=dict)  # research field -> config attr
 
     @property
     def ok(self) -> bool:
@@ -84,6 +86,7 @@ class WrapResult:
                 "width": f.width,
                 "lm_head": f.lm_head,
             },
+            "config": {"kind": self.config_kind, "renamed": dict(self.renamed)},
             "vendored": dict(self.vendored),
             "notes": list(self.notes),
             "verification": self.verification.to_json() if self.verification else None,
@@ -213,6 +216,8 @@ def wrap(
         notes=tuple(notes),
         next_command=f"hf-custom publish {out} --repo-id YOUR_NAME/{model_type}",
         vendored={d: str(plan.origins.get(d, d)) for d in vendored},
+        config_kind=ctor.kind,
+        renamed=dict(design.renamed),
     )
     if verify:
         from hf_custom.verification import verify as run_verify
@@ -390,15 +395,15 @@ def _design(
 ) -> Design:
     from transformers import PreTrainedConfig
 
-    reserved = {n for n in dir(PreTrainedConfig) if not n.startswith("_")} - {
+    reserved = {n for n in dir(PreTrainedConfig()) if not n.startswith("_")} - {
         "vocab_size",
         "hidden_size",
     }
-    clash = [f.name for f in ctor.fields if f.name in reserved]
-    if clash:
-        raise InputError(
-            f"constructor argument {', '.join(clash)} collides with a PreTrainedConfig attribute",
-            hint="rename the argument in the research module",
+    renamed = _renamed([f.name for f in ctor.fields], reserved)
+    for old, new in renamed.items():
+        notes.append(
+            f"config field {old!r} collides with a PreTrainedConfig attribute: stored as "
+            f"{new!r} in config.json and passed back as {old!r} to {cls.__name__}"
         )
     prefix, snake, model_type = names
     extra: list[Field] = []
@@ -412,7 +417,7 @@ def _design(
             f"vocab_size={fwd.vocab_size} read from the module (no constructor argument holds it)"
         )
     elif vocab.name != "vocab_size":
-        amap["vocab_size"] = vocab.name
+        amap["vocab_size"] = renamed.get(vocab.name, vocab.name)
     if fwd.output_kind == "hidden":
         hidden = next(
             (f for f in ctor.fields if f.value == fwd.width and f.name in HIDDEN_NAMES), None
@@ -420,7 +425,7 @@ def _design(
         if hidden is None:
             extra.append(Field("hidden_size", fwd.width, "int"))
         elif hidden.name != "hidden_size":
-            amap["hidden_size"] = hidden.name
+            amap["hidden_size"] = renamed.get(hidden.name, hidden.name)
     if any(t in ("sequence-classification", "token-classification") for t in tasks):
         extra.append(Field("classifier_dropout", 0.1, "float"))
     if "causal-lm" in tasks:  # no key/value cache: generate() must rerun the whole text
@@ -447,6 +452,9 @@ def _design(
         tasks=tasks,
         config_type=ctor.config_type.__name__ if ctor.config_type else None,
         config_type_module=config_type_module,
+        factory=ctor.factory,
+        factory_items=ctor.factory_items,
+        renamed=renamed,
         extra_fields=tuple(extra),
         attribute_map=amap,
         tied=dict(tied),
@@ -454,6 +462,21 @@ def _design(
         computed_buffers=computed_buffers,
         origin=origin,
     )
+
+
+def _renamed(names: Sequence[str], reserved: set[str]) -> dict[str, str]:
+    """{research field: config attribute} for the fields PreTrainedConfig uses itself."""
+    taken = set(names) | reserved
+    out: dict[str, str] = {}
+    for name in names:
+        if name not in reserved:
+            continue
+        new = f"research_{name}"
+        while new in taken:
+            new += "_"
+        taken.add(new)
+        out[name] = new
+    return out
 
 
 def _config_json(d: Design) -> dict[str, Any]:
@@ -467,7 +490,7 @@ def _config_json(d: Design) -> dict[str, Any]:
         "auto_map": auto_map,
         "model_type": d.model_type,
     }
-    for f in (*d.fields, *d.extra_fields):
+    for f in d.config_fields():
         config[f.name] = list(f.value) if isinstance(f.value, tuple) else f.value
     config["tie_word_embeddings"] = d.tie_word_embeddings()
     config["dtype"] = "float32"

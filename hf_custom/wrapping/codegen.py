@@ -11,7 +11,7 @@ already what ``ruff format`` would write.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hf_custom.wrapping.signature import ConfigKind, Field
@@ -68,6 +68,9 @@ class Design:
     tasks: tuple[str, ...]
     config_type: str | None = None  # dataclass name (ctor_kind == "dataclass")
     config_type_module: str | None = None
+    factory: str | None = None  # ctor_kind == "factory": the class's config factory
+    factory_items: bool = False
+    renamed: Mapping[str, str] = field(default_factory=dict)  # research field -> config attr
     extra_fields: tuple[Field, ...] = ()  # the wrapper's own fields (vocab_size, ...)
     attribute_map: Mapping[str, str] = field(default_factory=dict)
     tied: Mapping[str, str] = field(default_factory=dict)  # inside the research module
@@ -81,6 +84,29 @@ class Design:
 
     def class_name(self, task: str) -> str:
         return f"{self.prefix}{TASKS[task].suffix}"
+
+    def generated_names(self) -> set[str]:
+        names = {self.config_class, f"{self.prefix}PreTrainedModel", "build_research_model"}
+        return names | {self.class_name(t) for t in self.tasks}
+
+    @property
+    def research_ref(self) -> str:
+        """The research class's name in modeling_NAME.py (aliased if a generated class has it)."""
+        c = self.research_class
+        return f"Research{c}" if c in self.generated_names() else c
+
+    @property
+    def config_type_ref(self) -> str | None:
+        c = self.config_type
+        return f"Research{c}" if c and c in self.generated_names() else c
+
+    def attr(self, name: str) -> str:
+        """The config attribute holding the research field ``name``."""
+        return self.renamed.get(name, name)
+
+    def config_fields(self) -> tuple[Field, ...]:
+        """The fields as configuration attributes (colliding names mapped), then the extras."""
+        return (*(replace(f, name=self.attr(f.name)) for f in self.fields), *self.extra_fields)
 
     def tie_word_embeddings(self) -> bool:
         return bool(self.tied) or self.lm_head_tie is not None
@@ -146,7 +172,7 @@ def _literal(value: Any) -> str:
 
 
 def render_config(d: Design) -> str:
-    fields = [*d.fields, *d.extra_fields]
+    fields = list(d.config_fields())
     params = [_param(f) for f in fields]
     params.append(f"tie_word_embeddings: bool = {d.tie_word_embeddings()!r}")
     lines = [
@@ -166,6 +192,13 @@ def render_config(d: Design) -> str:
     if d.attribute_map:
         items = [f'"{k}": "{v}"' for k, v in sorted(d.attribute_map.items())]
         lines += _dict_lines("attribute_map", items, 4)
+    if d.renamed:
+        lines.append("")
+        lines += _comment(
+            "fields of the research config whose names PreTrainedConfig uses itself: "
+            + ", ".join(f"{k} is stored as {v}" for k, v in sorted(d.renamed.items())),
+            4,
+        )
     lines += ["", "    def __init__(", "        self,"]
     lines += [f"        {p}," for p in params]
     lines += ["        **kwargs,", "    ):"]
@@ -227,13 +260,17 @@ def render_modeling(d: Design) -> str:
         if imports[1].startswith("from typing"):
             imports[0:2] = ["from types import SimpleNamespace", imports[1]]
     local = [f"from .configuration_{d.snake} import {d.config_class}"]
-    research = [d.research_class]
+    research = [_as(d.research_class, d.research_ref)]
     if d.ctor_kind == "dataclass" and d.config_type:
+        ref = _as(d.config_type, d.config_type_ref or d.config_type)
         if d.config_type_module in (None, d.research_module):
-            research.append(d.config_type)
+            research.append(ref)
         else:
-            local.append(f"from .{d.config_type_module} import {d.config_type}")
-    local.append(f"from .{d.research_module} import {', '.join(sorted(research))}")
+            local.append(f"from .{d.config_type_module} import {ref}")
+    plain = sorted(r for r in research if " as " not in r)
+    if plain:
+        local.append(f"from .{d.research_module} import {', '.join(plain)}")
+    local += [f"from .{d.research_module} import {r}" for r in research if " as " in r]
     local = [line for imp in sorted(local) for line in _local_import(imp)]
     lines = [
         *_first_line(d),
@@ -258,6 +295,10 @@ def render_modeling(d: Design) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _as(name: str, ref: str) -> str:
+    return name if name == ref else f"{name} as {ref}"
+
+
 def _first_line(d: Design) -> list[str]:
     line = f'"""Hugging Face model classes around `{d.research_class}` from {d.origin}.'
     if len(line) <= WIDTH:
@@ -278,24 +319,30 @@ def _call_import(module: str, names: Sequence[str]) -> list[str]:
 
 
 def _builder(d: Design) -> list[str]:
-    access = {f.name: f"config.{f.name}" for f in d.fields}
+    access = {f.name: f"config.{d.attr(f.name)}" for f in d.fields}
     lines = [
-        *_def("build_research_model", [f"config: {d.config_class}"], 0, d.research_class),
+        *_def("build_research_model", [f"config: {d.config_class}"], 0, d.research_ref),
         *_doc(f"Build the original `{d.research_class}` from the configuration.", 4),
     ]
     if d.ctor_kind == "kwargs":
         args = [f"{k}={v}" for k, v in access.items()]
-        return lines + _call(f"return {d.research_class}", args, 4)
+        return lines + _call(f"return {d.research_ref}", args, 4)
     if d.ctor_kind == "dict":
         items = [f'"{k}": {v}' for k, v in access.items()]
         inner = _dict_lines("options", items, 4)
-        return [*lines, *inner, f"    return {d.research_class}(options)"]
-    holder = d.config_type if d.ctor_kind == "dataclass" else "SimpleNamespace"
+        return [*lines, *inner, f"    return {d.research_ref}(options)"]
+    if d.ctor_kind == "factory":
+        lines.append(f"    options = {d.research_ref}.{d.factory}()")
+        for k, v in access.items():
+            target = f'options["{k}"]' if d.factory_items else f"options.{k}"
+            lines.append(f"    {target} = {v}")
+        return [*lines, f"    return {d.research_ref}(options)"]
+    holder = d.config_type_ref if d.ctor_kind == "dataclass" else "SimpleNamespace"
     args = [f"{k}={v}" for k, v in access.items()]
     return [
         *lines,
         *_call(f"options = {holder}", args, 4),
-        f"    return {d.research_class}(options)",
+        f"    return {d.research_ref}(options)",
     ]
 
 
@@ -327,7 +374,7 @@ def _base_class(d: Design) -> list[str]:
             "",
             "    def _init_weights(self, module: nn.Module) -> None:",
             "        super()._init_weights(module)",
-            f"        if isinstance(module, {d.research_class}):",
+            f"        if isinstance(module, {d.research_ref}):",
             *_comment(
                 f"buffers {d.research_class} computes in __init__ are not saved with the "
                 "weights: compute them again",

@@ -2,9 +2,18 @@
 
 Two styles are recognised. Keyword style, ``Net(vocab_size=100, hidden=64)``: every parameter is
 a configuration field (its default, or the ``--arg`` value). Config-object style, ``Net(config)``:
-the single parameter is a dataclass (its fields are the configuration), a dict, or an attribute
-bag such as ``SimpleNamespace``; for the last two the constructor is run on a recording probe to
-learn which keys it reads, and their values come from ``--arg``.
+the single parameter is
+
+- a dataclass, named by the parameter's annotation or, unannotated, found among the dataclasses
+  of the research code as the one whose fields the constructor reads (its fields and defaults are
+  the configuration);
+- the object a ``get_default_config()`` factory of the class returns (a ``CfgNode``-like bag,
+  a ``SimpleNamespace`` or a dict): its attributes are the configuration, and the generated code
+  calls the factory again and sets them;
+- a dict or an attribute bag such as ``SimpleNamespace``: the constructor is run on a recording
+  probe to learn which keys it reads, and their values come from ``--arg``.
+
+``--arg`` values only override what the code already says.
 """
 
 from __future__ import annotations
@@ -24,7 +33,8 @@ CONFIG_PARAM_NAMES = frozenset(
     {"config", "cfg", "conf", "args", "hparams", "params", "hp", "opt", "opts", "settings"}
 )
 
-ConfigKind = Literal["kwargs", "dataclass", "namespace", "dict"]
+ConfigKind = Literal["kwargs", "dataclass", "namespace", "dict", "factory"]
+FACTORY_NAMES = ("get_default_config", "default_config", "get_config")
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,8 @@ class Constructor:
     fields: tuple[Field, ...]
     config_param: str | None = None  # the parameter taking the config object
     config_type: type | None = None  # the dataclass, for kind "dataclass"
+    factory: str | None = None  # kind "factory": the class's method returning the config
+    factory_items: bool = False  # the factory returns a dict: set keys, not attributes
     skipped: tuple[str, ...] = ()  # parameters left to their (non-literal) defaults
 
     def values(self) -> dict[str, Any]:
@@ -105,7 +117,14 @@ def read_constructor(cls: type, args: Mapping[str, Any]) -> Constructor:
         ann = hints.get(p.name, p.annotation)
         if dataclasses.is_dataclass(ann) and isinstance(ann, type):
             return _from_dataclass(ann, p.name, args)
+        factory = next((n for n in FACTORY_NAMES if callable(getattr(cls, n, None))), None)
+        if factory is not None and p.default is inspect.Parameter.empty:
+            return _from_factory(cls, factory, p.name, args)
         if p.name in CONFIG_PARAM_NAMES or _is_mapping_type(ann) or _is_namespace_type(ann):
+            unannotated = ann is inspect.Parameter.empty
+            found = _research_dataclass(cls, p.name, args) if unannotated else None
+            if found is not None:
+                return _from_dataclass(found, p.name, args)
             return _from_probe(cls, p.name, args, hint_dict=_is_mapping_type(ann))
     return _from_keywords(cls, params, hints, args)
 
@@ -208,6 +227,78 @@ def _from_dataclass(dc: type, param: str, args: Mapping[str, Any]) -> Constructo
     )
 
 
+def _from_factory(cls: type, factory: str, param: str, args: Mapping[str, Any]) -> Constructor:
+    """``Net(config)`` where ``Net.get_default_config()`` builds the config object."""
+    try:
+        made = getattr(cls, factory)()
+    except Exception as exc:
+        raise InputError(
+            f"{cls.__name__}.{factory}() failed: {type(exc).__name__}: {exc}",
+            hint=f"make {cls.__name__}.{factory}() callable without arguments",
+        ) from None
+    items = isinstance(made, Mapping)
+    if items:
+        current = dict(made)
+    elif dataclasses.is_dataclass(made):
+        current = {f.name: getattr(made, f.name) for f in dataclasses.fields(made)}
+    else:
+        current = dict(getattr(made, "__dict__", {}))
+    current.update(args)
+    fields: list[Field] = []
+    skipped: list[str] = []
+    for key, value in current.items():
+        if not isinstance(key, str) or not key.isidentifier() or key.startswith("_"):
+            continue
+        if is_json_value(value):
+            fields.append(Field(key, value, annotation_of(value)))
+        else:
+            skipped.append(key)
+    return Constructor(
+        "factory",
+        tuple(fields),
+        config_param=param,
+        factory=factory,
+        factory_items=items,
+        skipped=tuple(skipped),
+    )
+
+
+def _research_dataclass(cls: type, param: str, args: Mapping[str, Any]) -> type | None:
+    """The dataclass of the research code an unannotated ``Net(config)`` reads its fields from:
+    every candidate with defaults is tried; the one covering the most keys read wins."""
+    import sys
+
+    module = sys.modules.get(cls.__module__)
+    package = cls.__module__.partition(".")[0]
+    candidates = [
+        v
+        for v in vars(module).values()
+        if isinstance(v, type)
+        and dataclasses.is_dataclass(v)
+        and (v.__module__.partition(".")[0] == package or v.__module__ == cls.__module__)
+    ]
+    best: tuple[int, type] | None = None
+    for dc in dict.fromkeys(candidates):
+        known = {f.name for f in dataclasses.fields(dc) if f.init}
+        if set(args) - known:
+            continue
+        try:
+            ctor = _from_dataclass(dc, param, args)
+        except InputError:
+            continue
+        probe = _Probe(ctor.values())
+        try:
+            cls(probe)
+        except _MissingKey:
+            continue
+        except Exception:  # the constructor needs a real object; what was read still counts
+            pass
+        read = set(probe._read)
+        if read and read <= known and (best is None or len(read) > best[0]):
+            best = (len(read), dc)
+    return best[1] if best else None
+
+
 class _Probe:
     """Stands in for a dict or attribute-bag config and records what the constructor reads."""
 
@@ -284,4 +375,13 @@ def instantiate(cls: type, ctor: Constructor, values: Mapping[str, Any] | None =
         return cls(ctor.config_type(**vals))
     if ctor.kind == "dict":
         return cls(vals)
+    if ctor.kind == "factory":
+        assert ctor.factory is not None
+        options = getattr(cls, ctor.factory)()
+        for key, value in vals.items():
+            if ctor.factory_items:
+                options[key] = value
+            else:
+                setattr(options, key, value)
+        return cls(options)
     return cls(types.SimpleNamespace(**vals))
