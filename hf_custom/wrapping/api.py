@@ -85,6 +85,11 @@ class WrapResult:
                 "vocab_size": f.vocab_size,
                 "width": f.width,
                 "lm_head": f.lm_head,
+                "targets_argument": f.targets_arg,
+                "last_position_only": f.last_only,
+                "own_loss": f.loss_path is not None and f.ignore_index is not None,
+                "loss_shifts_targets": f.loss_shift,
+                "ignore_index": f.ignore_index,
             },
             "config": {"kind": self.config_kind, "renamed": dict(self.renamed)},
             "vendored": dict(self.vendored),
@@ -156,6 +161,19 @@ def wrap(
             lm_head_hint=lm_head,
         )
         chosen = _tasks(tasks, fwd)
+        if fwd.loss_note:
+            notes.append(fwd.loss_note)
+        elif fwd.loss_path is not None and fwd.ignore_index is not None:
+            notes.append(
+                f"training uses {cls.__name__}'s own loss on `{fwd.targets_arg}` (it equals the "
+                "cross-entropy of its logits"
+                + (", the targets shifted inside it)" if fwd.loss_shift else ")")
+            )
+        if fwd.last_only:
+            notes.append(
+                f"{cls.__name__} returns the last position's logits without `{fwd.targets_arg}`: "
+                "the wrapper passes the ids as targets to get every position"
+            )
         prefix, snake, model_type = names_for(name or cls.__name__)
         _check_model_type(model_type)
         state, source = _weights(module, weights)

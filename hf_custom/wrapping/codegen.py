@@ -387,17 +387,33 @@ def _base_class(d: Design) -> list[str]:
         ]
     what = "logits" if f.output_kind == "logits" else "hidden_states"
     shape = "vocab_size" if f.output_kind == "logits" else "hidden_size"
-    lines += [
-        "",
-        "    def _run_model(",
-        "        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None",
-        "    ) -> torch.Tensor:",
-        *_doc(
-            f"Run `{d.research_class}`; return (batch, sequence, {shape}) "
-            f"{what.replace('_', ' ')}.",
-            8,
-        ),
-    ]
+    if f.targets_arg:
+        lines += [
+            "",
+            "    def _run_model(",
+            "        self,",
+            "        input_ids: torch.Tensor,",
+            "        attention_mask: torch.Tensor | None,",
+            "        targets: torch.Tensor | None = None,",
+            "    ) -> tuple[torch.Tensor, torch.Tensor | None]:",
+            *_doc(
+                f"Run `{d.research_class}`; return (batch, sequence, vocab_size) logits "
+                "and its own loss on `targets` (None without targets).",
+                8,
+            ),
+        ]
+    else:
+        lines += [
+            "",
+            "    def _run_model(",
+            "        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None",
+            "    ) -> torch.Tensor:",
+            *_doc(
+                f"Run `{d.research_class}`; return (batch, sequence, {shape}) "
+                f"{what.replace('_', ' ')}.",
+                8,
+            ),
+        ]
     ids = "input_ids.transpose(0, 1)" if f.input_seq_first else "input_ids"
     args: list[str] = []
     remarks = []
@@ -430,12 +446,71 @@ def _base_class(d: Design) -> list[str]:
             mask = name
         args.append(f"{f.mask_arg}={mask}")
     args.insert(0, ids if f.ids_positional else f"{f.ids_arg}={ids}")
+    if f.targets_arg and f.last_only:
+        lines += _comment(
+            f"{d.research_class} returns the last position's logits only unless it is given "
+            "targets: without labels, the ids stand in for them (their loss is dropped)",
+            8,
+        )
+        args.append(f"{f.targets_arg}=input_ids if targets is None else targets")
+    elif f.targets_arg:
+        args.append(f"{f.targets_arg}=targets")
     lines += _call("output = self.model", args, 8)
-    select = "".join(f'["{p}"]' if isinstance(p, str) else f"[{p}]" for p in f.output_path)
-    value = f"output{select}"
+    value = f"output{_path(f.output_path)}"
     if f.output_seq_first:
         value = f"{value}.transpose(0, 1)"
-    lines.append(f"        return {value}")
+    if not f.targets_arg:
+        lines.append(f"        return {value}")
+        return lines
+    t_path = f.targets_output_path or f.output_path
+    if f.last_only or t_path == f.output_path:
+        value = f"output{_path(t_path)}"
+    else:  # the logits are elsewhere in the output when targets are given
+        lines += [
+            "        if targets is None:",
+            f"            return output{_path(f.output_path)}, None",
+        ]
+        if f.loss_path is None:
+            return [*lines, f"        return output{_path(t_path)}, None"]
+        return [*lines, f"        return output{_path(t_path)}, output{_path(f.loss_path)}"]
+    if f.loss_path is None:
+        return [*lines, f"        return {value}, None"]
+    loss = f"output{_path(f.loss_path)}"
+    return [*lines, f"        return {value}, None if targets is None else {loss}"]
+
+
+def _path(path: Sequence[str | int]) -> str:
+    return "".join(f'["{p}"]' if isinstance(p, str) else f"[{p}]" for p in path)
+
+
+def _module_loss_lines(d: Design, task: str) -> list[str] | None:
+    """The loss lines when the research module's own loss is used (it agreed with a
+    cross-entropy recomputation at wrap time), else None."""
+    f = d.forward
+    if f.loss_path is None or f.ignore_index is None or (task == "masked-lm" and f.loss_shift):
+        return None
+    ignore = f.ignore_index
+    lines = ["        targets = None", "        if labels is not None:"]
+    lines += _comment(
+        f"{d.research_class} computes its own loss (checked against cross-entropy when "
+        f"wrapped); it skips targets of {ignore}"
+        + ("" if ignore == -100 else ", where Hugging Face labels use -100"),
+        12,
+    )
+    src = "labels"
+    if task == "causal-lm" and not f.loss_shift:
+        lines += [
+            "            # it compares position i with targets[i]: the next tokens",
+            "            pad = labels.new_full((labels.size(0), 1), -100)",
+            "            targets = torch.cat([labels[:, 1:], pad], dim=1)",
+        ]
+        src = "targets"
+    if ignore != -100:
+        lines.append(f"            targets = {src}.masked_fill({src} == -100, {ignore})")
+    else:
+        lines.append(f"            targets = {src}" if src != "targets" else "")
+    lines = [line for line in lines if line]
+    lines.append("        logits, loss = self._run_model(input_ids, attention_mask, targets)")
     return lines
 
 
@@ -518,6 +593,7 @@ def _task_class(d: Design, task: str) -> list[str]:
         lines += _return(t.output, ["last_hidden_state=hidden_states"], "hidden_states", False)
         return lines
     if task in ("masked-lm", "causal-lm"):
+        f = d.forward
         own_head = d.forward.lm_head if d.forward.output_kind == "hidden" else None
         head = d.forward.output_kind == "hidden" and own_head is None
         if head and d.lm_head_tie:
@@ -549,6 +625,13 @@ def _task_class(d: Design, task: str) -> list[str]:
                 "        hidden_states = self._run_model(input_ids, attention_mask)",
                 f"        logits = self.model.{own_head}(hidden_states)  # the original LM head",
             ]
+        elif f.targets_arg:
+            own = _module_loss_lines(d, task)
+            if own is not None:
+                lines += own
+                lines += _return(t.output, ["loss=loss", "logits=logits"], "logits", True)
+                return lines
+            lines.append("        logits, _ = self._run_model(input_ids, attention_mask)")
         else:
             lines.append("        logits = self._run_model(input_ids, attention_mask)")
         lines += ["        loss = None", "        if labels is not None:"]

@@ -9,7 +9,12 @@ than by guessing from names, whenever a run can decide it:
 - mask convention: pad the last position of one row and compare with the same row truncated:
   the convention under which they agree is the module's (1 = keep, or True = padding);
 - vocabulary: the ``nn.Embedding`` that receives the ids; logits when the output's last
-  dimension is that vocabulary.
+  dimension is that vocabulary;
+- targets: a ``targets``/``labels`` argument is called with token ids; a scalar in the output is
+  the module's loss, kept for training only if a cross-entropy recomputation from the logits
+  agrees with it (which also tells whether the module shifts the targets itself, and which
+  ignore index it uses). Logits for the last position only without targets (a common inference
+  shortcut) are recognised, and the wrapper then always passes targets to get every position.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ MASK_NAMES = (
     "input_mask",
     "mask",
 )
+TARGET_NAMES = ("targets", "labels", "target", "label", "y", "tgt", "lm_labels")
 MaskStyle = Literal["keep", "keep-bool", "pad"]
 BATCH, SEQ = 2, 7  # distinct sizes so that the layout of every output is unambiguous
 
@@ -62,6 +68,13 @@ class ForwardSpec:
     input_embedding: str | None  # dotted name of the nn.Embedding receiving the ids
     embedding_dim: int | None
     lm_head: str | None = None  # the module's own LM head, unused by forward (dotted name)
+    targets_arg: str | None = None  # the module's own targets/labels argument
+    last_only: bool = False  # without targets the module returns the last position's logits only
+    loss_path: tuple[str | int, ...] | None = None  # where its loss is, given targets
+    targets_output_path: tuple[str | int, ...] | None = None  # where the logits are, given targets
+    loss_shift: bool = False  # the module shifts the targets itself (HF-style labels)
+    ignore_index: int | None = None  # the target value its loss skips
+    loss_note: str | None = None  # why the module's loss is not used, if it is not
 
 
 def read_forward(
@@ -86,8 +99,13 @@ def read_forward(
     mask = next((by_name[n] for n in MASK_NAMES if n in by_name and by_name[n] is not ids), None)
     if mask is None:  # pad_mask, src_mask, ...
         mask = next((p for p in params if "mask" in p.name.lower() and p is not ids), None)
+    tgt = next(
+        (by_name[n] for n in TARGET_NAMES if n in by_name and by_name[n] not in (ids, mask)), None
+    )
+    if tgt is not None and tgt.default is inspect.Parameter.empty:
+        tgt = None  # a required argument wrap cannot tell the meaning of: refused below
     for p in params:
-        if p not in (ids, mask) and p.default is inspect.Parameter.empty:
+        if p not in (ids, mask, tgt) and p.default is inspect.Parameter.empty:
             raise InputError(
                 f"{type(module).__name__}.forward needs `{p.name}`, which wrap cannot supply",
                 hint="give it a default in the research module, or wrap a module whose forward "
@@ -109,7 +127,9 @@ def read_forward(
     low = 1 if bound > 2 else 0
     x = torch.randint(low, bound, (BATCH, SEQ), generator=gen)
 
-    def call(ids_t: Any, mask_t: Any = None) -> Any:
+    dummy_targets = False  # set when the module needs targets to return every position
+
+    def call(ids_t: Any, mask_t: Any = None, targets_t: Any = None) -> Any:
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         if ids.kind == ids.POSITIONAL_ONLY:
@@ -118,6 +138,10 @@ def read_forward(
             kwargs[ids.name] = ids_t
         if mask is not None and mask_t is not None:
             kwargs[mask.name] = mask_t
+        if tgt is not None and targets_t is None and dummy_targets:
+            targets_t = ids_t
+        if tgt is not None and targets_t is not None:
+            kwargs[tgt.name] = targets_t
         with torch.no_grad():
             return module(*args, **kwargs)
 
@@ -129,8 +153,14 @@ def read_forward(
     for name, m in module.named_modules():
         if name:
             hooks.append(m.register_forward_pre_hook(_called(name, called)))
+    full_keep = torch.ones(BATCH, SEQ, dtype=torch.long)
+    y = torch.randint(low, bound, (BATCH, SEQ), generator=gen)
+    with_targets = None
     try:
-        full_keep = torch.ones(BATCH, SEQ, dtype=torch.long)
+        if tgt is not None:  # the call with targets returns every position (and a loss)
+            with_targets = _try(lambda: call(x, full_keep if mask_required else None, y))
+            if with_targets is None and mask_required:
+                with_targets = _try(lambda: call(x, full_keep.bool(), y))
         first = _try(lambda: call(x, full_keep if mask_required else None))
         if first is None and mask_required:
             first = _try(lambda: call(x, full_keep.bool()))
@@ -143,6 +173,20 @@ def read_forward(
         for h in hooks:
             h.remove()
     path, out = _main_tensor(first)
+    last_only = False
+    t_path: tuple[str | int, ...] | None = None
+    if with_targets is not None:
+        t_path, t_out = _main_tensor(with_targets)
+        short_path, short = _main_tensor(first, seq=1)
+        if (
+            path is None
+            and t_path is not None
+            and short_path is not None
+            and torch.allclose(short[:, -1], t_out[:, -1], atol=1e-5)
+        ):
+            last_only = True
+            dummy_targets = True
+            path, out = t_path, t_out
     if path is None:
         raise InputError(
             f"{type(module).__name__}.forward returned no (batch, seq, features) tensor",
@@ -198,7 +242,17 @@ def read_forward(
         )
         if style == "ignore":
             style = None
+    loss: dict[str, Any] = {}
+    if tgt is not None and t_path is not None and width == vocab and not in_sf:
+        loss = _loss_convention(call, x, y, with_targets, t_path, base_mask)
     return ForwardSpec(
+        targets_arg=tgt.name if (tgt is not None and (loss or last_only)) else None,
+        last_only=last_only,
+        targets_output_path=t_path if (loss or last_only) else None,
+        loss_path=loss.get("path"),
+        loss_shift=bool(loss.get("shift")),
+        ignore_index=loss.get("ignore_index"),
+        loss_note=loss.get("note"),
         ids_arg=ids.name,
         ids_positional=ids is params[0] and ids.kind != ids.KEYWORD_ONLY,
         mask_arg=mask.name if (mask is not None and style is not None) else None,
@@ -276,7 +330,61 @@ def _try(fn: Callable[[], Any]) -> Any:
         return None
 
 
-def _main_tensor(out: Any) -> tuple[tuple[str | int, ...] | None, Any]:
+def _loss_convention(
+    call: Callable[..., Any], x: Any, y: Any, out: Any, path: tuple[str | int, ...], mask: Any
+) -> dict[str, Any]:
+    """Where the module's loss is, and whether a cross-entropy recomputation agrees with it:
+    unshifted (the caller shifts, as GPT training loops do) or shifted inside the module."""
+    import torch
+    from torch.nn import functional as F
+
+    lpath = _scalar_path(out)
+    if lpath is None:
+        return {"note": "the module returns no scalar loss given targets: wrap computes it"}
+    logits = _select(out, path)
+    loss = _select(out, lpath).float()
+    v = logits.size(-1)
+    plain = F.cross_entropy(logits.reshape(-1, v), y.reshape(-1))
+    shifted = F.cross_entropy(logits[:, :-1].reshape(-1, v), y[:, 1:].reshape(-1))
+    if torch.allclose(loss, plain, atol=1e-4):
+        shift = False
+    elif torch.allclose(loss, shifted, atol=1e-4):
+        shift = True
+    else:
+        return {
+            "note": f"the module's loss ({float(loss):.4f}) is not the cross-entropy of its "
+            f"logits ({float(plain):.4f} unshifted, {float(shifted):.4f} shifted): wrap "
+            "computes the loss itself"
+        }
+    for ignore in (-100, -1):
+        y2 = y.clone()
+        y2[0, 2:4] = ignore
+        try:
+            got = _select(call(x, mask, y2), lpath).float()
+        except Exception:
+            continue
+        lg, tg = (logits[:, :-1], y2[:, 1:]) if shift else (logits, y2)
+        want = F.cross_entropy(lg.reshape(-1, v), tg.reshape(-1), ignore_index=ignore)
+        if torch.allclose(got, want, atol=1e-4):
+            return {"path": lpath, "shift": shift, "ignore_index": ignore}
+    return {"note": "the module's loss skips neither -100 nor -1 targets: wrap computes it"}
+
+
+def _scalar_path(out: Any) -> tuple[str | int, ...] | None:
+    import torch
+
+    def ok(t: Any) -> bool:
+        return isinstance(t, torch.Tensor) and t.dim() == 0 and t.is_floating_point()
+
+    if isinstance(out, Mapping):
+        keys = [k for k in ("loss",) if k in out] + [k for k in out if k != "loss"]
+        return next(((k,) for k in keys if isinstance(k, str) and ok(out[k])), None)
+    if isinstance(out, (tuple, list)):
+        return next(((i,) for i, t in enumerate(out) if ok(t)), None)
+    return None
+
+
+def _main_tensor(out: Any, seq: int = SEQ) -> tuple[tuple[str | int, ...] | None, Any]:
     import torch
 
     def ok(t: Any) -> bool:
@@ -284,7 +392,7 @@ def _main_tensor(out: Any) -> tuple[tuple[str | int, ...] | None, Any]:
             isinstance(t, torch.Tensor)
             and t.dim() == 3
             and t.is_floating_point()
-            and tuple(t.shape[:2]) in ((BATCH, SEQ), (SEQ, BATCH))
+            and tuple(t.shape[:2]) in ((BATCH, seq), (seq, BATCH))
         )
 
     if ok(out):
