@@ -1,4 +1,4 @@
-"""Rules for loading and verification (HFC500-HFC549, owned by verification). Pure data.
+"""Rules for loading and verification (HFC500-HFC569, owned by verification). Pure data.
 
 Every rule here needs the model code executed in the isolated child process (needs="load").
 """
@@ -802,6 +802,101 @@ and users do not know which head the weights were trained for.
 
 ## How to fix
 `"architectures": ["XForMaskedLM"]` (publish picks it from the weight names).
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC533",
+        name="backbone-from-config-untrusted",
+        severity=Severity.WARNING,
+        summary="a head builds its backbone with AutoModel.from_config(config): loaded on its own, transformers asks again to trust the code and fails without a terminal",
+        fix="give the head its own __init__ that builds the backbone directly (`self.model = XModel(config)`)",
+        explanation="""\
+## What it does
+Loads each AutoClass in its own fresh process, as a user's script does, and notices when the
+model's `__init__` calls `AutoModel.from_config(config)` (transformers' generic heads
+`GenericForSequenceClassification`, `GenericForTokenClassification` and
+`GenericForQuestionAnswering` do; forks of Llama, Qwen2, Mistral... inherit them). That call does
+not pass `trust_remote_code` on, so for a custom config transformers asks
+"Do you wish to run the custom code? [y/N]" although the user passed `trust_remote_code=True`.
+Verification reports it, then goes on as a user who answers "y".
+
+## Why is this bad?
+On a terminal the user is asked a second time (and the prompt times out after 15 s); in a script
+without a terminal, in CI or on a server the load fails with
+"Please pass the argument `trust_remote_code=True`". It only works when something else registered
+the backbone first (loading `AutoModel` earlier in the same process).
+
+## Example
+`class XForSequenceClassification(GenericForSequenceClassification, XPreTrainedModel): ...`
+with `auto_map` `{"AutoModel": "modeling_x.XModel", ...}`.
+
+## How to fix
+Give the head its own `__init__` that builds the backbone directly:
+`XPreTrainedModel.__init__(self, config)`, `self.model = XModel(config)`, the head's layers,
+`self.post_init()`. Registering the backbone (`AutoModel.register(XConfig, XModel)`) in the
+modeling file does not help: transformers imports the configuration module once for AutoConfig
+and once for the modeling file, and the registration is keyed by the second copy.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC534",
+        name="backbone-auto-class-unmapped",
+        severity=Severity.ERROR,
+        summary="a head builds its backbone with AutoModel.from_config(config) but auto_map has no AutoModel entry: no user can load it",
+        fix='add "AutoModel": "<module>.<backbone class>" to auto_map in config.json',
+        explanation="""\
+## What it does
+Notices when the model's `__init__` calls `AutoX.from_config(config)` for an AutoClass that
+`auto_map` does not name, so transformers cannot find a class for the custom config.
+
+## Why is this bad?
+Every load fails with "Unrecognized configuration class ... for this kind of AutoModel".
+
+## Example
+A fork's `XForQuestionAnswering(GenericForQuestionAnswering, XPreTrainedModel)` with an
+`auto_map` that lists only `AutoConfig` and `AutoModelForQuestionAnswering`.
+
+## How to fix
+Add the backbone to `auto_map` (`"AutoModel": "modeling_x.XModel"`), or register it in the
+modeling file (`AutoModel.register(XConfig, XModel, exist_ok=True)`).
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC535",
+        name="backbone-not-loaded",
+        severity=Severity.ERROR,
+        summary="a head loads none of the backbone's weights: its base_model_prefix does not match the prefix of the weights file",
+        fix="give the head the base_model_prefix of the weights (or name its backbone attribute after it)",
+        explanation="""\
+## What it does
+For every AutoClass, looks at the tensors transformers newly initialised: when they include the
+backbone's own tensors (those under the module named by `base_model_prefix`) and the weights file
+holds the same tensors under another prefix, the head never loaded its backbone.
+
+## Why is this bad?
+The head runs a randomly initialised network: fine-tuning starts from scratch and predictions
+are noise, while transformers only reports "newly initialised" weights, as for a fresh head.
+
+## Example
+The weights file holds `model.layers.0...` (written by `XForCausalLM`, prefix `model`), and
+`XForQuestionAnswering` sets `base_model_prefix = "transformer"` and keeps its backbone as
+`self.transformer`.
+
+## How to fix
+Use the prefix of the weights: `base_model_prefix = "model"` and `self.model = XModel(config)`
+(or rename the tensors in the weights file to the head's prefix).
 """,
         needs="load",
     )

@@ -28,14 +28,26 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # noqa: PTH100, PTH120
 
 import child_diagnose
-from child_diagnose import FAILED, PASSED, Reporter, _class_location, diagnose
+from child_diagnose import (
+    FAILED,
+    PASSED,
+    Reporter,
+    _class_location,
+    answer_yes,
+    diagnose,
+    nested_auto_refusal,
+    report_nested_auto,
+)
 from child_model import Row, config_int, read_staged_tensors, verify_model
 from child_tokenizer import verify_tokenizer
 
@@ -90,11 +102,11 @@ def run_verify(rep: Reporter, req: dict[str, Any]) -> None:
         rep.finding("HFC525", "the staged folder has no weights file: weights not compared")
     for auto_class, ref in models:
         ref = ref[0] if isinstance(ref, list) else ref
-        verify_model(
-            rep, auto_class, str(ref), staged=staged, config=config, tensors=tensors,
-            architectures=architectures,
+        work = partial(
+            verify_model, rep, auto_class, str(ref), staged=staged, config=config,
+            tensors=tensors, architectures=architectures,
         )  # fmt: skip
-        gc.collect()  # one model in memory at a time
+        in_fork(rep, auto_class, work)
     if has_tok:
         vocab = config_int(config, "vocab_size")
         verify_tokenizer(
@@ -104,63 +116,133 @@ def run_verify(rep: Reporter, req: dict[str, Any]) -> None:
 
 
 def run_keys(rep: Reporter, req: dict[str, Any]) -> None:
-    import torch
-    from transformers.dynamic_module_utils import get_class_from_dynamic_module
-
     staged = req["staged"]
     files = sorted(n for n in os.listdir(staged) if n.endswith(".py"))
     for name in req["class_names"]:
-        rep.write("step", auto_class=name, step="instantiate")
+        in_fork(rep, name, partial(_keys_of, rep, name, staged=staged, files=files), row=False)
+
+
+def _keys_of(rep: Reporter, name: str, *, staged: str, files: list[str]) -> None:
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+    rep.write("step", auto_class=name, step="instantiate")
+    try:
+        ref = name if "." in name else _module_of(staged, files, name)
+        if ref is None:
+            rep.write("keys", cls=name, error=f"no class {name} in the staged .py files")
+            return
+        cls = get_class_from_dynamic_module(ref, staged)
+        cfg_cls = getattr(cls, "config_class", None)
+        if cfg_cls is None:
+            rep.write("keys", cls=name, error=f"{name} has no config_class")
+            return
+        if os.path.exists(os.path.join(staged, "config.json")):
+            config = cfg_cls.from_pretrained(staged)
+        else:
+            config = cfg_cls()
+        model = _instantiate(rep, cls, config, cls_name=name.split(".")[-1])
+        state = model.state_dict(keep_vars=True)
+        params = {n for n, _ in model.named_parameters(remove_duplicate=False)}
+        tied = getattr(model, "all_tied_weights_keys", None)
+        if tied is None:
+            short = name.split(".")[-1]
+            p, ln = _class_location(short)
+            rep.finding(
+                "HFC501",
+                f"{short} never calls self.post_init(): transformers v5 fails with "
+                "'no attribute all_tied_weights_keys' when loading it",
+                path=p,
+                line=ln,
+                fix=f"add `self.post_init()` as the last line of {short}.__init__",
+            )
+            declared = getattr(cls, "_tied_weights_keys", None)
+            ties = getattr(config, "tie_word_embeddings", False)
+            tied = dict(declared) if ties and isinstance(declared, dict) else {}
+        rep.write(
+            "keys",
+            cls=name,
+            params=sorted(k for k in state if k in params),
+            buffers=sorted(k for k in state if k not in params),
+            shapes={k: list(v.shape) for k, v in state.items()},
+            dtypes={k: str(v.dtype).replace("torch.", "") for k, v in state.items()},
+            tied=dict(tied or {}),
+            base_model_prefix=getattr(model, "base_model_prefix", "") or "",
+        )
+        del model
+    except Exception as exc:
+        detail = diagnose(rep, exc, where=f"instantiating {name}", cls_name=name)
+        rep.write("keys", cls=name, error=detail)
+
+
+def in_fork(rep: Reporter, label: str, work: Callable[[], None], *, row: bool = True) -> None:
+    """Run ``work`` in a forked copy of this process, as a fresh user process would: nothing one
+    class registers with transformers' Auto classes leaks into the next, and its memory is
+    given back when it exits; torch and transformers stay imported (the fork is cheap).
+
+    A fork that dies is reported (HFC527) and, for a verification, gets a failed row."""
+    if not hasattr(os, "fork"):  # pragma: no cover - Windows: in this process
+        work()
+        gc.collect()
+        return
+    pid = os.fork()
+    if pid == 0:  # the child: never return into the caller's loop
+        code = 0
         try:
-            ref = name if "." in name else _module_of(staged, files, name)
-            if ref is None:
-                rep.write("keys", cls=name, error=f"no class {name} in the staged .py files")
-                continue
-            cls = get_class_from_dynamic_module(ref, staged)
-            cfg_cls = getattr(cls, "config_class", None)
-            if cfg_cls is None:
-                rep.write("keys", cls=name, error=f"{name} has no config_class")
-                continue
-            if os.path.exists(os.path.join(staged, "config.json")):
-                config = cfg_cls.from_pretrained(staged)
-            else:
-                config = cfg_cls()
+            work()
+        except BaseException as exc:  # a bug in the checks themselves: say so, then exit
+            code = 70
+            try:
+                diagnose(rep, exc, where=f"checking {label}")
+            except BaseException:
+                pass
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        return
+    step = rep.last_step(label)
+    how = (
+        f"was killed by {_signal_name(os.WTERMSIG(status))}"
+        if os.WIFSIGNALED(status)
+        else f"exited with code {os.WEXITSTATUS(status)}"
+    )
+    rep.finding("HFC527", f"the verification process {how} while {step} {label}")
+    if row:
+        dead = Row(label, "")
+        dead.loaded = PASSED if step != "load" else FAILED
+        dead.details.append(f"process {how} during {step}")
+        dead.emit(rep)
+    else:
+        rep.write("keys", cls=label, error=f"the process {how} while {step} {label}")
+
+
+def _signal_name(number: int) -> str:
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+    return name + (" (out of memory?)" if name == "SIGKILL" else "")
+
+
+def _instantiate(rep: Reporter, cls: Any, config: Any, *, cls_name: str) -> Any:
+    """``cls(config)`` on the meta device (on the CPU for code that computes in __init__), with
+    a nested AutoX.from_config refusal reported and answered as from_pretrained's would be."""
+    import torch
+
+    for attempt in (0, 1):
+        try:
             try:
                 with torch.device("meta"):
-                    model = cls(config)
+                    return cls(config)
             except Exception:
-                model = cls(config)  # code that computes on tensors in __init__
-            state = model.state_dict(keep_vars=True)
-            params = {n for n, _ in model.named_parameters(remove_duplicate=False)}
-            tied = getattr(model, "all_tied_weights_keys", None)
-            if tied is None:
-                short = name.split(".")[-1]
-                p, ln = _class_location(short)
-                rep.finding(
-                    "HFC501",
-                    f"{short} never calls self.post_init(): transformers v5 fails with "
-                    "'no attribute all_tied_weights_keys' when loading it",
-                    path=p,
-                    line=ln,
-                    fix=f"add `self.post_init()` as the last line of {short}.__init__",
-                )
-                declared = getattr(cls, "_tied_weights_keys", None)
-                ties = getattr(config, "tie_word_embeddings", False)
-                tied = dict(declared) if ties and isinstance(declared, dict) else {}
-            rep.write(
-                "keys",
-                cls=name,
-                params=sorted(k for k in state if k in params),
-                buffers=sorted(k for k in state if k not in params),
-                shapes={k: list(v.shape) for k, v in state.items()},
-                dtypes={k: str(v.dtype).replace("torch.", "") for k, v in state.items()},
-                tied=dict(tied or {}),
-                base_model_prefix=getattr(model, "base_model_prefix", "") or "",
-            )
-            del model
-        except Exception as exc:
-            detail = diagnose(rep, exc, where=f"instantiating {name}", cls_name=name)
-            rep.write("keys", cls=name, error=detail)
+                return cls(config)  # code that computes on tensors in __init__
+        except ValueError as exc:
+            if attempt or not report_nested_auto(rep, exc, cls_name=cls_name, how="instantiate"):
+                raise
+            found = nested_auto_refusal(exc)
+            assert found is not None
+            answer_yes(found[0], found[1])
+    raise AssertionError("unreachable")
 
 
 def _module_of(staged: str, files: list[str], name: str) -> str | None:

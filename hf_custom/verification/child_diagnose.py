@@ -37,7 +37,23 @@ class Reporter:
     """Appends JSON lines to the result file, flushing each one."""
 
     def __init__(self, path: str) -> None:
+        self.path = path
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives for the run
+
+    def last_step(self, label: str) -> str:
+        """The last step written for ``label`` (by this process or a fork of it)."""
+        step = "starting"
+        with open(self.path, encoding="utf-8", errors="replace") as fh:
+            for text in fh:
+                if '"step"' not in text:
+                    continue
+                try:
+                    rec = json.loads(text)
+                except ValueError:
+                    continue
+                if rec.get("type") == "step" and rec.get("auto_class") == label:
+                    step = str(rec.get("step"))
+        return step
 
     def write(self, kind: str, **data: Any) -> None:
         data["type"] = kind
@@ -265,3 +281,101 @@ def _report_tied_list(rep: Reporter, cls_name: str, *, where: str) -> str:
         )
         return "_tied_weights_keys is not a dict"
     return ""
+
+
+# --------------------------------------------------------------------------------------------
+# A backbone built with AutoX.from_config(config) inside the model's __init__
+#
+# transformers' generic heads (GenericForSequenceClassification & co., which forks of Llama or
+# Qwen2 inherit) build their backbone with ``AutoModel.from_config(config)``, without
+# trust_remote_code. For a custom config, transformers then asks "Do you wish to run the custom
+# code?" on a terminal and refuses without one, even though the user passed
+# trust_remote_code=True to from_pretrained. Verification reports that and goes on as a user who
+# answers "y" does, so that the rest of the class is still checked.
+
+
+def nested_auto_refusal(exc: BaseException) -> tuple[Any, Any, str] | None:
+    """(AutoClass, config, kind) when ``exc`` comes from an ``AutoX.from_config`` call made by
+    model code; kind is "untrusted" (trust_remote_code not passed on) or "unregistered"
+    (auto_map has no entry for that AutoClass)."""
+    if not isinstance(exc, ValueError):
+        return None
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == "from_config" and code.co_filename.replace("\\", "/").endswith(
+            "auto/auto_factory.py"
+        ):
+            found = tb.tb_frame
+        tb = tb.tb_next
+    if found is None:
+        return None
+    auto_cls, config = found.f_locals.get("cls"), found.f_locals.get("config")
+    if auto_cls is None or config is None:
+        return None
+    msg = str(exc)
+    if "trust_remote_code" in msg:
+        return auto_cls, config, "untrusted"
+    if "Unrecognized configuration class" in msg:
+        return auto_cls, config, "unregistered"
+    return None
+
+
+def answer_yes(auto_cls: Any, config: Any) -> None:
+    """What ``AutoX.from_config`` does when its trust_remote_code prompt is answered "y"."""
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+    ref = config.auto_map[auto_cls.__name__]
+    ref = ref[0] if isinstance(ref, (list, tuple)) else ref
+    repo = STAGED  # what config.name_or_path is in a user's from_pretrained of this folder
+    if "--" in ref:
+        repo, ref = ref.split("--")
+    model_class = get_class_from_dynamic_module(ref, repo)
+    auto_cls.register(config.__class__, model_class, exist_ok=True)
+
+
+def report_nested_auto(rep: Reporter, exc: BaseException, *, cls_name: str, how: str) -> bool:
+    """Report a nested ``AutoX.from_config`` refusal; True when loading may be retried (the
+    prompt was answered "y"), False when it cannot succeed for any user."""
+    found = nested_auto_refusal(exc)
+    if found is None:
+        return False
+    auto_cls, config, kind = found
+    auto = auto_cls.__name__
+    cfg = type(config).__name__
+    path, line = _class_location(cls_name)
+    base = _backbone_class(config, auto)
+    if kind == "unregistered":
+        rep.finding(
+            "HFC534",
+            f"{cls_name}.__init__ builds its backbone with {auto}.from_config(config), but "
+            f"config.json's auto_map has no {auto} entry: no user can {how} it (transformers: "
+            f"'Unrecognized configuration class {cfg} for this kind of AutoModel: {auto}')",
+            path="config.json",
+            fix=f'add "{auto}": "<module>.<backbone class>" to auto_map in config.json',
+        )
+        return False
+    rep.finding(
+        "HFC533",
+        f"{cls_name}.__init__ builds its backbone with {auto}.from_config(config), which does "
+        f"not pass trust_remote_code on: a user's from_pretrained(..., trust_remote_code=True) "
+        "of this class in a fresh process asks again 'Do you wish to run the custom code?' and "
+        "fails where there is no terminal (scripts, CI, servers); verified as if the user "
+        "answered yes",
+        path=path,
+        line=line,
+        fix=(
+            f"give {cls_name} its own __init__ that builds the backbone directly, "
+            f"`self.<base_model_prefix> = {base or '<backbone class>'}(config)`, instead of "
+            f"{auto}.from_config(config) (registering the backbone in the modeling file does "
+            "not help: transformers imports the config class twice)"
+        ),
+    )
+    return True
+
+
+def _backbone_class(config: Any, auto: str) -> str:
+    ref = (getattr(config, "auto_map", None) or {}).get(auto)
+    ref = ref[0] if isinstance(ref, (list, tuple)) else ref
+    return str(ref).split("--")[-1].split(".")[-1] if ref else ""

@@ -23,7 +23,10 @@ from child_diagnose import (
     Reporter,
     _class_location,
     _report_tied_list,
+    answer_yes,
     diagnose,
+    nested_auto_refusal,
+    report_nested_auto,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -323,6 +326,10 @@ def compare_weights(
             f"{_few(differ)}",
         )
         failed = True
+    lost = _backbone_not_loaded(rep, model, initialised, tensors, cls_name=cls_name)
+    if lost:
+        failed = True
+        initialised = [k for k in initialised if k not in lost]
     if initialised and strict:
         for key in initialised:
             target_tie = declared.get(key)
@@ -353,11 +360,64 @@ def compare_weights(
             f"(expected for a fresh head): {_few(initialised)}",
         )
     if failed:
-        return FAILED, f"{len(differ)} differ, {len(initialised)} not loaded"
-    detail = f"{len(state)} tensors equal"
+        return FAILED, f"{len(differ)} differ, {len(initialised) + len(lost)} not loaded"
+    detail = f"{len(state) - len(initialised)} tensors equal"
     if initialised:
         detail += f", {len(initialised)} newly initialised"
     return PASSED, detail
+
+
+def _backbone_not_loaded(
+    rep: Reporter, model: Any, initialised: list[str], tensors: Mapping[str, Any], *, cls_name: str
+) -> list[str]:
+    """The backbone's tensors among the newly initialised ones, reported as an error (HFC535)
+    naming the prefix the weights file uses instead of ``base_model_prefix``."""
+    prefix = getattr(model, "base_model_prefix", "") or ""
+    if (
+        not prefix
+        or getattr(model, prefix, None) is None
+        or type(model).__name__ == type(getattr(model, prefix)).__name__
+    ):
+        return []
+    lost = [k for k in initialised if k.startswith(prefix + ".")]
+    if not lost:
+        return []
+    rests = {k[len(prefix) + 1 :] for k in lost}
+    found: dict[str, int] = {}
+    for name in tensors:
+        for rest in rests:
+            if name == rest:
+                found[""] = found.get("", 0) + 1
+            elif name.endswith("." + rest):
+                other = name[: -len(rest) - 1]
+                found[other] = found.get(other, 0) + 1
+    total = sum(1 for k in model.state_dict() if k.startswith(prefix + "."))
+    where = max(found, key=lambda k: found[k]) if found else None
+    if where is None:
+        why = "the weights file does not hold them under any prefix"
+        fix = "save the backbone's weights with the checkpoint"
+    elif where == "":
+        why = "the weights file holds them without a prefix"
+        fix = f"check base_model_prefix ('{prefix}') against the file's tensor names"
+    else:
+        why = (
+            f"the weights file holds them under '{where}.' while {cls_name}.base_model_prefix "
+            f"is '{prefix}'"
+        )
+        fix = (
+            f"set base_model_prefix = '{where}' in {cls_name} and keep its backbone as "
+            f"self.{where} (or rename the file's '{where}.' tensors to '{prefix}.')"
+        )
+    path, line = _class_location(cls_name)
+    rep.finding(
+        "HFC535",
+        f"{cls_name}: the backbone was not loaded: {len(lost)} of its {total} backbone tensor(s) "
+        f"({prefix}.*) are newly initialised, e.g. {_few(sorted(lost), 3)}; {why}",
+        path=path,
+        line=line,
+        fix=fix,
+    )
+    return lost
 
 
 def _transformers_major() -> int:
@@ -487,7 +547,7 @@ def verify_model(
 
     rep.write("step", auto_class=auto_class, step="load")
     try:
-        model, info = auto.from_pretrained(staged, trust_remote_code=True, output_loading_info=True)
+        model, info = load_as_user(rep, auto, staged, cls_name=cls_name)
     except Exception as exc:
         row.loaded = FAILED
         if "ignore_mismatched_sizes" in str(exc):
@@ -589,6 +649,20 @@ def verify_model(
             row.details.append(diagnose(rep, exc, where="save_pretrained round trip", cls_name=got))
     row.emit(rep)
     del model
+
+
+def load_as_user(rep: Reporter, auto: Any, staged: str, *, cls_name: str) -> tuple[Any, Any]:
+    """``auto.from_pretrained(staged, trust_remote_code=True)`` as a user runs it; a nested
+    AutoX.from_config refusal is reported, then answered "y" as a user on a terminal would."""
+    try:
+        return auto.from_pretrained(staged, trust_remote_code=True, output_loading_info=True)
+    except ValueError as exc:
+        if not report_nested_auto(rep, exc, cls_name=cls_name, how="load"):
+            raise
+        found = nested_auto_refusal(exc)
+        assert found is not None
+        answer_yes(found[0], found[1])
+    return auto.from_pretrained(staged, trust_remote_code=True, output_loading_info=True)
 
 
 def _report_mismatch(rep: Reporter, auto: Any, staged: str, *, cls_name: str) -> str:
