@@ -14,6 +14,8 @@ TASK_NAMES = (
     "causal-lm",
     "sequence-classification",
     "token-classification",
+    "question-answering",
+    "multiple-choice",
 )
 
 

@@ -41,6 +41,9 @@ HIDDEN_NAMES = (
     "model_dim",
 )
 STRIP_PREFIXES = ("module.", "_orig_mod.")
+FRESH_HEADS = frozenset(
+    {"sequence-classification", "token-classification", "question-answering", "multiple-choice"}
+)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,12 @@ def wrap(
             lm_head_hint=lm_head,
         )
         chosen = _tasks(tasks, fwd)
+        if all(t in FRESH_HEADS for t in chosen):
+            chosen = ("base", *chosen)
+            notes.append(
+                "added the base model: config.json's architectures names a class whose every "
+                "weight is in model.safetensors (the task heads start untrained)"
+            )
         if fwd.loss_note:
             notes.append(fwd.loss_note)
         elif fwd.loss_path is not None and fwd.ignore_index is not None:
@@ -444,7 +453,8 @@ def _design(
             extra.append(Field("hidden_size", fwd.width, "int"))
         elif hidden.name != "hidden_size":
             amap["hidden_size"] = renamed.get(hidden.name, hidden.name)
-    if any(t in ("sequence-classification", "token-classification") for t in tasks):
+    heads = ("sequence-classification", "token-classification", "multiple-choice")
+    if any(t in heads for t in tasks):
         extra.append(Field("classifier_dropout", 0.1, "float"))
     if "causal-lm" in tasks:  # no key/value cache: generate() must rerun the whole text
         extra.append(Field("use_cache", False, "bool"))

@@ -49,6 +49,20 @@ TASKS: Mapping[str, Task] = {
             "TokenClassifierOutput",
             True,
         ),
+        Task(
+            "question-answering",
+            "ForQuestionAnswering",
+            "AutoModelForQuestionAnswering",
+            "QuestionAnsweringModelOutput",
+            True,
+        ),
+        Task(
+            "multiple-choice",
+            "ForMultipleChoice",
+            "AutoModelForMultipleChoice",
+            "MultipleChoiceModelOutput",
+            True,
+        ),
     )
 }
 
@@ -552,7 +566,7 @@ def _return(output: str, fields: Sequence[str], tuple_items: str, has_loss: bool
     ]
     if has_loss:
         lines += [
-            f"            output = ({tuple_items},)",
+            f"            output = ({tuple_items}{',' if ',' not in tuple_items else ''})",
             "            return output if loss is None else (loss, *output)",
         ]
     else:
@@ -583,6 +597,8 @@ def _task_class(d: Design, task: str) -> list[str]:
         "causal-lm": f"`{d.research_class}` as a causal language model (supports generate()).",
         "sequence-classification": f"`{d.research_class}` with a sequence classification head.",
         "token-classification": f"`{d.research_class}` with a token classification head.",
+        "question-answering": f"`{d.research_class}` with a span (start/end) extraction head.",
+        "multiple-choice": f"`{d.research_class}` with a multiple choice head.",
     }[task]
     lines = [*_class(name, bases), *_doc(doc, 4), ""]
     returns = f"{t.output} | tuple[torch.Tensor, ...]"
@@ -650,6 +666,10 @@ def _task_class(d: Design, task: str) -> list[str]:
             ]
         lines += _return(t.output, ["loss=loss", "logits=logits"], "logits", True)
         return lines
+    if task == "question-answering":
+        return lines + _qa_class(d, returns)
+    if task == "multiple-choice":
+        return lines + _choice_class(d, returns)
     extra = [
         "self.num_labels = config.num_labels",
         "self.dropout = nn.Dropout(config.classifier_dropout)",
@@ -669,18 +689,7 @@ def _task_class(d: Design, task: str) -> list[str]:
         ]
         lines += _return(t.output, ["loss=loss", "logits=logits"], "logits", True)
         return lines
-    if d.forward.causal:
-        lines += [
-            "        # a causal model has seen the whole text only at its last real token",
-            "        if attention_mask is None:",
-            "            pooled = hidden_states[:, -1]",
-            "        else:",
-            "            last = attention_mask.sum(dim=1) - 1",
-            "            rows = torch.arange(hidden_states.size(0), device=hidden_states.device)",
-            "            pooled = hidden_states[rows, last]",
-        ]
-    else:
-        lines.append("        pooled = hidden_states[:, 0]  # the first token's state")
+    lines += _pool(d, "attention_mask")
     lines += [
         "        logits = self.classifier(self.dropout(pooled))",
         "        loss = None",
@@ -708,6 +717,72 @@ def _task_class(d: Design, task: str) -> list[str]:
     ]
     lines += _return(t.output, ["loss=loss", "logits=logits"], "logits", True)
     return lines
+
+
+def _pool(d: Design, mask: str) -> list[str]:
+    if not d.forward.causal:
+        return ["        pooled = hidden_states[:, 0]  # the first token's state"]
+    return [
+        "        # a causal model has seen the whole text only at its last real token",
+        f"        if {mask} is None:",
+        "            pooled = hidden_states[:, -1]",
+        "        else:",
+        f"            last = {mask}.sum(dim=1) - 1",
+        "            rows = torch.arange(hidden_states.size(0), device=hidden_states.device)",
+        "            pooled = hidden_states[rows, last]",
+    ]
+
+
+def _qa_class(d: Design, returns: str) -> list[str]:
+    lines = _init(d, ["self.qa_outputs = nn.Linear(config.hidden_size, 2)"])
+    extra = [
+        "start_positions: torch.Tensor | None = None",
+        "end_positions: torch.Tensor | None = None",
+    ]
+    lines += ["", *_forward_head(returns, extra)]
+    lines += [
+        "        hidden_states = self._run_model(input_ids, attention_mask)",
+        "        start_logits, end_logits = self.qa_outputs(hidden_states).unbind(dim=-1)",
+        "        loss = None",
+        "        if start_positions is not None and end_positions is not None:",
+        "            # positions outside the text are ignored",
+        "            outside = start_logits.size(1)",
+        "            start = start_positions.view(-1).clamp(0, outside)",
+        "            end = end_positions.view(-1).clamp(0, outside)",
+        "            loss = (",
+        "                nn.functional.cross_entropy(start_logits, start, ignore_index=outside)",
+        "                + nn.functional.cross_entropy(end_logits, end, ignore_index=outside)",
+        "            ) / 2",
+    ]
+    fields = ["loss=loss", "start_logits=start_logits", "end_logits=end_logits"]
+    return lines + _return("QuestionAnsweringModelOutput", fields, "start_logits, end_logits", True)
+
+
+def _choice_class(d: Design, returns: str) -> list[str]:
+    extra = [
+        "self.dropout = nn.Dropout(config.classifier_dropout)",
+        "self.classifier = nn.Linear(config.hidden_size, 1)",
+    ]
+    lines = _init(d, extra)
+    lines += ["", *_forward_head(returns, ["labels: torch.Tensor | None = None"])]
+    lines += [
+        "        # (batch, choices, sequence): every choice is a text of its own",
+        "        num_choices = input_ids.size(1)",
+        "        flat_ids = input_ids.reshape(-1, input_ids.size(-1))",
+        "        flat_mask = None",
+        "        if attention_mask is not None:",
+        "            flat_mask = attention_mask.reshape(-1, attention_mask.size(-1))",
+        "        hidden_states = self._run_model(flat_ids, flat_mask)",
+        *_pool(d, "flat_mask"),
+        "        scores = self.classifier(self.dropout(pooled))",
+        "        logits = scores.view(-1, num_choices)",
+        "        loss = None",
+        "        if labels is not None:",
+        "            loss = nn.functional.cross_entropy(logits, labels.view(-1))",
+    ]
+    return lines + _return(
+        "MultipleChoiceModelOutput", ["loss=loss", "logits=logits"], "logits", True
+    )
 
 
 def _all(d: Design) -> list[str]:

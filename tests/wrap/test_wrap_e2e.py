@@ -207,3 +207,31 @@ def test_buffers_computed_in_init_survive_loading(tmp_path: Path) -> None:
     modeling = (tmp_path / "out" / "modeling_buf.py").read_text()
     assert "module.get_buffer(name).copy_(fresh.get_buffer(name))" in modeling
     ruff_clean([tmp_path / "out" / "modeling_buf.py"])
+
+
+@pytest.mark.slow
+def test_question_answering_and_multiple_choice_heads(
+    research: Callable[..., Path], tmp_path: Path
+) -> None:
+    """QA (start/end logits) and multiple-choice ((batch, choices, seq) ids flattened, the
+    padding mask converted) heads on the sequence-first encoder; both fine-tune with Trainer."""
+    folder = research("encoder")
+    result, config, report = _wrap_and_check(
+        folder,
+        f"{folder / 'encoder.py'}:TinyEncoder",
+        tmp_path,
+        name="tiny-enc",
+        tasks=["question-answering", "multiple-choice"],
+    )
+    assert result.tasks == ("base", "question-answering", "multiple-choice")
+    assert config["architectures"] == ["TinyEncModel"]  # every weight of it is in the file
+    assert set(config["auto_map"]) == {
+        "AutoConfig",
+        "AutoModel",
+        "AutoModelForQuestionAnswering",
+        "AutoModelForMultipleChoice",
+    }
+    assert report["AutoModelForQuestionAnswering"]["output"] == "QuestionAnsweringModelOutput"
+    assert report["AutoModelForMultipleChoice"]["output"] == "MultipleChoiceModelOutput"
+    modeling = (result.out / "modeling_tiny_enc.py").read_text()
+    assert "hidden_states = self._run_model(flat_ids, flat_mask)" in modeling

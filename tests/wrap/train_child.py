@@ -20,7 +20,10 @@ AUTO = {
     "AutoModelForCausalLM": "causal-lm",
     "AutoModelForSequenceClassification": "sequence-classification",
     "AutoModelForTokenClassification": "token-classification",
+    "AutoModelForQuestionAnswering": "question-answering",
+    "AutoModelForMultipleChoice": "multiple-choice",
 }
+CHOICES = 3
 
 
 class Examples(Dataset):
@@ -45,6 +48,14 @@ class Examples(Dataset):
                 row["labels"] = torch.tensor(i % 2)
             elif task == "token-classification":
                 row["labels"] = (ids % 2).masked_fill(mask == 0, -100)
+            elif task == "question-answering":
+                row["start_positions"] = torch.tensor(i % 3)
+                row["end_positions"] = torch.tensor(i % 3 + 2)
+            elif task == "multiple-choice":  # the right choice repeats its first token
+                row["input_ids"] = torch.stack([ids.roll(c) for c in range(CHOICES)])
+                row["input_ids"][i % CHOICES, 1] = row["input_ids"][i % CHOICES, 0]
+                row["attention_mask"] = mask.expand(CHOICES, seq).clone()
+                row["labels"] = torch.tensor(i % CHOICES)
             self.rows.append(row)
 
     def __len__(self) -> int:
