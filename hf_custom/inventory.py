@@ -134,9 +134,15 @@ WEIGHTS_SUFFIXES = (
 )
 WEIGHTS_INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json", ".index.json")
 
-#: Text files larger than this are not scanned for tokens.
+#: Kept for callers that bound remote reads; local files are scanned whatever their size.
 TOKEN_SCAN_MAX_BYTES = 2_000_000
 TOKEN_RE = re.compile(rb"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}")
+# The token's body after its ``hf_`` prefix: in UTF-8/ASCII, UTF-16-LE and UTF-16-BE.
+_BODY_8 = re.compile(rb"[A-Za-z0-9]{30}")
+_BODY_LE = re.compile(rb"(?:[A-Za-z0-9]\0){30}")  # after "h\0f\0_\0"
+_BODY_BE = re.compile(rb"(?:\0[A-Za-z0-9]){30}")  # after "\0h\0f\0_"
+_SCAN_CHUNK = 1 << 20
+_SCAN_OVERLAP = 1024  # longer than any token (UTF-16 included): a token across chunks is found
 
 
 def _match(name: str, patterns: tuple[str, ...]) -> bool:
@@ -261,16 +267,84 @@ def _read_head(path: Path, n: int = 4096) -> bytes:
         return b""
 
 
-def _holds_token(path: Path, size: int) -> bool:
-    if size > TOKEN_SCAN_MAX_BYTES:
-        return False
+def _word_before(data: bytes, at: int) -> bool:
+    before = data[max(0, at - 2) : at].replace(b"\0", b"")[-1:]
+    return before.isalnum() or before == b"_"
+
+
+def _utf8_token(data: bytes) -> int | None:
+    start = 0
+    while (at := data.find(b"hf_", start)) >= 0:
+        if not _word_before(data, at) and _BODY_8.match(data, at + 3):
+            return at
+        start = at + 1
+    return None
+
+
+def _utf16_token(data: bytes) -> int | None:
+    # "f\0_\0" is in both byte orders (LE "h\0f\0_\0a\0", BE "\0h\0f\0_\0a"); the needle
+    # starts with "f" so that runs of zeros (common in weights) are skipped fast.
+    start = 0
+    while (at := data.find(b"f\0_\0", start)) >= 0:
+        le = at >= 2 and data[at - 2 : at] == b"h\0"
+        if le and not _word_before(data, at - 2) and _BODY_LE.match(data, at + 4):
+            return at - 2
+        be = at >= 3 and data[at - 3 : at] == b"\0h\0"
+        if be and not _word_before(data, at - 3) and _BODY_BE.match(data, at + 3):
+            return at - 3
+        start = at + 1
+    return None
+
+
+def find_token(data: bytes) -> int | None:
+    """Offset of the first Hugging Face token in ``data`` (UTF-8/ASCII or UTF-16), or None.
+
+    Candidates are found with ``bytes.find`` (hundreds of MB/s, on text and on weights), then
+    checked by a regex anchored there.
+    """
+    found = [at for at in (_utf8_token(data), _utf16_token(data)) if at is not None]
+    return min(found) if found else None
+
+
+def scan_for_token(fh: Any) -> int | None:
+    """Stream a binary file object; the byte offset of the first token, or None.
+
+    Any size, binary files included (a token pasted into a pickle or a notebook's outputs is
+    still a token); memory stays at about one chunk. Nothing of the content is returned.
+    """
+    offset, tail = 0, b""
+    while True:
+        chunk = fh.read(_SCAN_CHUNK)
+        if not chunk:
+            return None
+        data = tail + chunk
+        hit = find_token(data)
+        if hit is not None:
+            return offset - len(tail) + hit
+        tail = data[-_SCAN_OVERLAP:]
+        offset += len(chunk)
+
+
+def _holds_token(path: Path) -> bool:
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            return scan_for_token(fh) is not None
     except OSError:
         return False
-    if b"\0" in data[:8192]:
-        return False  # binary
-    return TOKEN_RE.search(data) is not None
+
+
+def link_outside(root: Path, path: Path) -> bool:
+    """True if ``path`` is a symbolic link whose target is not inside ``root`` (resolved)."""
+    if not path.is_symlink():
+        return False
+    try:
+        target = path.resolve(strict=False)
+    except (OSError, RuntimeError):  # a loop
+        return True
+    return not target.is_relative_to(root.resolve())
+
+
+_LINK_REASON = "symbolic link to something outside the checkpoint: not followed"
 
 
 def _dir_totals(path: Path) -> tuple[int, int]:
@@ -297,6 +371,21 @@ def read_checkpoint(src: Path) -> Inventory:
     files: list[FileEntry] = []
     excluded: list[Exclusion] = []
     findings: list[Finding] = []
+    real_root = root.resolve()
+
+    def outside(path: Path, rel: str) -> bool:
+        if not link_outside(real_root, path):
+            return False
+        if rel == "config.json":
+            raise InputError(
+                "config.json is a symbolic link to a file outside the checkpoint",
+                path=str(path),
+                hint="replace the link by a copy of the file: links out of the checkpoint "
+                "are never followed",
+            )
+        excluded.append(Exclusion(rel, FileKind.OTHER, _LINK_REASON))
+        findings.append(finding("HFC570", f"{rel} excluded: {_LINK_REASON}", path=rel))
+        return True
 
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
@@ -305,6 +394,8 @@ def read_checkpoint(src: Path) -> Inventory:
         keep = []
         for d in sorted(dirnames):
             kind = None
+            if outside(here / d, f"{prefix}{d}/"):
+                continue
             if d in VCS_OR_CACHE_DIRS:
                 kind = FileKind.VCS_OR_CACHE
             elif _match(d, TRAINING_DIR_PATTERNS):
@@ -320,12 +411,14 @@ def read_checkpoint(src: Path) -> Inventory:
         for name in sorted(filenames):
             path = here / name
             rel = prefix + name
+            if outside(path, rel):
+                continue
             try:
                 size = path.stat().st_size
             except OSError:
                 continue  # dangling symlink
             kind = classify(rel, head=_read_head(path, 256))
-            if kind not in (FileKind.WEIGHTS, FileKind.VCS_OR_CACHE) and _holds_token(path, size):
+            if kind is not FileKind.VCS_OR_CACHE and _holds_token(path):
                 findings.append(
                     finding(
                         "HFC602",

@@ -8,7 +8,6 @@ runs the static checks and the isolated verification, and uploads in one commit 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hf_custom import safejson
 from hf_custom.codeinfo import CodePackage, analyze_package
 from hf_custom.errors import HFCustomError, InputError, Refusal
 from hf_custom.events import EventSink, Log, emit
@@ -153,7 +153,7 @@ def _read_config(src: Path) -> dict[str, Any]:
             findings=[finding("HFC100", "config.json is missing", path="config.json")],
         )
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = safejson.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(
             f"config.json is not valid JSON: {exc}",

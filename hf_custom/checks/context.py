@@ -7,13 +7,13 @@ Everything here is read-only; nothing executes the model's code.
 
 from __future__ import annotations
 
-import json
 import struct
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hf_custom import safejson
 from hf_custom.checks import Skip
 from hf_custom.checks.view import FileEntry, RepoView
 
@@ -81,7 +81,7 @@ class Context:
         """``(value, None)`` or ``(None, error message)`` for a JSON file."""
         if path not in self._json:
             try:
-                self._json[path] = (json.loads(self.read_bytes(path)), None)
+                self._json[path] = (safejson.loads(self.read_bytes(path)), None)
             except (ValueError, UnicodeDecodeError) as exc:
                 self._json[path] = (None, f"not valid JSON: {exc}")
         return self._json[path]

@@ -8,6 +8,7 @@ from hf_custom.checks import register
 from hf_custom.checks.context import Context
 from hf_custom.findings import Finding, finding
 from hf_custom.inventory import TOKEN_SCAN_MAX_BYTES, WEIGHTS_SUFFIXES, FileKind, classify
+from hf_custom.textsafety import yaml_problem
 
 HUB_FILE_LIMIT = 50 * 1000**3  # the Hub refuses files above 50 GB
 HUB_FILE_RECOMMENDED = 20 * 1000**3  # and recommends staying under 20 GB
@@ -81,23 +82,48 @@ def files(ctx: Context) -> Iterator[Finding]:
 
 @register("repository.tokens", rules=("HFC602",))
 def tokens(ctx: Context) -> Iterator[Finding]:
-    """Hugging Face access tokens written in text files (the token itself is never shown)."""
-    from hf_custom.inventory import TOKEN_RE
+    """Hugging Face access tokens in any file (the token itself is never shown).
+
+    Local files are streamed whatever their size, binary files included, UTF-16 decoded;
+    remote repositories are read only for text files under 2 MB (a bounded download).
+    """
+    from hf_custom.inventory import find_token, scan_for_token
 
     for path in ctx.paths:
-        if ctx.size(path) > TOKEN_SCAN_MAX_BYTES or path.endswith(WEIGHTS_SUFFIXES):
-            continue
-        if ctx.view.remote and not path.lower().endswith(TEXT_SUFFIXES):
-            continue  # remote: read only files that are text by name (bounded download)
-        data = ctx.read_bytes(path)
-        if b"\0" in data[:8192]:
-            continue
-        m = TOKEN_RE.search(data)
-        if m:
-            line = data.count(b"\n", 0, m.start()) + 1
-            yield finding(
-                "HFC602", "holds a Hugging Face access token (not shown)", path=path, line=line
-            )
+        local = ctx.view.local_path(path)
+        if local is not None and not ctx.view.remote:
+            try:
+                with local.open("rb") as fh:
+                    at = scan_for_token(fh)
+            except OSError:
+                continue
+            if at is None:
+                continue
+            with local.open("rb") as fh:
+                line = fh.read(at).count(b"\n") + 1 if at < TOKEN_SCAN_MAX_BYTES else 0
+        else:
+            if ctx.size(path) > TOKEN_SCAN_MAX_BYTES or path.endswith(WEIGHTS_SUFFIXES):
+                continue
+            if not path.lower().endswith(TEXT_SUFFIXES):
+                continue  # remote: read only files that are text by name (bounded download)
+            data = ctx.read_bytes(path)
+            at = find_token(data)
+            if at is None:
+                continue
+            line = data.count(b"\n", 0, at) + 1
+        yield finding(
+            "HFC602", "holds a Hugging Face access token (not shown)", path=path, line=line
+        )
+
+
+@register("repository.symlinks", rules=("HFC570",))
+def symlinks(ctx: Context) -> Iterator[Finding]:
+    """Symbolic links that point outside the folder: never followed, never published."""
+    ctx.paths  # noqa: B018 - lists the files, which finds the links
+    for path in getattr(ctx.view, "links_outside", ()):
+        yield finding(
+            "HFC570", "symbolic link to something outside the checkpoint: not followed", path=path
+        )
 
 
 def _front_matter(text: str) -> tuple[str | None, int]:
@@ -131,7 +157,12 @@ def card(ctx: Context) -> Iterator[Finding]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 0
-        yield finding("HFC605", f"metadata is not valid YAML: {exc}", path="README.md", line=line)
+        yield finding(
+            "HFC605",
+            f"metadata is not valid YAML: {yaml_problem(exc)}",
+            path="README.md",
+            line=line,
+        )
         return
     if meta is None:
         meta = {}

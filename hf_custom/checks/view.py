@@ -57,13 +57,18 @@ class RepoView(Protocol):
 
 
 class FolderView:
-    """A checkpoint or staging folder on disk. Symlinks to files are followed; nothing is written."""
+    """A checkpoint or staging folder on disk; nothing is written.
+
+    Symlinks are followed only when they stay inside the folder; the others are not listed
+    (``links_outside`` names them, for HFC570).
+    """
 
     remote = False
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._files: list[FileEntry] | None = None
+        self.links_outside: tuple[str, ...] = ()  # known once files() ran
 
     @property
     def label(self) -> str:
@@ -71,16 +76,27 @@ class FolderView:
 
     def files(self) -> Sequence[FileEntry]:
         if self._files is None:
+            from hf_custom.inventory import link_outside
+
             found: list[FileEntry] = []
+            outside: list[str] = []
             for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+                here = Path(dirpath)
+                for d in dirnames:
+                    if link_outside(self.root, here / d):
+                        outside.append((here / d).relative_to(self.root).as_posix() + "/")
                 dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
                 for name in filenames:
-                    full = Path(dirpath) / name
+                    full = here / name
+                    rel = full.relative_to(self.root).as_posix()
+                    if link_outside(self.root, full):  # never read: see HFC570
+                        outside.append(rel)
+                        continue
                     if not full.is_file():
                         continue
-                    rel = full.relative_to(self.root).as_posix()
                     found.append(FileEntry(rel, full.stat().st_size))
             self._files = sorted(found)
+            self.links_outside = tuple(sorted(outside))
         return self._files
 
     def read_bytes(self, path: str) -> bytes:

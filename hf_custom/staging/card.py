@@ -17,6 +17,7 @@ import yaml
 from hf_custom.findings import Finding, finding
 from hf_custom.staging.automap import PIPELINE_PRIORITY, PIPELINE_TAGS
 from hf_custom.staging.config import Change
+from hf_custom.textsafety import yaml_problem
 
 CARD = "README.md"
 
@@ -138,7 +139,11 @@ def plan_card(
             card = ModelCard(existing, ignore_metadata_errors=False)
         except (yaml.YAMLError, ValueError) as exc:
             findings.append(
-                finding("HFC605", f"README.md metadata does not parse: {exc}", path=CARD)
+                finding(
+                    "HFC605",
+                    f"README.md metadata does not parse: {yaml_problem(exc)}",
+                    path=CARD,
+                )
             )
             return CardPlan(None, {}, (), tuple(findings), created=False)
         created = False
