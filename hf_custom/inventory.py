@@ -384,7 +384,7 @@ def read_checkpoint(src: Path) -> Inventory:
                 "are never followed",
             )
         excluded.append(Exclusion(rel, FileKind.OTHER, _LINK_REASON))
-        findings.append(finding("HFC570", f"{rel} excluded: {_LINK_REASON}", path=rel))
+        findings.append(finding("HFC608", f"{rel} excluded: {_LINK_REASON}", path=rel))
         return True
 
     for dirpath, dirnames, filenames in os.walk(root):

@@ -116,13 +116,13 @@ def tokens(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@register("repository.symlinks", rules=("HFC570",))
+@register("repository.symlinks", rules=("HFC608",))
 def symlinks(ctx: Context) -> Iterator[Finding]:
     """Symbolic links that point outside the folder: never followed, never published."""
     ctx.paths  # noqa: B018 - lists the files, which finds the links
     for path in getattr(ctx.view, "links_outside", ()):
         yield finding(
-            "HFC570", "symbolic link to something outside the checkpoint: not followed", path=path
+            "HFC608", "symbolic link to something outside the checkpoint: not followed", path=path
         )
 
 

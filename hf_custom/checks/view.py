@@ -60,7 +60,7 @@ class FolderView:
     """A checkpoint or staging folder on disk; nothing is written.
 
     Symlinks are followed only when they stay inside the folder; the others are not listed
-    (``links_outside`` names them, for HFC570).
+    (``links_outside`` names them, for HFC608).
     """
 
     remote = False
@@ -89,7 +89,7 @@ class FolderView:
                 for name in filenames:
                     full = here / name
                     rel = full.relative_to(self.root).as_posix()
-                    if link_outside(self.root, full):  # never read: see HFC570
+                    if link_outside(self.root, full):  # never read: see HFC608
                         outside.append(rel)
                         continue
                     if not full.is_file():

@@ -1,4 +1,4 @@
-"""Rules for what a checkpoint could make hf-custom read or leak (HFC570-HFC589). Pure data."""
+"""Rules for links a checkpoint could use to make hf-custom read or leak files (HFC608-HFC649)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from hf_custom.findings import Rule, Severity, define
 
 define(
     Rule(
-        id="HFC570",
+        id="HFC608",
         name="symlink-outside-checkpoint",
         severity=Severity.WARNING,
         summary="a symbolic link points outside the checkpoint: it is not followed and not published",
