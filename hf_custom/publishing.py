@@ -412,9 +412,6 @@ def _build(
         for ref, ek in keys.items()
         if not ek.ok and ref not in authored
     }
-    key_findings = [
-        f for ref, ek in keys.items() if ref.rpartition(".")[2] not in unusable for f in ek.findings
-    ]
 
     weight_names = source_weight_names(src, inventory)
     final = normalize_config(
@@ -429,6 +426,14 @@ def _build(
         unusable=unusable,
     )
     config = dict(final.config)
+    # what instantiating the classes found, for the classes users can load (registered in
+    # auto_map or named in architectures); a class nobody registers cannot break a user
+    registered = {
+        v.rpartition(".")[2] for v in (config.get("auto_map") or {}).values() if isinstance(v, str)
+    } | set(config.get("architectures") or [])
+    key_findings = [
+        f for ref, ek in keys.items() if ref.rpartition(".")[2] in registered for f in ek.findings
+    ]
     changes: list[Change] = list(final.changes)
     archs = config.get("architectures") or []
     arch = archs[0] if archs else None

@@ -10,11 +10,12 @@ from hf_custom.checks import Skip, register
 from hf_custom.checks.context import Context
 from hf_custom.findings import Finding, all_rules, finding
 
-# HFC109 is config_json's; HFC113/HFC114 need staging's inputs (parameter names, options).
+# HFC109 is config_json's; HFC113/HFC114/HFC116 need staging's inputs (parameter names,
+# options, instantiation).
 CONFIG_RULES = tuple(
     r.id
     for r in all_rules()
-    if "HFC101" <= r.id < "HFC150" and r.id not in ("HFC109", "HFC113", "HFC114")
+    if "HFC101" <= r.id < "HFC150" and r.id not in ("HFC109", "HFC113", "HFC114", "HFC116")
 )
 
 
@@ -51,7 +52,9 @@ def normalize(ctx: Context) -> Iterator[Finding]:
     seen = {(f.id, f.message) for f in result.findings}
     yield from result.findings
     for change in result.changes:
-        f = _change_finding(change.key, change.old, change.new, change.reason)
+        f = _change_finding(
+            change.key, change.old, change.new, change.reason, model_type=cfg.get("model_type")
+        )
         if f is not None and (f.id, f.message) not in seen:
             yield f
     arch_changed = any(c.key == "architectures" for c in result.changes)
@@ -64,8 +67,23 @@ def normalize(ctx: Context) -> Iterator[Finding]:
         )
 
 
-def _change_finding(key: str, old: object, new: object, reason: str) -> Finding | None:
+def _change_finding(
+    key: str, old: object, new: object, reason: str, *, model_type: object = None
+) -> Finding | None:
+    from hf_custom.staging.automap import is_builtin_model_type
+
     where = "config.json"
+    if key == "auto_map.AutoConfig" and old is None:
+        custom = isinstance(model_type, str) and not is_builtin_model_type(model_type)
+        if custom or not model_type:
+            return finding(
+                "HFC117",
+                f"auto_map has no AutoConfig entry: with model_type {model_type!r}, which "
+                "transformers does not build in, AutoConfig.from_pretrained(..., "
+                "trust_remote_code=True) finds no config class and nothing loads",
+                path=where,
+                fix=f'add "AutoConfig": "{new}" to auto_map in config.json',
+            )
     if key == "model_type" and not old:
         return finding("HFC101", f"config.json has no model_type ({reason}: {new!r})", path=where)
     if key.startswith("auto_map.") and old is None:

@@ -427,3 +427,32 @@ to say so); otherwise fix the class and register it in `auto_map` yourself.
 """,
     )
 )
+
+define(
+    Rule(
+        id="HFC117",
+        name="auto-map-no-autoconfig",
+        severity=Severity.ERROR,
+        summary="config.json has no `auto_map.AutoConfig` while its model_type is not built into transformers.",
+        fix='add `"AutoConfig": "configuration_x.XConfig"` to auto_map (hf-custom publish writes it)',
+        explanation="""\
+## What it does
+Flags a config.json whose `model_type` is not one of transformers' built-in types (or is
+missing) and whose `auto_map` has no `AutoConfig` entry, while the code defines the config class.
+
+## Why is this bad?
+Every AutoClass starts with `AutoConfig.from_pretrained`: with an unknown model_type and no
+`auto_map.AutoConfig`, transformers cannot find a config class, so nothing loads, even with
+`trust_remote_code=True`. A repository whose config.json lost its `auto_map` looks fine on the
+Hub and fails for every user.
+
+## Example
+config.json: `{"model_type": "tinylm", "architectures": ["TinyLMForCausalLM"]}` next to
+`configuration_tinylm.py` defining `TinyLMConfig`.
+
+## How to fix
+Add `"auto_map": {"AutoConfig": "configuration_tinylm.TinyLMConfig", ...}` to config.json, or
+republish with `hf-custom publish`, which completes auto_map.
+""",
+    )
+)

@@ -170,6 +170,7 @@ CASES: dict[str, Case | CallCase] = {
             "config.json": _auto_map(AutoModelForCausalLM=None),
         }
     ),
+    "HFC117": Case(fail={"config.json": _auto_map(AutoConfig=None)}),
     "HFC107": Case(fail={"config.json": config_with(architectures=None)}),
     "HFC108": Case(fail={"config.json": config_with(torch_dtype="float32")}),
     "HFC109": Case(fail={"config.json": config_with(transformers_version=None)}),

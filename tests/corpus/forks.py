@@ -247,6 +247,7 @@ SPECS: tuple[ForkSpec, ...] = (
             "num_decoder_layers": 1,
             "num_heads": 2,
             "relative_attention_num_buckets": 8,
+            "decoder_start_token_id": 0,
         },
     ),
     ForkSpec(

@@ -293,3 +293,17 @@ def test_missing_lfs_object_is_a_finding_not_a_crash(model_repo: Path) -> None:
     report = diagnose_view(GitTreeView(model_repo), kind="git", select=["weights"])
     ids = {f.id for f in report.findings}
     assert "HFC699" not in ids and "HFC355" in ids, report.findings
+
+
+def test_both_hooks_block_a_config_that_lost_its_auto_map(
+    model_repo: Path, with_remote: Path
+) -> None:
+    hooks.install(model_repo)
+    hooks.install(model_repo, hook_type="pre-commit")
+    (model_repo / "config.json").write_text(config_with(auto_map=None))
+    git(model_repo, "add", "config.json")
+    blocked = git(model_repo, "commit", "-m", "lost auto_map", check=False)
+    assert blocked.returncode != 0 and "HFC117" in blocked.stderr
+    git(model_repo, "commit", "-qm", "lost auto_map", "--no-verify")
+    pushed = git(model_repo, "push", "origin", "main", check=False)
+    assert pushed.returncode != 0 and "HFC117" in pushed.stderr
