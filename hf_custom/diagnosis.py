@@ -87,8 +87,13 @@ def doctor(
     load: bool = False,
     python: str | None = None,
     on_event: EventSink | None = None,
+    trust_remote_code: bool = False,
 ) -> DoctorReport:
-    """Diagnose ``target`` (a folder, or a repo id on ``endpoint``) with the checks registry."""
+    """Diagnose ``target`` (a folder, or a repo id on ``endpoint``) with the checks registry.
+
+    ``load`` on a repo id runs that repository's code (in the sandboxed child): it needs
+    ``trust_remote_code=True``, the word transformers uses, or :class:`InputError` is raised.
+    """
     start = time.perf_counter()
     path = Path(target)
     if path.is_dir():
@@ -121,6 +126,12 @@ def doctor(
         raise InputError(
             f"{name!r} is neither an existing folder nor a repo id",
             hint="pass a checkpoint folder or a repo id of the form owner/name",
+        )
+    if load and not trust_remote_code:
+        raise InputError(
+            f"--load runs the code of {name} (downloaded from the Hub) on this machine",
+            hint="add --trust-remote-code if you trust that repository's code; it runs in a "
+            "sandboxed child process (see the verification report for what confines it)",
         )
     return _doctor_remote(
         name,

@@ -184,7 +184,9 @@ def test_remote_load_downloads_a_snapshot_and_verifies(local_hub, tmp_path: Path
     repo_id = _upload(local_hub, folder, "toy-load")
     static = doctor(repo_id, endpoint=local_hub.url, token=local_hub.token)
     assert "loading.verify" in {s.check for s in static.skipped}
-    report = doctor(repo_id, endpoint=local_hub.url, token=local_hub.token, load=True)
+    report = doctor(
+        repo_id, endpoint=local_hub.url, token=local_hub.token, load=True, trust_remote_code=True
+    )
     assert "loading.verify" in report.run
     assert not report.skipped
     assert static.verify is None and report.verify is not None

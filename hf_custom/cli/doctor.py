@@ -28,6 +28,11 @@ def _patterns(values: Iterable[str]) -> tuple[str, ...]:
     is_flag=True,
     help="Also load the model in an isolated child process. This EXECUTES the repository's code.",
 )
+@click.option(
+    "--trust-remote-code",
+    is_flag=True,
+    help="Needed with --load on a repo id: say that you accept to run that repository's code.",
+)
 @click.option("--python", "python", help="Interpreter for --load (default: this one).")
 @click.option("--list-checks", is_flag=True, help="List every rule and the check reporting it.")
 @format_option
@@ -40,6 +45,7 @@ def doctor(
     ignore: tuple[str, ...],
     strict: bool,
     load: bool,
+    trust_remote_code: bool,
     python: str | None,
     list_checks: bool,
     fmt: str,
@@ -71,6 +77,7 @@ def doctor(
             ignore=_patterns(ignore),
             strict=strict,
             load=load,
+            trust_remote_code=trust_remote_code,
             python=python,
             on_event=sink,
         )

@@ -111,6 +111,18 @@ def _from_index(index: Path) -> tuple[str, list[Path]]:
         files = sorted(set(doc["weight_map"].values()))
     except (OSError, ValueError, KeyError, AttributeError, TypeError) as e:
         raise InputError(f"unreadable weights index: {e}", path=str(index)) from None
+    root = index.parent.resolve()
+    for f in files:  # every path from a file inside the checkpoint must resolve inside it
+        if (
+            not isinstance(f, str)
+            or Path(f).is_absolute()
+            or not (root / f).resolve().is_relative_to(root)
+        ):
+            raise InputError(
+                f"the index names {str(f)!r}, which is outside the checkpoint folder",
+                path=str(index),
+                hint="weight_map values are file names relative to the index's folder",
+            )
     paths = [index.parent / f for f in files]
     for p in paths:
         if not p.is_file():

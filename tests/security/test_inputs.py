@@ -166,3 +166,40 @@ def test_inventory_kinds_are_unchanged_for_plain_files(tmp_path: Path) -> None:
         ("config.json", FileKind.CONFIG),
         ("vocab.txt", FileKind.TOKENIZER),
     ]
+
+
+def test_index_naming_a_file_outside_src_is_refused(tmp_path: Path) -> None:
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from hf_custom.weights.sources import read_source
+
+    victim = tmp_path / "elsewhere.safetensors"
+    save_file({"w": np.zeros((2, 2), dtype=np.float32)}, str(victim))
+    src = tmp_path / "ckpt"
+    src.mkdir()
+    for name in (str(victim), "../elsewhere.safetensors"):
+        index = {"metadata": {}, "weight_map": {"w": name}}
+        (src / "model.safetensors.index.json").write_text(json.dumps(index))
+        with pytest.raises(InputError, match="outside the checkpoint"):
+            read_source(src)
+    done = subprocess.run(
+        [sys.executable, "-m", "hf_custom", "convert", str(src), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_doctor_load_on_a_repo_id_needs_trust_remote_code() -> None:
+    with pytest.raises(InputError, match="runs the code of someone/model") as err:
+        doctor("someone/model", endpoint="http://127.0.0.1:9", load=True)
+    assert "--trust-remote-code" in (err.value.hint or "")
+    done = subprocess.run(
+        [sys.executable, "-m", "hf_custom", "doctor", "someone/model", "--load",
+         "--endpoint", "http://127.0.0.1:9"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and "--trust-remote-code" in done.stderr
