@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from hf_custom.findings import Finding, finding
-from hf_custom.staging.automap import PIPELINE_PRIORITY, PIPELINE_TAGS
+from hf_custom.staging.automap import PIPELINE_PRIORITY, PIPELINE_TAGS, auto_class_for
 from hf_custom.staging.config import Change
 from hf_custom.textsafety import yaml_problem
 
@@ -39,8 +39,21 @@ class CardPlan:
         }
 
 
-def pipeline_tag_for(auto_classes: Sequence[str]) -> str | None:
-    """The Hub pipeline_tag for the most specific shipped AutoClass, when it is known."""
+def pipeline_tag_for(
+    auto_classes: Sequence[str] | Mapping[str, Any], *, architecture: str | None = None
+) -> str | None:
+    """The Hub pipeline_tag of the ``architectures`` class (the AutoClass auto_map registers it
+    under, else its naming convention), else of the most specific shipped AutoClass."""
+    if architecture:
+        registered = (
+            [a for a, v in auto_classes.items() if str(v).rpartition(".")[2] == architecture]
+            if isinstance(auto_classes, Mapping)
+            else []
+        )
+        conventional = auto_class_for(architecture)
+        for auto in [*sorted(registered), *([conventional] if conventional else [])]:
+            if auto in PIPELINE_TAGS:
+                return PIPELINE_TAGS[auto]
     for auto in PIPELINE_PRIORITY:
         if auto in auto_classes and auto in PIPELINE_TAGS:
             return PIPELINE_TAGS[auto]
@@ -131,7 +144,7 @@ def plan_card(
     changes: list[Change] = []
     findings: list[Finding] = []
     target = repo_id or f"YOUR-NAMESPACE/{name}"
-    tag = pipeline_tag_for(list(auto_map))
+    tag = pipeline_tag_for(dict(auto_map), architecture=architecture)
     if existing is not None:
         if not existing.startswith("---"):
             existing = "---\n{}\n---\n" + existing

@@ -124,6 +124,15 @@ def _entry_ok(code: CodePackage, value: Any) -> bool:
     return code.find_class(name, module=module) is not None
 
 
+def takes_text(config: Mapping[str, Any]) -> bool:
+    """Whether the model reads or writes token ids: a ``vocab_size`` in config.json or in one of
+    its sub-configs (``text_config``, ``decoder``, ...). A vision or audio-classification model
+    has none and needs no tokenizer."""
+    if "vocab_size" in config:
+        return True
+    return any(isinstance(v, Mapping) and "vocab_size" in v for v in config.values())
+
+
 def plan_tokenizer(
     files: Mapping[str, str],
     *,
@@ -291,7 +300,7 @@ def plan_tokenizer(
             token_ids[key] = tid
             have = config.get(key)
             if have is None:
-                if key not in config:
+                if key not in config or key == "pad_token_id":  # null is missing too
                     config_updates[key] = tid
                     changes.append(Change(key, None, tid, f"the tokenizer's id of {text!r}"))
                 continue
@@ -306,7 +315,7 @@ def plan_tokenizer(
                     )
                 )
 
-    if not files:
+    if not files and takes_text(config):
         findings.append(finding("HFC403", "no tokenizer files in the checkpoint", path=""))
 
     return TokenizerPlan(

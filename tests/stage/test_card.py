@@ -86,3 +86,17 @@ def test_usage_snippet_without_model_classes() -> None:
     text = usage_snippet("me/x", {"AutoConfig": "c.C"}, tokenizer=False)
     ast.parse(text)
     assert "AutoConfig.from_pretrained" in text
+
+
+def test_pipeline_tag_follows_the_architectures_class():
+    auto_map = {
+        "AutoConfig": "configuration_x.XConfig",
+        "AutoModel": "modeling_x.XModel",
+        "AutoModelForCausalLM": "modeling_x.XLMHeadModel",
+        "AutoModelForMaskedLM": "modeling_x.XForMaskedLM",
+    }
+    assert pipeline_tag_for(auto_map, architecture="XForMaskedLM") == "fill-mask"
+    assert pipeline_tag_for(auto_map, architecture="XLMHeadModel") == "text-generation"
+    assert pipeline_tag_for(auto_map) == "text-generation"  # no architectures: most specific
+    plan = plan_card(None, auto_map=auto_map, name="x", architecture="XForMaskedLM")
+    assert "pipeline_tag: fill-mask" in plan.text

@@ -109,7 +109,9 @@ CASES: list[tuple[str, dict[str, str], dict[str, Any], dict[str, int], set[str],
         {"vocab.json", "tokenizer_config.json"},
     ),
     ("malformed", {"tokenizer.json": "{not json"}, {}, {}, {"HFC404"}, {"tokenizer.json"}),
-    ("nothing", {}, {}, {}, {"HFC403"}, set()),
+    ("nothing", {}, {"vocab_size": 9}, {}, {"HFC403"}, set()),
+    ("nothing, text sub-config", {}, {"text_config": {"vocab_size": 9}}, {}, {"HFC403"}, set()),
+    ("nothing, vision model", {}, {"image_size": 32, "num_labels": 3}, {}, set(), set()),
 ]
 
 
@@ -201,3 +203,13 @@ def test_write_tokenizer(tmp_path: Path) -> None:
     assert json.loads((out / "special_tokens_map.json").read_text()) == SPECIALS
     assert json.loads((out / "tokenizer_config.json").read_text())["auto_map"]
     assert before == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()}
+
+
+def test_pad_token_id_null_in_config_written_from_the_tokenizer() -> None:
+    files = {
+        "vocab.json": dumps({"<pad>": 0, "a": 1}),
+        "tokenizer_config.json": dumps({"pad_token": "<pad>"}),
+    }
+    plan = plan_tokenizer(files, config={"pad_token_id": None, "vocab_size": 2}, code=NO_CODE)
+    assert dict(plan.config_updates) == {"pad_token_id": 0}
+    assert [c.key for c in plan.changes if c.file == "config.json"] == ["pad_token_id"]
