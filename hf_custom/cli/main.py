@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "convert": "hf_custom.cli.convert:convert",
     "doctor": "hf_custom.cli.doctor:doctor",
     "explain": "hf_custom.cli.doctor:explain",
+    "fix": "hf_custom.cli.fix:fix",
     "hook": "hf_custom.cli.hook:hook",
     "hub": "hf_custom.cli.hub:hub",
     "wrap": "hf_custom.cli.wrap:wrap",

@@ -351,7 +351,8 @@ the model does not load at all, with an ImportError deep in the user's stack tra
 Use the v5 API: masks come from `transformers.masking_utils` (`create_causal_mask`),
 `AutoModelForVision2Seq` is `AutoModelForImageTextToText`, `is_torch_fx_available` is gone (torch.fx
 is always there: drop the test). For code that must run on v4 and v5, wrap the import in
-`try/except ImportError`.
+`try/except ImportError`. `hf-custom fix` does that for the names it has a compatibility helper
+for: v4 keeps its own import, v5 imports from `hf_custom_compat.py`, which fix adds to the package.
 """,
     )
 )
@@ -410,7 +411,8 @@ class MyModel(MyPreTrainedModel):
 ```
 
 ## How to fix
-Add `self.post_init()` as the last line of `__init__`.
+Add `self.post_init()` as the last line of `__init__` (`hf-custom fix` adds it, unless
+`__init__` returns early).
 """,
     )
 )
@@ -436,7 +438,8 @@ untied and randomly initialised.
 
 ## How to fix
 Name the source of each tied parameter:
-`_tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}`.
+`_tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}`. `hf-custom fix` writes
+the dict when the class builds exactly one word-embedding layer (`nn.Embedding`).
 """,
     )
 )
@@ -463,7 +466,7 @@ loads but `model.generate(...)` raises `AttributeError`, and pipelines refuse it
 
 ## How to fix
 `from transformers import GenerationMixin` and
-`class MyForCausalLM(MyPreTrainedModel, GenerationMixin):`.
+`class MyForCausalLM(MyPreTrainedModel, GenerationMixin):` (`hf-custom fix` makes both edits).
 """,
     )
 )
@@ -481,6 +484,10 @@ Collects every `config.X` / `self.config.X` read in the code and flags names tha
 parameters, class attributes or `self.X` assignments of the package's config classes, not keys
 of config.json, and not attributes of the installed transformers' `PreTrainedConfig` (or of
 v5's, when transformers is not importable).
+Reads guarded by the code itself are not flagged: `config.x` inside
+`if hasattr(config, "x"):` (or `if getattr(config, "x", None):`), in the else branch of
+`if not hasattr(config, "x"):`, after `hasattr(config, "x") and`, or in
+`config.x if hasattr(config, "x") else default`; `getattr(config, "x", default)` is not a read.
 
 ## Why is this bad?
 transformers v5 stopped setting many defaults on the base config (`use_cache`, `is_decoder`,

@@ -1,0 +1,170 @@
+"""``fix SRC --out DIR``: a repaired copy of a checkpoint folder, proven by the verifier."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hf_custom.errors import HFCustomError, InputError
+from hf_custom.events import EventSink, Log, emit
+from hf_custom.findings import Finding, Severity
+from hf_custom.fixing.engine import plan_fixes, repair_rules
+from hf_custom.fixing.model import FixPlan
+
+JSON_VERSION = 1
+SKIP_DIRS = frozenset({".git", "__pycache__", ".ipynb_checkpoints"})
+
+
+@dataclass(frozen=True)
+class FixResult:
+    src: str
+    out: str | None  # None with --diff (nothing written)
+    plan: FixPlan
+    remaining: tuple[Finding, ...] = ()  # errors of the repair rules doctor still finds
+    verified: bool | None = None  # None: verification not run
+    verify_problem: str = ""  # why verification failed
+    verify_findings: tuple[Finding, ...] = field(default=(), compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """Every detected break repaired, and the repaired copy verifies."""
+        return not self.plan.unrepaired and not self.remaining and self.verified is not False
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"version": JSON_VERSION, "ok": self.ok, "src": self.src}
+        doc["out"] = self.out
+        doc.update(self.plan.to_json())
+        doc["remaining"] = [f.to_json() for f in self.remaining]
+        doc["verification"] = {
+            "ran": self.verified is not None,
+            "ok": self.verified,
+            "problem": self.verify_problem or None,
+            "findings": [f.to_json() for f in self.verify_findings],
+        }
+        return doc
+
+
+def _read_sources(src: Path) -> tuple[dict[str, bytes], dict[str, Any] | None]:
+    files = {p.name: p.read_bytes() for p in sorted(src.glob("*.py")) if p.is_file()}
+    config = None
+    cfg = src / "config.json"
+    if cfg.is_file():
+        try:
+            loaded = json.loads(cfg.read_text(encoding="utf-8"))
+            config = loaded if isinstance(loaded, dict) else None
+        except (ValueError, UnicodeDecodeError):
+            config = None
+    return files, config
+
+
+def _copy_tree(src: Path, dst: Path) -> None:
+    shutil.copytree(
+        src,
+        dst,
+        symlinks=True,
+        ignore=lambda _d, names: [n for n in names if n in SKIP_DIRS],
+    )
+
+
+def _check_out(src: Path, out: Path, *, force: bool) -> None:
+    if out.resolve() == src.resolve() or out.resolve().is_relative_to(src.resolve()):
+        raise InputError(
+            "--out must be outside SRC: fix never modifies the source folder",
+            path=str(out),
+            hint="pick a new folder, e.g. --out ../model-fixed",
+        )
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise InputError(
+            "the output folder exists and is not empty",
+            path=str(out),
+            hint="pick a new folder, or pass --force to replace it",
+        )
+
+
+def _verify_copy(
+    copy: Path, work: Path, *, python: str | None, on_event: EventSink | None
+) -> tuple[bool, str, tuple[Finding, ...]]:
+    from hf_custom.publishing import publish
+
+    emit(on_event, Log("verifying the repaired copy (publish --dry-run into a temporary folder)"))
+    try:
+        res = publish(copy, dry_run=True, out=work / "staged", python=python, on_event=on_event)
+    except HFCustomError as exc:
+        return False, str(exc), tuple(exc.findings)
+    errors = tuple(f for f in res.findings if f.severity is Severity.ERROR)
+    return res.verified, res.refused or "", errors
+
+
+def fix_folder(
+    src: Path | str,
+    *,
+    out: Path | str | None = None,
+    select: Collection[str] = (),
+    ignore: Collection[str] = (),
+    verify: bool = True,
+    force: bool = False,
+    python: str | None = None,
+    on_event: EventSink | None = None,
+) -> FixResult:
+    """Repair a copy of ``src`` into ``out`` (``out`` None: plan and verify only, write nothing).
+
+    ``src`` is only read. The repaired copy is checked again by doctor for the repair rules and,
+    with ``verify``, staged and verified through the publish pipeline (dry run).
+    """
+    from hf_custom.checks import selected_rules
+    from hf_custom.diagnosis import doctor
+
+    src_path = Path(src)
+    if not src_path.is_dir():
+        raise InputError(
+            "fix needs a checkpoint folder",
+            path=str(src_path),
+            hint="pass the folder holding config.json",
+        )
+    out_path = Path(out) if out is not None else None
+    if out_path is not None:
+        _check_out(src_path, out_path, force=force)
+    rules = selected_rules(select, ignore) & set(repair_rules())
+    files, config = _read_sources(src_path)
+    plan = plan_fixes(files, config=config, rules=rules)
+    work = Path(tempfile.mkdtemp(prefix="hf-custom-fix-"))
+    try:
+        copy = work / src_path.resolve().name
+        _copy_tree(src_path, copy)
+        for change in plan.changes:
+            target = copy / change.path
+            tmp = target.with_name(f".{target.name}.hfc-tmp")
+            tmp.write_bytes(change.after)
+            tmp.replace(target)
+        remaining: tuple[Finding, ...] = ()
+        if rules:
+            report = doctor(copy, select=sorted(rules))
+            remaining = tuple(f for f in report.findings if f.severity is Severity.ERROR)
+        verified: bool | None = None
+        problem: str = ""
+        vfindings: tuple[Finding, ...] = ()
+        if verify:
+            verified, problem, vfindings = _verify_copy(
+                copy, work, python=python, on_event=on_event
+            )
+        if out_path is not None:
+            if out_path.exists():
+                shutil.rmtree(out_path) if out_path.is_dir() else out_path.unlink()
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(copy), str(out_path))
+        return FixResult(
+            src=str(src_path),
+            out=str(out_path) if out_path is not None else None,
+            plan=plan,
+            remaining=remaining,
+            verified=verified,
+            verify_problem=problem,
+            verify_findings=vfindings,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

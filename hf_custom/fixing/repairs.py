@@ -1,0 +1,482 @@
+"""The repairs: each finds its break with ast in the package's bytes and edits byte spans.
+
+A repair reuses the id of the doctor finding it repairs. Every repair is idempotent: once
+applied, its detection no longer matches (the import sits in a ``try``, the call is there, ...).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hf_custom.checks.v5 import Probe
+from hf_custom.codeinfo import ClassInfo, CodePackage, ImportInfo, ModuleInfo
+from hf_custom.fixing.edits import Edit, Source
+from hf_custom.fixing.model import Repair, Unrepaired
+
+COMPAT_MODULE = "hf_custom_compat"
+# Names hf_custom_compat.py provides (a test keeps this equal to its __all__).
+COMPAT_NAMES = frozenset(
+    {
+        "AutoModelForVision2Seq",
+        "_prepare_4d_attention_mask",
+        "_prepare_4d_attention_mask_for_sdpa",
+        "_prepare_4d_causal_attention_mask",
+        "find_pruneable_heads_and_indices",
+        "is_torch_fx_available",
+        "is_torch_sdpa_available",
+    }
+)
+CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")
+GENERATIVE_AUTO = frozenset({"AutoModelForCausalLM", "AutoModelForSeq2SeqLM"})
+_NOT_WORD = ("pos", "type", "segment", "rotary", "rel")
+
+
+@dataclass
+class FileState:
+    path: str
+    src: Source
+    tree: ast.Module
+    mod: ModuleInfo
+    edits: list[Edit] = field(default_factory=list)
+    flags: set[str] = field(default_factory=set)
+
+
+@dataclass
+class FixContext:
+    files: dict[str, FileState]
+    pkg: CodePackage
+    config: Mapping[str, Any] | None
+    probe: Probe
+    repairs: list[Repair] = field(default_factory=list)
+    unrepaired: list[Unrepaired] = field(default_factory=list)
+    needs_compat: bool = False
+
+    def repaired(self, rule: str, fs: FileState, line: int, change: str, *edits: Edit) -> None:
+        fs.edits.extend(edits)
+        self.repairs.append(Repair(path=fs.path, line=line, rule=rule, change=change))
+
+    def cannot(self, rule: str, path: str, line: int, cause: str) -> None:
+        self.unrepaired.append(Unrepaired(path=path, line=line, rule=rule, cause=cause))
+
+
+RepairFn = Callable[[FixContext], None]
+REPAIRS: dict[str, RepairFn] = {}
+
+
+def repair(rule_id: str) -> Callable[[RepairFn], RepairFn]:
+    def deco(fn: RepairFn) -> RepairFn:
+        REPAIRS[rule_id] = fn
+        return fn
+
+    return deco
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _file_of(ctx: FixContext, cls: ClassInfo) -> FileState | None:
+    for fs in ctx.files.values():
+        if cls in fs.mod.classes:
+            return fs
+    return None
+
+
+def _class_node(fs: FileState, cls: ClassInfo) -> ast.ClassDef | None:
+    for node in ast.walk(fs.tree):
+        if isinstance(node, ast.ClassDef) and node.name == cls.name and node.lineno == cls.line:
+            return node
+    for node in fs.tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == cls.name:
+            return node
+    return None
+
+
+def _method(node: ast.ClassDef, name: str) -> ast.FunctionDef | None:
+    for stmt in node.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == name:
+            return stmt
+    return None
+
+
+def _ancestors(pkg: CodePackage, cls: ClassInfo) -> Iterator[ClassInfo]:
+    seen: set[tuple[str, str]] = set()
+    stack = [cls]
+    while stack:
+        c = stack.pop()
+        if (c.module, c.name) in seen:
+            continue
+        seen.add((c.module, c.name))
+        yield c
+        stack.extend(b for b in (pkg.resolve_base(c, i) for i in range(len(c.bases))) if b)
+
+
+def _stmt_block(fs: FileState, node: ast.stmt) -> tuple[int, int, bytes, bytes] | None:
+    """(start, end, indent, text) of the whole lines of ``node``; None if it shares a line."""
+    end_line = node.end_lineno or node.lineno
+    end_col = node.end_col_offset or 0
+    if not fs.src.alone_on_lines(node.lineno, node.col_offset, end_line, end_col):
+        return None
+    start, end = fs.src.line_start(node.lineno), fs.src.line_end(end_line)
+    return start, end, fs.src.indent(node.lineno), fs.src.data[start:end]
+
+
+def _indented(text: bytes, by: bytes = b"    ") -> bytes:
+    return b"".join(by + line if line.strip() else line for line in text.splitlines(True))
+
+
+def _ensure_newline(text: bytes, nl: bytes) -> bytes:
+    return text if text.endswith((b"\n", b"\r")) else text + nl
+
+
+def _is_tf(node: ast.stmt) -> bool:
+    return isinstance(node, ast.ImportFrom) and (node.module or "").startswith("transformers")
+
+
+def _add_import(ctx: FixContext, fs: FileState, line_text: str) -> Edit | None:
+    """An edit adding ``line_text`` after the module's last top-level import (once per file)."""
+    if line_text in fs.flags:
+        return None
+    fs.flags.add(line_text)
+    nl = fs.src.newline
+    last = None
+    for node in fs.tree.body:  # after the last transformers import, else the last import
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and (
+            _is_tf(node) or last is None or not _is_tf(last)
+        ):
+            last = node
+    if last is not None:
+        end = fs.src.line_end(last.end_lineno or last.lineno)
+        prefix = b"" if fs.src.data[:end].endswith((b"\n", b"\r")) else nl
+        return Edit(end, end, prefix + line_text.encode() + nl)
+    body = fs.tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        end = fs.src.line_end(body[0].end_lineno or body[0].lineno)
+        return Edit(end, end, line_text.encode() + nl)
+    return Edit(0, 0, line_text.encode() + nl)
+
+
+# --- HFC252: self.post_init() -----------------------------------------------------------------
+
+
+@repair("HFC252")
+def add_post_init(ctx: FixContext) -> None:
+    for cls in ctx.pkg.model_classes():
+        if "__init__" not in cls.methods or any(
+            c.calls_post_init for c in _ancestors(ctx.pkg, cls)
+        ):
+            continue
+        fs = _file_of(ctx, cls)
+        node = _class_node(fs, cls) if fs else None
+        init = _method(node, "__init__") if node else None
+        if fs is None or init is None:
+            continue
+        last = init.body[-1]
+        if init.body[0].lineno == init.lineno:
+            ctx.cannot("HFC252", fs.path, init.lineno, "__init__'s body is on the def line")
+            continue
+        if any(isinstance(n, ast.Return) for n in ast.walk(init)):
+            ctx.cannot(
+                "HFC252",
+                fs.path,
+                init.lineno,
+                f"{cls.name}.__init__ returns early: add "
+                "self.post_init() before every return by hand",
+            )
+            continue
+        end_line = last.end_lineno or last.lineno
+        at = fs.src.line_end(end_line)
+        nl = fs.src.newline
+        text = fs.src.indent(init.body[0].lineno) + b"self.post_init()" + nl
+        prefix = b"" if fs.src.data[:at].endswith((b"\n", b"\r")) else nl
+        ctx.repaired(
+            "HFC252",
+            fs,
+            end_line,
+            f"{cls.name}.__init__: added self.post_init() at the end",
+            Edit(at, at, prefix + text),
+        )
+
+
+# --- HFC254: GenerationMixin ------------------------------------------------------------------
+
+
+def _generative(ctx: FixContext) -> set[str]:
+    names = {c.name for c in ctx.pkg.model_classes() if c.name.endswith(CAUSAL_SUFFIXES)}
+    auto_map = (ctx.config or {}).get("auto_map")
+    if isinstance(auto_map, dict):
+        for auto, ref in auto_map.items():
+            if auto in GENERATIVE_AUTO and isinstance(ref, str):
+                names.add(ref.rsplit(".", 1)[-1])
+    return names
+
+
+@repair("HFC254")
+def add_generation_mixin(ctx: FixContext) -> None:
+    wanted = _generative(ctx)
+    for cls in ctx.pkg.model_classes():
+        if cls.name not in wanted or ctx.pkg.has_generation_mixin(cls):
+            continue
+        fs = _file_of(ctx, cls)
+        node = _class_node(fs, cls) if fs else None
+        if fs is None or node is None or not node.bases:
+            continue
+        base = node.bases[-1]
+        at = fs.src.offset(base.end_lineno or base.lineno, base.end_col_offset or 0)
+        edits = [Edit(at, at, b", GenerationMixin")]
+        bound = fs.mod.bindings.get("GenerationMixin", "")
+        if "GenerationMixin" in fs.mod.defined and not bound.startswith("transformers"):
+            ctx.cannot("HFC254", fs.path, cls.line, "the module binds GenerationMixin itself")
+            continue
+        if not bound:
+            imp = _add_import(ctx, fs, "from transformers import GenerationMixin")
+            if imp is not None:
+                edits.append(imp)
+        ctx.repaired(
+            "HFC254", fs, cls.line, f"{cls.name}: inherits GenerationMixin (generate())", *edits
+        )
+
+
+# --- HFC253: _tied_weights_keys as a dict ------------------------------------------------------
+
+
+def _call_name(node: ast.expr) -> str:
+    while isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _embeddings(ctx: FixContext, cls: ClassInfo, prefix: str, depth: int) -> list[str]:
+    """Module paths (``model.embed_tokens``) of the nn.Embedding layers ``cls`` builds."""
+    if depth > 4:
+        return []
+    out: list[str] = []
+    for c in _ancestors(ctx.pkg, cls):
+        fs = _file_of(ctx, c)
+        node = _class_node(fs, c) if fs else None
+        init = _method(node, "__init__") if node else None
+        if init is None:
+            continue
+        for stmt in ast.walk(init):
+            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+                continue
+            t, v = stmt.targets[0], stmt.value
+            if not (
+                isinstance(t, ast.Attribute)
+                and isinstance(t.value, ast.Name)
+                and t.value.id == "self"
+                and isinstance(v, ast.Call)
+            ):
+                continue
+            name = _call_name(v.func)
+            if name == "Embedding":
+                out.append(prefix + t.attr)
+            else:
+                sub = ctx.pkg.find_class(name)
+                if sub is not None and sub is not cls:
+                    out.extend(_embeddings(ctx, sub, f"{prefix}{t.attr}.", depth + 1))
+    return sorted(set(out))
+
+
+def _word_embedding(paths: list[str]) -> str | None:
+    words = [p for p in paths if not any(w in p.rsplit(".", 1)[-1].lower() for w in _NOT_WORD)]
+    return words[0] if len(words) == 1 else None
+
+
+@repair("HFC253")
+def tied_keys_dict(ctx: FixContext) -> None:
+    for cls in ctx.pkg.classes():
+        value = cls.attrs.get("_tied_weights_keys")
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            continue
+        fs = _file_of(ctx, cls)
+        node = _class_node(fs, cls) if fs else None
+        assign = None
+        for stmt in node.body if node else []:
+            if (
+                isinstance(stmt, (ast.Assign, ast.AnnAssign))
+                and stmt.value is not None
+                and "_tied_weights_keys"
+                in {
+                    t.id
+                    for t in getattr(stmt, "targets", [getattr(stmt, "target", None)])
+                    if isinstance(t, ast.Name)
+                }
+            ):
+                assign = stmt
+        if fs is None or assign is None or assign.value is None:
+            continue
+        keys = [str(k) for k in value]
+        source = _word_embedding(_embeddings(ctx, cls, "", 0))
+        if source is None or not all(k.endswith(".weight") for k in keys):
+            ctx.cannot(
+                "HFC253",
+                fs.path,
+                assign.lineno,
+                f"{cls.name}: cannot tell which parameter {keys} are tied to (none or several "
+                "nn.Embedding layers); write the dict {target: source} by hand",
+            )
+            continue
+        pairs = {k: f"{source}.weight" for k in keys if k != f"{source}.weight"}
+        text = "{" + ", ".join(f'"{k}": "{v}"' for k, v in pairs.items()) + "}"
+        v = assign.value
+        start = fs.src.offset(v.lineno, v.col_offset)
+        end = fs.src.offset(v.end_lineno or v.lineno, v.end_col_offset or 0)
+        ctx.repaired(
+            "HFC253",
+            fs,
+            assign.lineno,
+            f"{cls.name}._tied_weights_keys: list -> {text}",
+            Edit(start, end, text.encode()),
+        )
+
+
+# --- HFC250: removed transformers names, guarded with a compat module ---------------------------
+
+
+def _import_node(fs: FileState, imp: ImportInfo) -> ast.stmt | None:
+    for node in ast.walk(fs.tree):
+        if (
+            isinstance(node, (ast.Import, ast.ImportFrom))
+            and node.lineno == imp.line
+            and node.col_offset == imp.col
+        ):
+            return node
+    return None
+
+
+def _alias_text(name: str, asname: str | None) -> str:
+    return f"{name} as {asname}" if asname else name
+
+
+@repair("HFC250")
+def guard_removed_imports(ctx: FixContext) -> None:
+    probe = ctx.probe
+    for path, fs in sorted(ctx.files.items()):
+        for imp in fs.mod.imports:
+            if imp.level or imp.top != "transformers" or imp.in_try:
+                continue
+            if not imp.is_from:
+                if probe.module_missing(imp.module):
+                    ctx.cannot("HFC250", path, imp.line, f"`import {imp.module}`: no v5 equivalent")
+                continue
+            module_gone = probe.module_missing(imp.module)
+            missing = [
+                (n, a)
+                for n, a in imp.aliases
+                if n != "*" and (module_gone or probe.name_missing(imp.module, n))
+            ]
+            if not missing:
+                continue
+            unknown = [n for n, _ in missing if n not in COMPAT_NAMES]
+            node = _import_node(fs, imp)
+            block = _stmt_block(fs, node) if node else None
+            if unknown or block is None:
+                why = (
+                    f"no compatibility helper for {', '.join(unknown)}: port the code to its v5 "
+                    "replacement by hand"
+                    if unknown
+                    else "the import shares its line with other code"
+                )
+                ctx.cannot("HFC250", path, imp.line, why)
+                continue
+            start, end, ind, text = block
+            nl = fs.src.newline
+            kept = [(n, a) for n, a in imp.aliases if (n, a) not in missing]
+            fallback = (
+                ind
+                + b"    from ."
+                + COMPAT_MODULE.encode()
+                + b" import "
+                + ", ".join(_alias_text(n, a) for n, a in missing).encode()
+                + nl
+            )
+            if kept:
+                fallback += (
+                    ind
+                    + f"    from {imp.module} import ".encode()
+                    + ", ".join(_alias_text(n, a) for n, a in kept).encode()
+                    + nl
+                )
+            new = (
+                ind
+                + b"try:"
+                + nl
+                + _indented(_ensure_newline(text, nl))
+                + ind
+                + b"except ImportError:  # transformers v5 removed it (hf-custom fix)"
+                + nl
+                + fallback
+            )
+            ctx.needs_compat = True
+            names = ", ".join(n for n, _ in missing)
+            ctx.repaired(
+                "HFC250",
+                fs,
+                imp.line,
+                f"import of {names} guarded; v5 gets {COMPAT_MODULE}.py",
+                Edit(start, end, new),
+            )
+
+
+# --- HFC204: optional third-party imports inside functions ------------------------------------
+
+
+def _installed(top: str) -> bool:
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@repair("HFC204")
+def guard_optional_imports(ctx: FixContext) -> None:
+    for path, fs in sorted(ctx.files.items()):
+        done: set[int] = set()
+        for imp in fs.mod.imports:
+            if imp.level or imp.in_try or not imp.top or _installed(imp.top):
+                continue
+            if imp.top in {"torch", "transformers"}:
+                continue
+            if not imp.in_function:
+                ctx.cannot(
+                    "HFC204",
+                    path,
+                    imp.line,
+                    f"`{imp.top}` is imported at module level, so every load needs it: install "
+                    "it, or make it optional by hand",
+                )
+                continue
+            node = _import_node(fs, imp)
+            block = _stmt_block(fs, node) if node else None
+            if node is None or id(node) in done:
+                continue
+            done.add(id(node))
+            if block is None:
+                ctx.cannot("HFC204", path, imp.line, "the import shares its line with other code")
+                continue
+            start, end, ind, text = block
+            nl = fs.src.newline
+            new = (
+                ind
+                + b"try:"
+                + nl
+                + _indented(_ensure_newline(text, nl))
+                + ind
+                + b"except ImportError:  # optional: only this code path needs it"
+                + nl
+                + ind
+                + b"    raise"
+                + nl
+            )
+            ctx.repaired(
+                "HFC204",
+                fs,
+                imp.line,
+                f"function-local import of {imp.top} put in try/except ImportError, so "
+                "transformers' check_imports no longer requires it to load the model",
+                Edit(start, end, new),
+            )

@@ -1,0 +1,142 @@
+"""Each repair: a failing case (repaired, and doctor no longer reports it), a passing case
+(nothing to change), idempotence, and the breaks it refuses to touch, with their cause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hf_custom.diagnosis import doctor
+from hf_custom.fixing import plan_fixes, repair_rules
+from tests.checks.repo import CONFIG, CONFIGURATION, MODELING, write_repo
+
+from .toy import BROKEN
+
+
+def _files(modeling: str | bytes) -> dict[str, bytes]:
+    data = modeling.encode() if isinstance(modeling, str) else modeling
+    return {"modeling_toy.py": data, "configuration_toy.py": CONFIGURATION.encode()}
+
+
+def _after(files: dict[str, bytes], rules: set[str] | None = None) -> dict[str, bytes]:
+    plan = plan_fixes(files, config=CONFIG, rules=rules)
+    return {**files, **{c.path: c.after for c in plan.changes}}
+
+
+CASES = {
+    "HFC250": (
+        "import torch\n",
+        "import torch\nfrom transformers.modeling_attn_mask_utils import "
+        "_prepare_4d_causal_attention_mask as mk, _prepare_4d_attention_mask\n",
+    ),
+    "HFC252": ("        self.post_init()\n", ""),
+    "HFC253": ('{"lm_head.weight": "model.embed.weight"}', '["lm_head.weight"]'),
+    "HFC254": ("(ToyPreTrainedModel, GenerationMixin)", "(ToyPreTrainedModel)"),
+    "HFC204": (
+        "        hidden = self.model(input_ids).last_hidden_state\n",
+        "        if labels is not None:\n            import hfc_absent_pkg\n"
+        "        hidden = self.model(input_ids).last_hidden_state\n",
+    ),
+}
+
+
+def test_every_repair_has_a_case() -> None:
+    assert set(CASES) == set(repair_rules())
+
+
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_repair_fails_then_passes(rule: str, tmp_path: Path) -> None:
+    old, new = CASES[rule]
+    broken = MODELING.replace(old, new)
+    assert broken != MODELING
+    before = doctor(write_repo(tmp_path / "before", _files(broken)), select=[rule])
+    assert rule in {f.id for f in before.findings}
+    plan = plan_fixes(_files(broken), config=CONFIG, rules={rule})
+    assert [r.rule for r in plan.repairs] and {r.rule for r in plan.repairs} == {rule}
+    assert not plan.unrepaired
+    fixed = _after(_files(broken), {rule})
+    after = doctor(write_repo(tmp_path / "after", fixed), select=[rule])
+    assert rule not in {f.id for f in after.findings}, after.findings
+    assert not plan_fixes(fixed, config=CONFIG).changes  # idempotent
+    # the passing case: the clean package needs no repair
+    assert not plan_fixes(_files(MODELING), config=CONFIG, rules={rule}).changes
+
+
+def test_all_repairs_at_once_keep_crlf_and_comments() -> None:
+    files = _files(BROKEN.replace("\n", "\r\n"))
+    plan = plan_fixes(files, config=CONFIG)
+    assert sorted({r.rule for r in plan.repairs}) == sorted(CASES)
+    out = {c.path: c.after for c in plan.changes}["modeling_toy.py"]
+    assert b"\n" not in out.replace(b"\r\n", b"")  # every newline still CRLF
+    assert b'_tied_weights_keys = {"lm_head.weight": "model.embed.weight"}  # tied' in out
+    assert b"_prepare_4d_attention_mask  # masks\r\n" in out
+    # minimal diff: only the 4 lines that must change are removed (each comes back edited)
+    diff = next(c for c in plan.changes if c.path == "modeling_toy.py").diff().splitlines()
+    removed = [line for line in diff if line.startswith("-") and not line.startswith("---")]
+    assert len(removed) == 4, removed
+    assert "hf_custom_compat.py" in {c.path for c in plan.changes}
+    assert not plan_fixes(
+        {**files, **{c.path: c.after for c in plan.changes}}, config=CONFIG
+    ).changes
+
+
+def test_compat_module_not_overwritten_when_present() -> None:
+    broken = MODELING.replace(*CASES["HFC250"])
+    files = {**_files(broken), "hf_custom_compat.py": b"# the author's own\n"}
+    plan = plan_fixes(files, config=CONFIG)
+    assert "hf_custom_compat.py" not in {c.path for c in plan.changes}
+
+
+def test_unrepairable_breaks_are_named_with_a_cause() -> None:
+    cases = {
+        "HFC250": ("import torch\n", "import torch\nfrom transformers import AdamW\n"),
+        "HFC252": (
+            "        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)\n"
+            "        self.post_init()\n",
+            "        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)\n"
+            "        if config.vocab_size < 0:\n            return\n",
+        ),
+        "HFC253": (
+            '{"lm_head.weight": "model.embed.weight"}\n',
+            '["lm_head.weight"]\n\n    def _x(self):\n        pass\n',
+        ),
+        "HFC204": ("import torch\n", "import torch\nimport hfc_absent_pkg\n"),
+    }
+    for rule, (old, new) in cases.items():
+        text = MODELING.replace(old, new, 1)
+        if rule == "HFC253":  # two embeddings: which one lm_head is tied to is not knowable
+            text = text.replace(
+                "        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)\n",
+                "        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)\n"
+                "        self.embed_out = nn.Embedding(config.vocab_size, config.hidden_size)\n",
+            )
+        plan = plan_fixes(_files(text), config=CONFIG, rules={rule})
+        assert [u.rule for u in plan.unrepaired] == [rule], (rule, plan)
+        assert plan.unrepaired[0].cause
+        assert not plan.changes, rule
+
+
+def test_import_sharing_a_line_is_left_alone() -> None:
+    text = MODELING.replace(
+        "import torch\n",
+        "import torch; from transformers.utils import is_torch_fx_available\n",
+    )
+    plan = plan_fixes(_files(text), config=CONFIG, rules={"HFC250"})
+    assert not plan.changes and "shares its line" in plan.unrepaired[0].cause
+
+
+def test_kept_names_are_imported_from_transformers_in_the_fallback() -> None:
+    text = MODELING.replace(
+        "import torch\n",
+        "import torch\nfrom transformers.utils import (\n    is_torch_fx_available,\n"
+        "    logging,\n)\n",
+    )
+    out = _after(_files(text), {"HFC250"})["modeling_toy.py"].decode()
+    assert (
+        "try:\n    from transformers.utils import (\n        is_torch_fx_available,\n"
+        "        logging,\n    )\nexcept ImportError:" in out
+    )
+    assert "    from .hf_custom_compat import is_torch_fx_available\n" in out
+    assert "    from transformers.utils import logging\n" in out
+    compile(out, "modeling_toy.py", "exec")
