@@ -1,5 +1,6 @@
 """Weights checks, torch-free: safetensors headers (two range reads per file, never the tensors),
-index consistency, and a static scan of pickles' globals (C's :mod:`hf_custom.weights`).
+index consistency, pickles walked by torch's weights_only rules and checked for soundness
+(:mod:`hf_custom.weights`).
 """
 
 from __future__ import annotations
@@ -160,11 +161,23 @@ def index(ctx: Context) -> Iterator[Finding]:
                 yield finding("HFC356", "no index references this file", path=path)
 
 
+def _local_copy(ctx: Context, path: str, tmp: str) -> Path | None:
+    """A local file with the bytes of ``path`` (None: remote and over REMOTE_PICKLE_MAX)."""
+    local = ctx.view.local_path(path)
+    if local is None:
+        if ctx.size(path) > REMOTE_PICKLE_MAX:
+            return None
+        local = Path(tmp) / "file"
+        local.write_bytes(ctx.view.read_bytes(path))
+    return local
+
+
 @register("weights.pickles", rules=("HFC300", "HFC350"))
 def pickles(ctx: Context) -> Iterator[Finding]:
-    """Pickle-only weights; globals a pickle would import (scanned, never unpickled)."""
+    """Pickle-only weights; pickles torch's weights_only loader would refuse (walked, never
+    unpickled: the converter's own rule)."""
     from hf_custom.errors import InputError
-    from hf_custom.weights.pickle_scan import scan_pickle_globals, unsafe_globals
+    from hf_custom.weights.pickle_scan import pickle_verdict
 
     weight_pickles = _weight_pickles(ctx)
     found: list[Finding] = []
@@ -178,25 +191,60 @@ def pickles(ctx: Context) -> Iterator[Finding]:
         )
     unscanned: list[str] = []
     for path in _pickles(ctx):
-        local = ctx.view.local_path(path)
         with tempfile.TemporaryDirectory(prefix="hf-custom-pickle-") as tmp:
+            local = _local_copy(ctx, path, tmp)
             if local is None:
-                if ctx.size(path) > REMOTE_PICKLE_MAX:
-                    unscanned.append(path)
-                    continue
-                local = Path(tmp) / "file"
-                local.write_bytes(ctx.view.read_bytes(path))
+                unscanned.append(path)
+                continue
             try:
-                bad = unsafe_globals(scan_pickle_globals(local))
+                verdict = pickle_verdict(local)
             except InputError:
-                continue  # not a pickle at all: nothing it could import
+                continue  # not a pickle at all: nothing it could import (HFC360 for weights)
+        if verdict.accepted or verdict.malformed:
+            continue
+        bad = list(verdict.globals)
         if bad:
-            listed = ", ".join(bad[:6]) + (f" and {len(bad) - 6} more" if len(bad) > 6 else "")
-            found.append(finding("HFC300", f"unpickling imports {listed}", path=path))
+            more = f" and {len(bad) - 6} more" if len(bad) > 6 else ""
+            found.append(
+                finding("HFC300", f"unpickling imports {', '.join(bad[:6])}{more}", path=path)
+            )
+        else:
+            found.append(
+                finding(
+                    "HFC300", f"torch's weights_only loader refuses it: {verdict.reason}", path=path
+                )
+            )
     if unscanned:
         raise Skip(
             f"not downloaded to scan (over {REMOTE_PICKLE_MAX // 10**6} MB): "
             + ", ".join(unscanned),
+            findings=found,
+        )
+    yield from found
+
+
+@register("weights.pickle_structure", rules=("HFC360",))
+def pickle_structure(ctx: Context) -> Iterator[Finding]:
+    """Pickle weights files are sound: not empty, not text, not damaged or truncated."""
+    from hf_custom.weights.sources import torch_file_problem
+
+    unread: list[str] = []
+    found: list[Finding] = []
+    for path in _weight_pickles(ctx):
+        if ctx.size(path) == 0:
+            found.append(finding("HFC360", "empty file (0 bytes)", path=path))
+            continue
+        with tempfile.TemporaryDirectory(prefix="hf-custom-pickle-") as tmp:
+            local = _local_copy(ctx, path, tmp)
+            if local is None:
+                unread.append(path)
+                continue
+            problem = torch_file_problem(local)
+        if problem is not None:
+            found.append(finding("HFC360", problem, path=path))
+    if unread:
+        raise Skip(
+            f"not downloaded to check (over {REMOTE_PICKLE_MAX // 10**6} MB): " + ", ".join(unread),
             findings=found,
         )
     yield from found

@@ -13,8 +13,12 @@ define(
         fix="re-save only the state dict from a trusted environment, as safetensors",
         explanation="""\
 ## What it does
-Disassembles every pickle (`pytorch_model.bin`, `*.pt`, `*.ckpt`, `training_args.bin`) without
-running it and lists the globals it would import.
+Walks every pickle (`pytorch_model.bin`, `*.pt`, `*.ckpt`, `training_args.bin`) opcode by
+opcode without running it, by the rules of torch's `weights_only` loader: the globals it allows,
+the opcodes it accepts (no `STACK_GLOBAL`, `INST`, `OBJ`...), calls and builds only of allowed
+things. The converter reads `data.pkl` with the same walk, so what doctor accepts is what
+`hf-custom convert` accepts; names computed at load time (e.g. behind `_codecs.encode` with
+rot13) cannot hide a global from it.
 
 ## Why is this bad?
 Unpickling calls those globals: a checkpoint with `posix.system` in it runs a shell command on
@@ -384,5 +388,29 @@ A repository with only the code and config.json.
 
 ## How to fix
 Upload the weights, or say in the model card that the repository holds code only.
+""",
+)
+_rule(
+    "HFC360",
+    "weights-pickle-broken",
+    Severity.ERROR,
+    "A pickle weights file (pytorch_model.bin, *.pt) is empty, text, or damaged/truncated.",
+    "copy the file again from where it was saved (or `git lfs pull` for a pointer)",
+    """\
+## What it does
+Reads the structure of every top-level pickle weights file without torch and without reading
+the tensors: a zip archive with one `data.pkl` whose storages are all present and of the right
+size, or a legacy torch file whose storages fit in the file.
+
+## Why is this bad?
+transformers cannot load it, and the converter refuses it: the repository does not work.
+Typical causes are an interrupted copy or download, a git-lfs pointer committed in place of the
+file, or an HTML error page saved under the file's name.
+
+## Example
+A zero-byte `pytorch_model.bin`; one cut in half by a failed upload; a text file.
+
+## How to fix
+Copy or download the file again from where it was saved and check its size.
 """,
 )

@@ -1,7 +1,8 @@
 """Static scan of the globals a pickle would import, without torch and without unpickling.
 
-Used by doctor (no torch needed) and by convert to name what a refused pickle needed.
-Nothing in the pickle runs: the opcodes are only disassembled with :mod:`pickletools`.
+:func:`pickle_verdict` is the verdict (doctor's and convert's: torch's weights_only rules, by the
+symbolic walk of :mod:`hf_custom.weights.pickle_walk`); :func:`scan_pickle_globals` only names
+the globals a refused pickle would import, for messages. Nothing in the pickle runs.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import io
 import pickletools
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -25,26 +27,6 @@ _STRING_OPS = {
 }
 _MEMO_PUT = {"PUT", "BINPUT", "LONG_BINPUT"}
 _MEMO_GET = {"GET", "BINGET", "LONG_BINGET"}
-
-# Globals torch's weights_only unpickler allows by default (the common ones); everything else
-# is reported as unsafe by :func:`unsafe_globals`. Approximate on purpose (torch-free): convert
-# itself relies on torch's own restricted unpickler, not on this list.
-_SAFE_EXACT = {
-    "collections.OrderedDict",
-    "collections.Counter",
-    "builtins.set",
-    "builtins.frozenset",
-    "builtins.bytearray",
-    "builtins.slice",
-    "builtins.complex",
-    "torch.Size",
-    "torch.device",
-    "torch.nn.parameter.Parameter",
-    "torch._tensor._rebuild_from_type_v2",
-    "_codecs.encode",
-}
-_SAFE_PREFIXES = ("torch._utils._rebuild_",)
-_SAFE_SUFFIXES = ("Storage",)
 
 
 def _scan_stream(stream: IO[bytes], *, max_pickles: int) -> list[str]:
@@ -108,12 +90,57 @@ def scan_pickle_globals(path: str | Path) -> list[str]:
 
 
 def unsafe_globals(names: list[str]) -> list[str]:
-    """The globals outside the (approximate) weights_only allow-list."""
-    out = []
-    for n in names:
-        if n in _SAFE_EXACT or n.startswith(_SAFE_PREFIXES):
-            continue
-        if n.startswith("torch.") and (n.endswith(_SAFE_SUFFIXES) or n.count(".") == 1):
-            continue  # torch.FloatStorage, torch.float32, torch.bfloat16, ...
-        out.append(n)
-    return out
+    """The globals outside torch's weights_only allow-list (exact: see ``pickle_walk``)."""
+    from hf_custom.weights.pickle_walk import ALLOWED_GLOBALS, BLOCKED_MODULES
+
+    return [n for n in names if n not in ALLOWED_GLOBALS or n.split(".")[0] in BLOCKED_MODULES]
+
+
+@dataclass(frozen=True)
+class PickleVerdict:
+    """Would torch's ``weights_only`` loader accept the opcodes and globals of a file's
+    pickle(s)? Nothing in them ran. ``malformed``: the walk stopped at broken data first."""
+
+    accepted: bool
+    reason: str = ""  # why not
+    globals: tuple[str, ...] = ()  # every disallowed global the opcodes name (for messages)
+    malformed: bool = False
+
+
+def pickle_verdict(path: str | Path) -> PickleVerdict:
+    """The weights_only verdict of a pickle file (zip torch file: its ``data.pkl``; legacy
+    torch file: its five pickles; any other pickle: the pickle streams at its start), by the
+    same symbolic walk convert reads with. Raises InputError when the file cannot be read or
+    is not a pickle at all."""
+    from hf_custom.weights.pickle_walk import LEGACY_MAGIC, Refused, walk, walk_legacy, walk_pickles
+
+    p = Path(path)
+    try:
+        if zipfile.is_zipfile(p):
+            with zipfile.ZipFile(p) as zf:
+                names = [n for n in zf.namelist() if n.endswith("data.pkl")]
+                if len(names) != 1:
+                    raise InputError(
+                        "zip file without one data.pkl: not a torch checkpoint", path=str(p)
+                    )
+                walk(zf.read(names[0]))
+        else:
+            with p.open("rb") as f:
+                if f.read(1) != b"\x80":
+                    raise InputError("not a pickle (no pickle protocol marker)", path=str(p))
+                f.seek(0)
+                if walk(f).obj == LEGACY_MAGIC:
+                    f.seek(0)
+                    walk_legacy(f)
+                else:
+                    walk_pickles(f, limit=4)
+    except Refused as e:
+        try:
+            named = unsafe_globals(scan_pickle_globals(p))
+        except InputError:
+            named = []
+        every = tuple(sorted(set(named) | set(e.globals)))
+        return PickleVerdict(False, e.reason, every, malformed=e.malformed and not every)
+    except (OSError, zipfile.BadZipFile, EOFError) as e:
+        raise InputError(f"cannot read pickle: {e}", path=str(p)) from None
+    return PickleVerdict(True)

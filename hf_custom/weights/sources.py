@@ -21,6 +21,7 @@ from typing import Any
 
 from hf_custom.errors import InputError, Refusal
 from hf_custom.findings import Finding, finding
+from hf_custom.weights.pickle_walk import Refused
 from hf_custom.weights.safetensors_format import (
     DTYPE_SIZES,
     TORCH_TO_ST,
@@ -221,6 +222,25 @@ def _refuse_unsafe(path: Path, names: list[str]) -> Refusal:
     )
 
 
+def _refuse_walk(path: Path, refused: Refused) -> Refusal:
+    from hf_custom.weights.pickle_scan import scan_pickle_globals, unsafe_globals
+
+    try:
+        named = sorted(set(unsafe_globals(scan_pickle_globals(path))) | set(refused.globals))
+    except InputError:
+        named = list(refused.globals)
+    if named:
+        return _refuse_unsafe(path, named)
+    return Refusal(
+        f"torch's weights_only loader would refuse the pickle ({refused.reason}); "
+        "it was not unpickled and nothing in it ran",
+        path=str(path),
+        hint="re-save the state dict only (torch.save(model.state_dict(), ...)) from a trusted "
+        "environment, or convert it to safetensors there",
+        findings=[finding("HFC300", f"refused pickle: {refused.reason}", path=path.name)],
+    )
+
+
 def _read_torch(
     path: Path, index: int, *, legacy: bool, metadata_only: bool = False
 ) -> tuple[list[TensorRec], list[str], list[Finding]]:
@@ -242,6 +262,8 @@ def _read_torch(
         entries = _zip_entries(path)
         try:
             recs, ignored = _read_zip_plain(path, index, entries)
+        except Refused as e:
+            raise _refuse_walk(path, e) from None
         except NotPlain:
             state, ignored = _torch_load(path, legacy=False)
             big = _byteorder(path) not in ("", sys.byteorder)
@@ -492,3 +514,72 @@ def tensor_names(src: Path) -> list[str]:
     """The tensor names of the checkpoint at ``src``, exactly as :func:`read_source` (and so
     the converter) reads them, in source order; no tensor data is read."""
     return [r.name for r in read_source(src, metadata_only=True).tensors]
+
+
+def torch_file_problem(path: Path) -> str | None:
+    """What makes a pickle weights file unreadable, found without torch and without reading
+    the tensors (None: its structure is sound). Zero-byte, text and git-lfs pointer files,
+    damaged or truncated zip archives, storages missing or cut short, truncated legacy files.
+    Forbidden globals are not a structural problem (see ``pickle_scan.pickle_verdict``)."""
+    from hf_custom.weights.pickle_walk import LEGACY_MAGIC, walk, walk_legacy
+
+    size = path.stat().st_size
+    if size == 0:
+        return "empty file (0 bytes)"
+    with path.open("rb") as f:
+        head = f.read(64)
+    if head.startswith(b"version https://git-lfs"):
+        return "a git-lfs pointer, not the weights (cloned without LFS content: `git lfs pull`)"
+    try:
+        if head[:4] == b"PK\x03\x04":
+            return _zip_problem(path, size)
+        if head[:1] == b"\x80":
+            with path.open("rb") as f:
+                if walk(f).obj != LEGACY_MAGIC:
+                    return "a pickle, but not a torch checkpoint (no torch header)"
+                f.seek(0)
+                main, keys = walk_legacy(f)
+                need = 0
+                for key in keys:
+                    ref = main.storages.get(str(key))
+                    if ref is not None:
+                        need += 8 + ref.numel * DTYPE_SIZES[ref.dtype]
+                have = size - f.tell()
+            if have < need:
+                return f"truncated: the storages need {need} bytes after the header, {have} remain"
+            return None
+    except Refused as e:
+        return f"damaged pickle: {e.reason}" if e.malformed else None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not a torch checkpoint (neither a zip archive nor a pickle)"
+    return "a text file, not weights (neither a zip archive nor a pickle)"
+
+
+def _zip_problem(path: Path, size: int) -> str | None:
+    from hf_custom.weights.pickle_walk import walk
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            pkls = [n for n in zf.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
+            if len(pkls) != 1:
+                return "a zip archive without one data.pkl: not a torch checkpoint"
+            data = zf.read(pkls[0])
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        return f"corrupt or truncated zip archive ({e})"
+    storages = walk(data).storages
+    prefix = pkls[0][: -len("data.pkl")]
+    try:
+        entries = _zip_entries(path)
+    except InputError as e:
+        return e.message
+    for key, ref in sorted(storages.items()):
+        entry = entries.get(f"{prefix}data/{key}")
+        if entry is None:
+            return f"storage {key} is missing from the archive"
+        off, info = entry
+        want = ref.numel * DTYPE_SIZES[ref.dtype]
+        if info.file_size != want or off + info.compress_size > size:
+            return f"storage {key} has {info.file_size} bytes, the tensors need {want}"
+    return None

@@ -142,6 +142,19 @@ GOOD_INDEX = _index(
 PICKLE_WITH_GLOBAL = b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00lsq\x01\x85q\x02Rq\x03."  # os.system("ls"), never loaded: only scanned
 PLAIN_PICKLE = b"\x80\x02}q\x00."  # {}
 
+
+def _torch_file() -> bytes:
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save({"model.embed.weight": torch.ones(8, 16)}, buf)
+    return buf.getvalue()
+
+
+TORCH_FILE = _torch_file()
+
 TOKEN = "hf_" + "Q7" * 17  # looks like a token; is not one
 CUSTOM_TOKENIZER = """\
 from transformers import PreTrainedTokenizerFast
@@ -385,6 +398,10 @@ CASES: dict[str, Case | CallCase] = {
     "HFC350": Case(
         fail={"model.safetensors": None, "pytorch_model.bin": PLAIN_PICKLE},
         ok={"pytorch_model.bin": PLAIN_PICKLE},
+    ),
+    "HFC360": Case(
+        fail={"pytorch_model.bin": TORCH_FILE[: len(TORCH_FILE) // 2]},
+        ok={"model.safetensors": None, "pytorch_model.bin": TORCH_FILE},
     ),
     "HFC351": Case(
         fail={**SHARDED, "model.safetensors.index.json": json.dumps({"metadata": {}})},
