@@ -424,6 +424,9 @@ def _build(
         architecture=options["architecture"],
         transformers_version=options["transformers_version"],
         unusable=unusable,
+        class_aliases={
+            ref.rpartition(".")[2]: frozenset(ek.tied) for ref, ek in keys.items() if ek.ok
+        },
     )
     config = dict(final.config)
     # what instantiating the classes found, for the classes users can load (registered in

@@ -505,7 +505,9 @@ def _strip(name: str) -> str:
     return name
 
 
-def fit_score(weight_names: Collection[str], params: Collection[str]) -> tuple[float, float]:
+def fit_score(
+    weight_names: Collection[str], params: Collection[str], aliases: Collection[str] = ()
+) -> tuple[float, float]:
     """(share of ``params`` the weights fill, share of weights used) under prefix differences.
 
     A weight fills a parameter when the names are equal or one is a dotted suffix of the other
@@ -517,18 +519,30 @@ def fit_score(weight_names: Collection[str], params: Collection[str]) -> tuple[f
     w = {_strip(n) for n in weight_names}
     w_suffixes = {s for n in w for s in _suffixes(n)}
     p = set(params)
-    p_suffixes = {s for n in p for s in _suffixes(n)}
+    # tie aliases (``lm_head.weight`` tied to the embeddings) need not be saved, but a saved
+    # one is evidence for the class that has it and against the classes that do not
+    q = p | set(aliases)
+    q_suffixes = {s for n in q for s in _suffixes(n)}
     filled = sum(1 for n in p if n in w_suffixes or any(s in w for s in _suffixes(n)))
-    used = sum(1 for n in w if n in p_suffixes or any(s in p for s in _suffixes(n)))
+    used = sum(1 for n in w if n in q_suffixes or any(s in q for s in _suffixes(n)))
     return filled / len(p), used / len(w)
 
 
 def choose_architecture(
-    weight_names: Collection[str], class_params: Mapping[str, Collection[str]]
+    weight_names: Collection[str],
+    class_params: Mapping[str, Collection[str]],
+    aliases: Mapping[str, Collection[str]] | None = None,
 ) -> tuple[str | None, list[tuple[str, float, float]]]:
-    """The class whose parameters the weights fill best, or None when none or several tie."""
+    """The class whose parameters the weights fill best, or None when none or several tie.
+
+    ``aliases``: per class, the tie targets it has (not required in the weights, but counted as
+    names the class uses)."""
+    aliases = aliases or {}
     scores = sorted(
-        ((name, *fit_score(weight_names, params)) for name, params in class_params.items()),
+        (
+            (name, *fit_score(weight_names, params, aliases.get(name, ())))
+            for name, params in class_params.items()
+        ),
         key=lambda s: (-s[1], -s[2], s[0]),
     )
     if not scores or scores[0][1] < MIN_FIT:
@@ -557,6 +571,7 @@ def _architectures(
     class_params: Mapping[str, Collection[str]] | None,
     changes: list[Change],
     findings: list[Finding],
+    class_aliases: Mapping[str, Collection[str]] | None = None,
 ) -> None:
     current = cfg.get("architectures")
     registrable = {c.name for c in _registrable(code, config_cls)}
@@ -576,7 +591,17 @@ def _architectures(
         chosen, reason = architecture, "given with --architecture"
     elif weight_names is not None and class_params:
         params = {k: v for k, v in class_params.items() if k in registrable or not registrable}
-        best, scores = choose_architecture(weight_names, params)
+        best, scores = choose_architecture(weight_names, params, class_aliases)
+        top = [n for n, f, u in scores if scores and (f, u) == scores[0][1:]]
+        if (
+            best is None
+            and scores
+            and scores[0][1] >= MIN_FIT
+            and isinstance(current, list)
+            and len(current) == 1
+            and current[0] in top
+        ):
+            best = current[0]  # the author's choice, and the weights confirm it
         if best is None:
             detail = ", ".join(f"{n} {f:.0%}" for n, f, _ in scores[:4])
             findings.append(
@@ -710,6 +735,7 @@ def normalize_config(
     transformers_version: str | None = None,
     dtype: str | None = None,
     unusable: Mapping[str, str] | None = None,
+    class_aliases: Mapping[str, Collection[str]] | None = None,
 ) -> ConfigResult:
     """The normalised config, every change made, and what could not be fixed (PURE).
 
@@ -726,7 +752,15 @@ def normalize_config(
         cfg, code, config_cls, dict(auto_classes or {}), changes, findings, dict(unusable or {})
     )
     _architectures(
-        cfg, code, config_cls, architecture, weight_names, class_params, changes, findings
+        cfg,
+        code,
+        config_cls,
+        architecture,
+        weight_names,
+        class_params,
+        changes,
+        findings,
+        class_aliases,
     )
     _v5_keys(cfg, code, config_cls, dtype, transformers_version, changes, findings)
     return ConfigResult(

@@ -433,3 +433,37 @@ def test_conditional_generation_of_an_encoder_decoder_maps_without_asking(extra,
     result = normalize_config(cfg, code)
     assert result.config["auto_map"][auto] == "modeling_h.HForConditionalGeneration"
     assert not [f for f in result.findings if f.id == "HFC106"]
+
+
+def test_saved_tie_alias_is_evidence_for_the_class_that_has_it():
+    weights = {"emb.weight", "lm_head.weight"}  # lm_head tied to emb, saved beside it
+    params = {"XForCausalLM": {"emb.weight"}, "XForMaskedLM": {"emb.weight"}}
+    aliases = {"XForCausalLM": {"lm_head.weight"}, "XForMaskedLM": {"cls.weight"}}
+    assert choose_architecture(weights, params)[0] is None  # by parameters alone: a tie
+    assert choose_architecture(weights, params, aliases)[0] == "XForCausalLM"
+
+
+def test_author_architectures_confirmed_by_the_weights_kept_without_hfc113():
+    params = {
+        "LtgBertForSequenceClassification": {"model.embed.weight", "model.encoder.0.w"},
+        "LtgBertForTokenClassification": {"model.embed.weight", "model.encoder.0.w"},
+    }
+    code = package(
+        **{
+            "modeling_extra.py": "from .modeling_ltgbert import LtgBertPreTrainedModel\n\n"
+            "class LtgBertForTokenClassification(LtgBertPreTrainedModel):\n    pass\n"
+        }
+    )
+    weights = ["model.embed.weight", "model.encoder.0.w"]
+    kept = normalize_config(
+        {"model_type": "ltgbert", "architectures": ["LtgBertForTokenClassification"]},
+        code,
+        weight_names=weights,
+        class_params=params,
+    )
+    assert kept.config["architectures"] == ["LtgBertForTokenClassification"]
+    assert not [f for f in kept.findings if f.id == "HFC113"]
+    undecided = normalize_config(
+        {"model_type": "ltgbert"}, code, weight_names=weights, class_params=params
+    )
+    assert [f.id for f in undecided.findings if f.id == "HFC113"] == ["HFC113"]
