@@ -203,8 +203,17 @@ def _doctor_remote(
     start: float,
 ) -> DoctorReport:
     from hf_custom.checks.remoteview import RemoteView, download_snapshot
+    from hf_custom.errors import RemoteError, RemoteUnavailable
 
     view = RemoteView.open(repo_id, revision=revision, endpoint=endpoint, token=token)
+    try:
+        view.files()  # one request first: an unreadable repo is one error, not a crash per check
+    except RemoteError as exc:
+        raise RemoteUnavailable(
+            f"cannot read {repo_id}: {exc.message}",
+            path=exc.path,
+            hint=exc.hint or "check --endpoint, --token and the repo id, then try again",
+        ) from exc
     tmp: Path | None = None
     try:
         if load:

@@ -68,6 +68,13 @@ class RemoteError(HFCustomError):
     exit_code = 1
 
 
+class RemoteUnavailable(RemoteError):
+    """The repository could not be read at all (endpoint unreachable, credentials refused, a
+    server error, an answer that is not the Hub's protocol): an environment error, exit 2."""
+
+    exit_code = 2
+
+
 def require(module: str, *, purpose: str) -> None:
     """Raise :class:`MissingDependency` unless ``module`` can be imported."""
     import importlib.util

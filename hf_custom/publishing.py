@@ -212,6 +212,14 @@ def _prepare_out(out: Path, src: Path, *, force: bool) -> None:
             path=str(out),
             hint="choose an empty or new --out, or pass --force to replace it",
         )
+    try:  # the staging folder is built next to ``out``: its parents must exist
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"cannot create the folders above --out: {exc.strerror or exc}",
+            path=str(out.parent),
+            hint="choose an --out whose parent folder you can write to",
+        ) from None
 
 
 def _install(staging: Path, out: Path) -> None:
@@ -678,7 +686,13 @@ def publish(
         except ImportError as exc:
             raise _not_available("verification", "hf_custom.verification", exc) from exc
         emit(on_event, Log("verifying: loading every AutoClass in a clean process"))
-        report = run_verify(staged.out, python=python, timeout=verify_timeout, on_event=on_event)
+        try:
+            report = run_verify(
+                staged.out, python=python, timeout=verify_timeout, on_event=on_event
+            )
+        except BaseException:  # Ctrl-C mid-verification: never leave an unproven --out behind
+            shutil.rmtree(tmp_parent or staged.out, ignore_errors=True)
+            raise
         dropped = _drop_unverified_added(staged, report.findings)
         findings.extend(f for f in report.findings if f not in dropped.replaced)
         findings.extend(dropped.warnings)

@@ -6,6 +6,7 @@ Nothing heavy is imported here: ``hf-custom --help`` must stay well under a seco
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 import click
 
 from hf_custom._version import __version__
-from hf_custom.errors import HFCustomError
+from hf_custom.errors import HFCustomError, InputError
 
 # name -> "module:attribute" of the click command; imported only when used or listed.
 COMMANDS: dict[str, str] = {
@@ -66,6 +67,9 @@ def cli() -> None:
     """
 
 
+_ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
 def _debug() -> bool:
     return os.environ.get("HF_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
 
@@ -106,6 +110,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return rc.code
     except BrokenPipeError:
         return 1
+    except OSError as exc:
+        if exc.errno not in _ENVIRONMENT_ERRNOS:
+            return _report_bug()
+        # the machine, not hf-custom: disk full, quota, read-only file system (exit 2)
+        _report_error(
+            InputError(
+                f"{exc.strerror or exc}",
+                path=exc.filename if isinstance(exc.filename, str) else None,
+                hint="free some space (or choose another --out / TMPDIR) and run again",
+            )
+        )
+        return 2
     except Exception:
         return _report_bug()
     return 0
