@@ -188,6 +188,14 @@ def diagnose_view(
     )
 
 
+def _names_a_missing_thing(exc: BaseException) -> bool:
+    from huggingface_hub import errors as hf_errors
+
+    cause = exc.__cause__
+    missing = (hf_errors.RepositoryNotFoundError, hf_errors.RevisionNotFoundError)
+    return isinstance(cause, missing)
+
+
 def _doctor_remote(
     repo_id: str,
     *,
@@ -209,6 +217,8 @@ def _doctor_remote(
     try:
         view.files()  # one request first: an unreadable repo is one error, not a crash per check
     except RemoteError as exc:
+        if _names_a_missing_thing(exc):
+            raise  # the endpoint works; the repo id or revision is wrong (exit 1, as before)
         raise RemoteUnavailable(
             f"cannot read {repo_id}: {exc.message}",
             path=exc.path,
