@@ -97,9 +97,7 @@ def rule_span(rules: tuple[str, ...]) -> str:
 
 
 def _render(report: object) -> None:
-    from rich.markup import escape
-
-    from hf_custom.cli.output import render_findings
+    from hf_custom.cli.output import escape, render_findings
     from hf_custom.diagnosis import DoctorReport
 
     assert isinstance(report, DoctorReport)

@@ -75,14 +75,14 @@ def _debug() -> bool:
 
 
 def _report_error(exc: HFCustomError) -> None:
-    from hf_custom.cli.output import err_console, render_findings
+    from hf_custom.cli.output import err_console, escape, render_findings
 
     console = err_console()
     if exc.findings:
         render_findings(exc.findings, console)
-    console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
     if exc.hint:
-        console.print(f"[bold]hint:[/] {exc.hint}", highlight=False)
+        console.print(f"[bold]hint:[/] {escape(exc.hint)}", highlight=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,6 +24,16 @@ JSON_SCHEMA_VERSION = 1
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def escape(text: str) -> str:
+    """``text`` safe to print in rich markup: markup escaped, and control and bidi characters
+    shown as escapes (``\\n``, ``\\u202e``), so a file name cannot forge report lines."""
+    from rich.markup import escape as markup_escape
+
+    from hf_custom.textsafety import printable
+
+    return markup_escape(printable(text))
+
+
 def _console(file: Any) -> Console:
     no_color = bool(os.environ.get("NO_COLOR"))
     return Console(file=file, no_color=no_color, highlight=False, soft_wrap=False)
@@ -73,8 +83,6 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO:
 
 def render_findings(findings: Iterable[Finding], console: Console) -> None:
     """Human output grouped by file, sorted (house rule 10)."""
-    from rich.markup import escape
-
     current: str | None = None
     for f in sort_findings(findings):
         path = f.path or "(repository)"
@@ -168,8 +176,6 @@ def progress_sink(enabled: bool | None = None) -> Iterator[EventSink]:
 
 
 def _print_log(console: Console, event: Log) -> None:
-    from rich.markup import escape
-
     style = "yellow" if event.level == "warning" else "dim"
     prefix = "warning: " if event.level == "warning" else ""
     console.print(f"[{style}]{prefix}{escape(event.message)}[/]")

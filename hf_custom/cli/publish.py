@@ -186,7 +186,7 @@ def publish(
 
 
 def _human(result: Any, *, local: bool = False) -> None:
-    from rich.markup import escape
+    from hf_custom.cli.output import escape
 
     err = err_console()
     st = result.stage

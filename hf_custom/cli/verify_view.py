@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from hf_custom.cli.output import render_findings, summary_line
+from hf_custom.cli.output import escape, render_findings, summary_line
 
 if TYPE_CHECKING:
     from hf_custom.verification import AutoClassRow, VerifyReport

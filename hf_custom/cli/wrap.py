@@ -129,9 +129,7 @@ def wrap(
 
 
 def _human(result: object) -> None:
-    from rich.markup import escape
-
-    from hf_custom.cli.output import out_console, render_findings
+    from hf_custom.cli.output import escape, out_console, render_findings
     from hf_custom.wrapping import WrapResult
 
     assert isinstance(result, WrapResult)
