@@ -18,13 +18,17 @@ from hf_custom._version import __version__
 if TYPE_CHECKING:  # pragma: no cover
     from hf_custom.diagnosis import doctor as doctor
     from hf_custom.publishing import publish as publish
-    from hf_custom.publishing import stage as stage
+    from hf_custom.staging.options import PublishOptions as PublishOptions
+    from hf_custom.staging.options import StageOptions as StageOptions
+    from hf_custom.staging.pipeline import stage as stage
     from hf_custom.verification import verify as verify
     from hf_custom.weights import convert as convert
 
 _API = {
     "publish": "hf_custom.publishing",
-    "stage": "hf_custom.publishing",
+    "stage": "hf_custom.staging.pipeline",
+    "StageOptions": "hf_custom.staging.options",
+    "PublishOptions": "hf_custom.staging.options",
     "doctor": "hf_custom.diagnosis",
     "convert": "hf_custom.weights",
     "verify": "hf_custom.verification",

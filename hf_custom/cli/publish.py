@@ -136,33 +136,36 @@ def publish(
     from hf_custom.cli.main import ResultCode
     from hf_custom.publishing import parse_auto_classes
     from hf_custom.publishing import publish as run
+    from hf_custom.staging.options import PublishOptions, StageOptions
 
     if not src.is_dir():
         raise InputError("the checkpoint folder does not exist", path=str(src))
-    options: dict[str, Any] = {
-        "repo_id": repo_id,
-        "dry_run": dry_run,
-        "out": out,
-        "force": force,
-        "verify": not no_verify,
-        "endpoint": endpoint,
-        "token": token,
-        "private": private,
-        "revision": revision,
-        "commit_message": commit_message,
-        "create_pr": create_pr,
-        "python": python,
-        "code_root": code_root,
-        "model_type": model_type,
-        "auto_classes": parse_auto_classes(auto_class),
-        "architecture": architecture,
-        "renames": _renames(rename),
-        "dtype": dtype,
-        "max_shard_size": _size(max_shard_size),
-    }
+    options = PublishOptions(
+        stage=StageOptions(
+            code_root=code_root,
+            model_type=model_type,
+            auto_classes=parse_auto_classes(auto_class),
+            architecture=architecture,
+            renames=tuple(_renames(rename)),
+            dtype=dtype,
+            max_shard_size=_size(max_shard_size),
+            python=python,
+            repo_id=repo_id,
+            force=force,
+        ),
+        dry_run=dry_run,
+        out=out,
+        verify=not no_verify,
+        endpoint=endpoint,
+        token=token,
+        private=private,
+        revision=revision,
+        commit_message=commit_message,
+        create_pr=create_pr,
+    )
     with progress_sink() as sink:
         try:
-            result = run(src, on_event=sink, **options)
+            result = run(src, options=options, on_event=sink)
         except Refusal as exc:
             if fmt != "json":
                 raise

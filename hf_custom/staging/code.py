@@ -53,6 +53,15 @@ class Rewrite:
     new: str
     reason: str = ""
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "old": self.old,
+            "new": self.new,
+            "reason": self.reason,
+        }
+
 
 @dataclass(frozen=True)
 class ThirdPartyImport:

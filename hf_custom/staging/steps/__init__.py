@@ -1,0 +1,1 @@
+"""The steps of the publish pipeline, one module each (see hf_custom.staging.pipeline)."""

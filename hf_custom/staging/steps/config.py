@@ -1,0 +1,47 @@
+"""config: normalise config.json once (model_type, auto_map, v5 keys); rename model_type in code."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hf_custom.errors import Refusal
+from hf_custom.staging.context import Artefacts, StageContext, need
+
+
+def config(ctx: StageContext, art: Artefacts) -> Artefacts:
+    """Plan config.json from the code's static facts; ``architectures`` is refitted by ``keys``.
+
+    Raises:
+        Refusal: ``--model-type`` must rename a config class that has no literal model_type.
+    """
+    from hf_custom.codeinfo import analyze_package
+    from hf_custom.staging.config import normalize_config, rename_model_type_in_source
+
+    plan = need(art.code, "the code plan")
+    package = need(art.package, "the code package")
+    opts = ctx.options
+    result = normalize_config(
+        art.config_in,
+        package,
+        model_type=opts.model_type,
+        auto_classes=opts.auto_classes,
+        architecture=opts.architecture,
+        transformers_version=ctx.transformers_version,
+    )
+    if result.rename_model_type is not None and result.config_class:
+        module, _, cls_name = result.config_class.rpartition(".")
+        fname = f"{module}.py"
+        new_name = result.rename_model_type[1]
+        new_src = rename_model_type_in_source(plan.files[fname], cls_name, new_name)
+        if new_src is None:
+            raise Refusal(
+                f"cannot rename model_type in {fname}: {cls_name} has no literal model_type",
+                path=fname,
+                hint=f'set model_type = "{new_name}" in {cls_name} yourself',
+            )
+        files = {**plan.files, fname: new_src}
+        plan = replace(plan, files=files)
+        package = analyze_package(files)
+    return replace(
+        art, code=plan, package=package, config_plan=result, config=dict(result.config)
+    ).add(findings=result.findings)
