@@ -70,6 +70,9 @@ def keys(ctx: StageContext, art: Artefacts) -> Artefacts:
         architecture=opts.architecture,
         transformers_version=ctx.transformers_version,
         unusable=unusable,
+        class_aliases={
+            ref.rpartition(".")[2]: frozenset(ek.tied) for ref, ek in expected.items() if ek.ok
+        },
     )
     config = {**final.config, **tok.config_updates}
     write_json_atomic(ctx.staging / "config.json", config)
