@@ -176,6 +176,10 @@ def _version() -> str:
 
 @cache
 def _module_missing(module: str) -> bool:
+    if module == "transformers" or module.startswith("transformers."):
+        from hf_custom.staging.imports import transformers_module_exists
+
+        return not transformers_module_exists(module)  # its files: nothing imported
     try:
         return importlib.util.find_spec(module) is None
     except ModuleNotFoundError:
@@ -186,6 +190,12 @@ def _module_missing(module: str) -> bool:
 
 @cache
 def _name_missing(module: str, name: str) -> bool:
+    from hf_custom.checks.probe_cache import cached
+
+    return cached(f"name-missing:{module}:{name}", lambda: _probe_name_missing(module, name))
+
+
+def _probe_name_missing(module: str, name: str) -> bool:
     obj: object
     try:
         obj = importlib.import_module(module)
@@ -212,6 +222,17 @@ def _name_missing(module: str, name: str) -> bool:
 
 @cache
 def _installed_base_config_attrs() -> frozenset[str]:
+    from hf_custom.checks.probe_cache import cached
+
+    return cached(
+        "base-config-attrs",
+        _probe_base_config_attrs,
+        encode=sorted,
+        decode=lambda v: frozenset(str(x) for x in v),  # type: ignore[attr-defined]
+    )
+
+
+def _probe_base_config_attrs() -> frozenset[str]:
     import transformers
 
     base = getattr(transformers, "PreTrainedConfig", None) or transformers.PretrainedConfig
