@@ -30,9 +30,20 @@ from hf_custom.cli.output import format_option, out_console, print_json
     metavar="REGEX=REPLACEMENT",
     help=r"Rename tensors (Python re.sub, applied in order; repeatable), e.g. '^net\.=model.'.",
 )
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Print the time of each phase (start-up, metadata, copy, re-check, finalise) on stderr.",
+)
 @format_option
 def convert(
-    src: Path, out: Path, max_shard_size: str, dtype: str | None, renames: tuple[str, ...], fmt: str
+    src: Path,
+    out: Path,
+    max_shard_size: str,
+    dtype: str | None,
+    renames: tuple[str, ...],
+    profile: bool,
+    fmt: str,
 ) -> None:
     """Convert weights (pytorch_model.bin, .pt/.ckpt, safetensors) to sharded safetensors.
 
@@ -56,12 +67,23 @@ def convert(
     except ValueError as e:
         raise InputError(f"--max-shard-size: {e}") from None
     rules = [parse_rename(r) for r in renames]
+    startup = _seconds_since_process_start()
     with progress_sink() as sink:
         result = run_convert(
             src, out, max_shard_size=size, dtype=dtype, renames=rules, on_event=sink
         )
+    if profile:
+        phases = [("start-up", startup), *result.phases] if startup is not None else result.phases
+        err_console().print(
+            "profile: " + ", ".join(f"{name} {sec:.2f} s" for name, sec in phases),
+            highlight=False,
+            soft_wrap=True,
+        )
     if fmt == "json":
-        print_json({"command": "convert", "out": str(out), **result.to_json()})
+        doc = {"command": "convert", "out": str(out), **result.to_json()}
+        if startup is not None:
+            doc["startup_seconds"] = round(startup, 3)
+        print_json(doc)
         return
     console = out_console()
     gb = result.total_bytes / 1e9
@@ -81,3 +103,17 @@ def convert(
     )
     if result.findings:
         render_findings(result.findings, err_console())
+
+
+def _seconds_since_process_start() -> float | None:
+    """Wall time since this process started (Linux: /proc; None elsewhere)."""
+    import os
+    import time
+
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            fields = f.read().rpartition(")")[2].split()
+        start = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime, in ticks
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - start)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None

@@ -71,6 +71,9 @@ class ConvertResult:
     verified_by_reread: int = 0  # tensors re-read from the output and compared bitwise
     direct_io: bool = False  # whether O_DIRECT was used for writing
     weight_map: Mapping[str, str] = field(default_factory=dict)
+    #: wall seconds per phase, in order: metadata (read and plan), copy (with hashing, which
+    #: overlaps it), re-check (CRC / re-read verification), finalise (index, renames)
+    phases: tuple[tuple[str, float], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +89,7 @@ class ConvertResult:
             "ignored_entries": list(self.ignored_entries),
             "verified": {"crc32": self.verified_by_crc, "reread": self.verified_by_reread},
             "direct_io": self.direct_io,
+            "phases": {name: round(sec, 3) for name, sec in self.phases},
         }
 
 
@@ -137,6 +141,7 @@ def convert(
                 f"{HUB_RECOMMENDED_FILE / 1e9:.0f} GB per file",
             )
         )
+    marks = [("metadata", time.monotonic())]
     by_name = {t.name: t for t in plan.tensors}
     shards = plan_shards([(t.name, t.nbytes) for t in plan.tensors], max_shard_size)
     names = shard_file_names(len(shards))
@@ -160,8 +165,10 @@ def convert(
             temps.append(tmp)
             written.append(job.write_shard(tmp, [by_name[n] for n in members]))
         job.close()
+        marks.append(("copy", time.monotonic()))
         for fname, members, f in zip(names, shards, written, strict=True):
             job.verify_shard(f.path, [by_name[n] for n in members], fname)
+        marks.append(("re-check", time.monotonic()))
         files = [
             OutputFile(fname, f.size, f.sha256) for fname, f in zip(names, written, strict=True)
         ]
@@ -191,6 +198,9 @@ def convert(
         raise
     finally:
         clear_cache()
+    marks.append(("finalise", time.monotonic()))
+    starts = [t0, *(t for _, t in marks[:-1])]
+    phases = tuple((name, t - start) for (name, t), start in zip(marks, starts, strict=True))
     for of in files:
         if of.size > HUB_MAX_FILE:
             findings.append(finding("HFC304", f"{of.name} is {of.size / 1e9:.1f} GB", path=of.name))
@@ -209,6 +219,7 @@ def convert(
         verified_by_reread=job.verified_reread,
         direct_io=any(f.direct_used for f in job.outputs),
         weight_map=weight_map,
+        phases=phases,
     )
 
 

@@ -52,3 +52,16 @@ def test_convert_errors_exit_codes(tmp_path, save, capsys):
     assert main(["convert", str(src), str(tmp_path / "o"), "--max-shard-size", "lots"]) == 2
     assert main(["convert", str(src), str(tmp_path / "o"), "--rename", "nope"]) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_convert_profile_names_every_phase(tmp_path, save, capsys):
+    src = save(tiny_state_dict())
+    assert main(["convert", str(src), str(tmp_path / "out"), "--profile"]) == 0
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if x.startswith("profile: "))
+    names = [part.rsplit(" ", 2)[0] for part in line.removeprefix("profile: ").split(", ")]
+    assert names == ["start-up", "metadata", "copy", "re-check", "finalise"]
+    assert main(["convert", str(src), str(tmp_path / "out2"), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc["phases"]) == {"metadata", "copy", "re-check", "finalise"}
+    assert all(v >= 0 for v in doc["phases"].values()) and doc["startup_seconds"] > 0
