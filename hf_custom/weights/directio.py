@@ -17,9 +17,22 @@ import os
 import queue
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+def _fast_crc32() -> tuple[str, Callable[..., int]]:
+    """ISA-L's CRC-32 when the optional ``isal`` package is installed (about 3x zlib's
+    speed, and it releases the GIL too), else zlib's: the same function, the same values."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return "zlib", zlib.crc32
+    return "isal", isal_zlib.crc32
+
+
+CRC32_IMPL, crc32 = _fast_crc32()
 
 ALIGN = 4096
 READ_CHUNK = 16 << 20
@@ -172,7 +185,7 @@ class ChunkReader:
             while r < len(ranges) and ranges[r][0] < pos + n:
                 a, b = max(ranges[r][0], pos), min(ranges[r][1], pos + n)
                 if a < b:
-                    crcs[r] = zlib.crc32(view[a - pos : b - pos], crcs[r])
+                    crcs[r] = crc32(view[a - pos : b - pos], crcs[r])
                 if ranges[r][1] > pos + n:
                     break
                 r += 1

@@ -164,3 +164,17 @@ def test_build_header_is_sorted_padded_and_readable_by_safetensors(tmp_path):
     path.write_bytes(head + b"\0" * 16)
     with safe_open(str(path), framework="pt") as f:
         assert sorted(f.keys()) == ["a", "b"] and f.metadata() == {"format": "pt"}
+
+
+def test_crc32_is_isal_when_installed_and_agrees_with_zlib() -> None:
+    import importlib.util
+    import os
+    import zlib
+
+    from hf_custom.weights import directio
+
+    expected = "isal" if importlib.util.find_spec("isal") else "zlib"
+    assert expected == directio.CRC32_IMPL
+    data = os.urandom(1 << 16)
+    assert directio.crc32(data) == zlib.crc32(data)
+    assert directio.crc32(memoryview(data)[7:], 12345) == zlib.crc32(data[7:], 12345)
