@@ -235,6 +235,7 @@ class _Planner:
         self.reserved = {p.stem for p in src.glob("*.py")}
         self.taken: dict[str, Path] = {}
         self.guards = loader_guard_names()
+        self.index_cache: dict[str, bool] = {}
 
     # -- files and names -----------------------------------------------------------------------
     def rel(self, path: Path) -> str:
@@ -304,6 +305,8 @@ class _Planner:
         return u
 
     def _own_root(self, top: str) -> Path | None:
+        if top in CORE_MODULES:
+            return None  # torch and transformers are the loader's own, never vendored
         roots: list[tuple[Path, bool]] = [(self.src, False)]
         if self.code_root is not None:
             roots += [(self.code_root, False), (self.code_root.parent, True)]
@@ -311,12 +314,20 @@ class _Planner:
         for root, only_self in roots:
             if only_self and root / top not in (self.src, self.code_root):
                 continue
+            if root == self.code_root and self._from_index(top):
+                continue  # --code-root at site-packages: installed packages stay imports
             if (root / f"{top}.py").is_file() or (root / top / "__init__.py").is_file():
                 return root
             d = root / top
             if d.is_dir() and any(d.glob("*.py")) and (only_self or not installed(top)):
                 return root
         return None
+
+    def _from_index(self, top: str) -> bool:
+        """Installed from a package index (users can install it too), not from a local folder."""
+        if top not in self.index_cache:
+            self.index_cache[top] = installed(top) and local_install(top) is None
+        return self.index_cache[top]
 
     @staticmethod
     def _locate(base: Path, parts: Sequence[str]) -> tuple[Path | None, Path | None]:

@@ -147,3 +147,25 @@ def test_unconditional_import_in_function_still_an_error(tmp_path: Path) -> None
     src = write(tmp_path / "ck", {"modeling_x.py": "def f():\n    import not_installed_pkg_zz\n"})
     plan = plan_code(src)
     assert [(f.id, f.severity.name) for f in plan.findings] == [("HFC204", "ERROR")]
+
+
+def test_code_root_at_site_packages_vendors_nothing_installed(tmp_path: Path) -> None:
+    import time
+
+    import torch
+
+    site = Path(torch.__file__).resolve().parents[1]  # the site-packages torch lives in
+    src = write(
+        tmp_path / "ck",
+        {
+            "modeling_x.py": "import torch\nimport numpy\n"
+            "from transformers.modeling_utils import PreTrainedModel\n"
+            "from ...activations import ACT2FN\n"
+        },
+    )
+    start = time.perf_counter()
+    plan = plan_code(src, code_root=site)
+    assert time.perf_counter() - start < 30
+    assert set(plan.files) == {"modeling_x.py"}
+    assert plan.core_imports == ("torch", "transformers")
+    assert "numpy" in plan.requirements
