@@ -47,6 +47,14 @@ def normalize(ctx: Context) -> Iterator[Finding]:
     cfg = ctx.require_config()
     if not ctx.top_py_files:
         raise Skip("no Python files at the top of the repository (not a custom-code model)")
+    pkg = ctx.package
+    if (
+        not pkg.config_classes()
+        and not pkg.model_classes()
+        and any(pkg.is_tokenizer_class(c) for c in pkg.classes())
+        and not cfg.get("model_type")
+    ):
+        raise Skip("a tokenizer-only package: no config or model class for config.json to name")
     result = normalize_config(cfg, ctx.package)
     seen = {(f.id, f.message) for f in result.findings}
     yield from result.findings
