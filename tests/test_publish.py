@@ -244,6 +244,8 @@ def test_model_type_renamed_in_config_and_code(ckpt: Path, tmp_path: Path) -> No
     assert "model_type = 'tinyenc2'" in source or 'model_type = "tinyenc2"' in source
     assert "tinyenc2" not in (ckpt / "configuration_tinyenc.py").read_text()
     assert result.ok, [f.to_json() for f in result.findings if f.severity.value == "error"]
+    (renamed,) = [r for r in result.rewrites if "--model-type" in r.reason]
+    assert renamed.path == "configuration_tinyenc.py" and "tinyenc2" in renamed.new
 
 
 def test_token_in_model_code_refused(ckpt: Path, tmp_path: Path) -> None:

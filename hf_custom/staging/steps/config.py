@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from hf_custom.errors import Refusal
 from hf_custom.staging.context import Artefacts, StageContext, need
@@ -40,8 +41,27 @@ def config(ctx: StageContext, art: Artefacts) -> Artefacts:
                 hint=f'set model_type = "{new_name}" in {cls_name} yourself',
             )
         files = {**plan.files, fname: new_src}
-        plan = replace(plan, files=files)
+        plan = replace(
+            plan, files=files, rewrites=(*plan.rewrites, _source_rename(plan, fname, new_src))
+        )
         package = analyze_package(files)
     return replace(
         art, code=plan, package=package, config_plan=result, config=dict(result.config)
     ).add(findings=result.findings)
+
+
+def _source_rename(plan: Any, fname: str, new_src: str) -> Any:
+    """The --model-type rename of the config class's source, as a listed code rewrite."""
+    from hf_custom.staging.code import Rewrite
+
+    old_lines, new_lines = plan.files[fname].splitlines(), new_src.splitlines()
+    line = next(
+        (i for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=False), 1) if a != b), 1
+    )
+    return Rewrite(
+        path=plan.origins.get(fname, fname),
+        line=line,
+        old=old_lines[line - 1].strip(),
+        new=new_lines[line - 1].strip(),
+        reason="--model-type: the config class's model_type renamed to match config.json",
+    )
