@@ -2,8 +2,10 @@
 
 The child runs the model's own code (``trust_remote_code``), so it is treated as hostile:
 
-- **Network**: a fresh, empty network namespace (``unshare --net``; ``--map-root-user`` as well
-  when not root, where unprivileged user namespaces are allowed). Only loopback, and it is down.
+- **Network and processes**: a fresh, empty network namespace (``unshare --net``; with
+  ``--map-root-user`` when not root, where unprivileged user namespaces are allowed): only
+  loopback, and it is down. Where permitted also a PID namespace with its own ``/proc``, so
+  ``/proc/<pid>/environ`` of hf-custom (which may hold tokens) is not even visible.
 - **Filesystem** (Landlock, through the optional ``landlock`` package, Linux 5.13 and later):
   read-only access to the staged folder, the interpreter's installation (its prefixes and
   ``sys.path``) and the system's libraries; read-write access to the child's own temporary
@@ -76,20 +78,34 @@ def _run_ok(argv: Sequence[str]) -> bool:
     return done.returncode == 0
 
 
+# An empty network namespace; with a PID namespace and its own /proc as well where permitted,
+# so the child cannot read /proc/<pid>/environ of hf-custom or of anything else of the user's.
+_NAMESPACES = (
+    (("--net", "--pid", "--fork", "--mount-proc"), "network and PID namespaces (unshare)"),
+    (("--net",), "network namespace (unshare)"),
+)
+
+
 @functools.cache
-def network_namespace() -> tuple[str, ...] | None:
-    """The ``unshare`` argv that gives a process an empty network namespace here, or None."""
+def namespaces() -> tuple[tuple[str, ...], str] | None:
+    """The ``unshare`` argv that isolates a process here, and its description; or None."""
     unshare = shutil.which("unshare")
     if unshare is None or not sys.platform.startswith("linux"):
         return None
-    candidates: list[tuple[str, ...]] = []
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        candidates.append((unshare, "--net"))
-    candidates.append((unshare, "--map-root-user", "--net"))
-    for argv in candidates:
-        if _run_ok([*argv, "--", "true"]):
-            return argv
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    for flags, name in _NAMESPACES:
+        prefixes = [(unshare, *flags)] if root else []
+        prefixes.append((unshare, "--map-root-user", *flags))
+        for argv in prefixes:
+            if _run_ok([*argv, "--", "true"]):
+                return argv, name
     return None
+
+
+def network_namespace() -> tuple[str, ...] | None:
+    """The ``unshare`` argv in use (None: no namespaces here)."""
+    found = namespaces()
+    return found[0] if found else None
 
 
 @functools.cache
@@ -147,10 +163,10 @@ def plan(
     mechanisms: list[str] = []
     warnings: list[str] = []
     prefix: list[str] = []
-    netns = network_namespace()
-    if netns is not None:
-        prefix += [*netns, "--"]
-        mechanisms.append("network namespace (unshare)")
+    found = namespaces()
+    if found is not None:
+        prefix += [*found[0], "--"]
+        mechanisms.append(found[1])
     else:
         warnings.append(
             "the model code runs with network access: unshare --net is not permitted here"

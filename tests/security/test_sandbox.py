@@ -29,6 +29,14 @@ try:
 except OSError as exc:
     got["token_file_error"] = type(exc).__name__
 got["env"] = {k: v for k, v in os.environ.items() if "SECRET" in v or v.startswith("hf_")}
+leaks = []
+for pid in [str(os.getppid())] + [p for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        if b"SECRET-" in open(f"/proc/{pid}/environ", "rb").read():
+            leaks.append(pid)
+    except OSError:
+        pass
+got["proc_environ_leaks"] = leaks
 try:
     s = socket.create_connection(("127.0.0.1", PORT), timeout=3)
     s.sendall(b"stolen")
@@ -114,7 +122,8 @@ def test_model_code_cannot_steal_or_escape(tmp_path: Path, monkeypatch, listener
     assert got["env"] == {}
     assert got["socket"] != "connected" and seen == []
     assert got["write_outside"] != "written" and not outside.exists()
-    assert run.sandbox.mechanisms[0] == "network namespace (unshare)"
+    assert "namespace" in run.sandbox.mechanisms[0]
+    assert got["proc_environ_leaks"] == [], "the child read a secret in /proc/<pid>/environ"
     assert run.sandbox.mechanisms[1].startswith("landlock")
     assert run.sandbox.warnings == ()
 
