@@ -5,10 +5,11 @@ index consistency, pickles walked by torch's weights_only rules and checked for 
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from hf_custom.checks import Skip, register
 from hf_custom.checks.context import Context
@@ -17,8 +18,8 @@ from hf_custom.findings import Finding, finding
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 WEIGHT_SUFFIXES = (".safetensors", *PICKLE_SUFFIXES[:4])
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
-# On a remote repository, pickles up to this size are downloaded to be scanned (training_args.bin
-# and the like); bigger ones are not, so the download stays independent of the weights' size.
+# In a git tree, pickles up to this size are copied out to be scanned (training_args.bin and the
+# like); bigger ones are not. On a Hub repository pickles are read by ranges at any size.
 REMOTE_PICKLE_MAX = 10_000_000
 
 
@@ -161,15 +162,23 @@ def index(ctx: Context) -> Iterator[Finding]:
                 yield finding("HFC356", "no index references this file", path=path)
 
 
-def _local_copy(ctx: Context, path: str, tmp: str) -> Path | None:
-    """A local file with the bytes of ``path`` (None: remote and over REMOTE_PICKLE_MAX)."""
+def _local_copy(ctx: Context, path: str, tmp: str) -> Path | IO[bytes] | None:
+    """Something to read ``path`` from: the local file; on a remote repository a file read by
+    HTTP ranges (only the zip directory and the pickle are fetched, never the tensors); else a
+    temporary copy of files up to REMOTE_PICKLE_MAX (None: too big to copy)."""
+    from hf_custom.weights.ranged import RangeFile
+
     local = ctx.view.local_path(path)
-    if local is None:
-        if ctx.size(path) > REMOTE_PICKLE_MAX:
-            return None
-        local = Path(tmp) / "file"
-        local.write_bytes(ctx.view.read_bytes(path))
-    return local
+    if local is not None:
+        return local
+    if ctx.view.remote:
+        raw = RangeFile(lambda a, b: ctx.view.read_range(path, a, b), ctx.size(path))
+        return io.BufferedReader(raw, buffer_size=1 << 16)
+    if ctx.size(path) > REMOTE_PICKLE_MAX:
+        return None
+    copy = Path(tmp) / "file"
+    copy.write_bytes(ctx.view.read_bytes(path))
+    return copy
 
 
 @register("weights.pickles", rules=("HFC300", "HFC350"))

@@ -64,29 +64,31 @@ def _scan_stream(stream: IO[bytes], *, max_pickles: int) -> list[str]:
     return sorted(set(found))
 
 
-def scan_pickle_globals(path: str | Path) -> list[str]:
-    """Every ``module.name`` global the pickle(s) in ``path`` would import, sorted.
+def scan_pickle_globals(path: str | Path | IO[bytes]) -> list[str]:
+    """Every ``module.name`` global the pickle(s) in ``path`` name (for messages), sorted.
 
     Zip-format torch files: their ``data.pkl``; legacy torch files and plain pickles: the
     pickle stream(s) at the start of the file.
     """
-    p = Path(path)
+    from hf_custom.weights.ranged import open_source
+
     try:
-        if zipfile.is_zipfile(p):
-            with zipfile.ZipFile(p) as zf:
-                names = [n for n in zf.namelist() if n.endswith("data.pkl")]
-                if not names:
-                    raise InputError(
-                        "zip file without data.pkl: not a torch checkpoint", path=str(p)
-                    )
-                found: set[str] = set()
-                for n in names:
-                    found.update(_scan_stream(io.BytesIO(zf.read(n)), max_pickles=1))
-                return sorted(found)
-        with p.open("rb") as f:
+        with open_source(path) as (f, _size, name):
+            if zipfile.is_zipfile(f):
+                with zipfile.ZipFile(f) as zf:
+                    names = [n for n in zf.namelist() if n.endswith("data.pkl")]
+                    if not names:
+                        raise InputError(
+                            "zip file without data.pkl: not a torch checkpoint", path=name
+                        )
+                    found: set[str] = set()
+                    for n in names:
+                        found.update(_scan_stream(io.BytesIO(zf.read(n)), max_pickles=1))
+                    return sorted(found)
+            f.seek(0)
             return _scan_stream(f, max_pickles=4)
     except (OSError, zipfile.BadZipFile, EOFError) as e:
-        raise InputError(f"cannot read pickle: {e}", path=str(p)) from None
+        raise InputError(f"cannot read pickle: {e}", path=str(path)) from None
 
 
 def unsafe_globals(names: list[str]) -> list[str]:
@@ -107,27 +109,28 @@ class PickleVerdict:
     malformed: bool = False
 
 
-def pickle_verdict(path: str | Path) -> PickleVerdict:
+def pickle_verdict(path: str | Path | IO[bytes]) -> PickleVerdict:
     """The weights_only verdict of a pickle file (zip torch file: its ``data.pkl``; legacy
     torch file: its five pickles; any other pickle: the pickle streams at its start), by the
-    same symbolic walk convert reads with. Raises InputError when the file cannot be read or
-    is not a pickle at all."""
+    same symbolic walk convert reads with. ``path`` may be an open seekable file (a remote
+    file read by ranges). Raises InputError when the file cannot be read or is not a pickle."""
     from hf_custom.weights.pickle_walk import LEGACY_MAGIC, Refused, walk, walk_legacy, walk_pickles
+    from hf_custom.weights.ranged import open_source
 
-    p = Path(path)
     try:
-        if zipfile.is_zipfile(p):
-            with zipfile.ZipFile(p) as zf:
-                names = [n for n in zf.namelist() if n.endswith("data.pkl")]
-                if len(names) != 1:
-                    raise InputError(
-                        "zip file without one data.pkl: not a torch checkpoint", path=str(p)
-                    )
-                walk(zf.read(names[0]))
-        else:
-            with p.open("rb") as f:
+        with open_source(path) as (f, _size, name):
+            if zipfile.is_zipfile(f):
+                with zipfile.ZipFile(f) as zf:
+                    names = [n for n in zf.namelist() if n.endswith("data.pkl")]
+                    if len(names) != 1:
+                        raise InputError(
+                            "zip file without one data.pkl: not a torch checkpoint", path=name
+                        )
+                    walk(zf.read(names[0]))
+            else:
+                f.seek(0)
                 if f.read(1) != b"\x80":
-                    raise InputError("not a pickle (no pickle protocol marker)", path=str(p))
+                    raise InputError("not a pickle (no pickle protocol marker)", path=name)
                 f.seek(0)
                 if walk(f).obj == LEGACY_MAGIC:
                     f.seek(0)
@@ -136,11 +139,11 @@ def pickle_verdict(path: str | Path) -> PickleVerdict:
                     walk_pickles(f, limit=4)
     except Refused as e:
         try:
-            named = unsafe_globals(scan_pickle_globals(p))
+            named = unsafe_globals(scan_pickle_globals(path))
         except InputError:
             named = []
         every = tuple(sorted(set(named) | set(e.globals)))
         return PickleVerdict(False, e.reason, every, malformed=e.malformed and not every)
     except (OSError, zipfile.BadZipFile, EOFError) as e:
-        raise InputError(f"cannot read pickle: {e}", path=str(p)) from None
+        raise InputError(f"cannot read pickle: {e}", path=str(path)) from None
     return PickleVerdict(True)

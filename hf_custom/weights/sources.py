@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from hf_custom.errors import InputError, Refusal
 from hf_custom.findings import Finding, finding
@@ -463,17 +463,23 @@ def _flatten(
 
 def _zip_entries(path: Path) -> dict[str, tuple[int, zipfile.ZipInfo]]:
     """name -> (data offset, entry) for the storages of the archive (from the local headers)."""
-    out: dict[str, tuple[int, zipfile.ZipInfo]] = {}
     with zipfile.ZipFile(path) as zf, path.open("rb") as f:
-        for info in zf.infolist():
-            if "/data/" not in info.filename:
-                continue
-            f.seek(info.header_offset)
-            local = f.read(30)
-            if len(local) < 30 or local[:4] != b"PK\x03\x04":
-                raise InputError(f"corrupt zip entry {info.filename}", path=str(path))
-            name_len, extra_len = struct.unpack("<HH", local[26:30])
-            out[info.filename] = (info.header_offset + 30 + name_len + extra_len, info)
+        return _entries_of(f, zf.infolist(), name=str(path))
+
+
+def _entries_of(
+    f: IO[bytes], infos: list[zipfile.ZipInfo], *, name: str = ""
+) -> dict[str, tuple[int, zipfile.ZipInfo]]:
+    out: dict[str, tuple[int, zipfile.ZipInfo]] = {}
+    for info in infos:
+        if "/data/" not in info.filename:
+            continue
+        f.seek(info.header_offset)
+        local = f.read(30)
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            raise InputError(f"corrupt zip entry {info.filename}", path=name or None)
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        out[info.filename] = (info.header_offset + 30 + name_len + extra_len, info)
     return out
 
 
@@ -516,35 +522,41 @@ def tensor_names(src: Path) -> list[str]:
     return [r.name for r in read_source(src, metadata_only=True).tensors]
 
 
-def torch_file_problem(path: Path) -> str | None:
+def torch_file_problem(path: Path | IO[bytes]) -> str | None:
     """What makes a pickle weights file unreadable, found without torch and without reading
     the tensors (None: its structure is sound). Zero-byte, text and git-lfs pointer files,
     damaged or truncated zip archives, storages missing or cut short, truncated legacy files.
-    Forbidden globals are not a structural problem (see ``pickle_scan.pickle_verdict``)."""
+    Forbidden globals are not a structural problem (see ``pickle_scan.pickle_verdict``).
+    ``path`` may be an open seekable file (a remote file read by ranges)."""
+    from hf_custom.weights.ranged import open_source
+
+    with open_source(path) as (f, size, _name):
+        return _structure_problem(f, size)
+
+
+def _structure_problem(f: IO[bytes], size: int) -> str | None:
     from hf_custom.weights.pickle_walk import LEGACY_MAGIC, walk, walk_legacy
 
-    size = path.stat().st_size
     if size == 0:
         return "empty file (0 bytes)"
-    with path.open("rb") as f:
-        head = f.read(64)
+    head = f.read(64)
     if head.startswith(b"version https://git-lfs"):
         return "a git-lfs pointer, not the weights (cloned without LFS content: `git lfs pull`)"
     try:
         if head[:4] == b"PK\x03\x04":
-            return _zip_problem(path, size)
+            return _zip_problem(f, size)
         if head[:1] == b"\x80":
-            with path.open("rb") as f:
-                if walk(f).obj != LEGACY_MAGIC:
-                    return "a pickle, but not a torch checkpoint (no torch header)"
-                f.seek(0)
-                main, keys = walk_legacy(f)
-                need = 0
-                for key in keys:
-                    ref = main.storages.get(str(key))
-                    if ref is not None:
-                        need += 8 + ref.numel * DTYPE_SIZES[ref.dtype]
-                have = size - f.tell()
+            f.seek(0)
+            if walk(f).obj != LEGACY_MAGIC:
+                return "a pickle, but not a torch checkpoint (no torch header)"
+            f.seek(0)
+            main, keys = walk_legacy(f)
+            need = 0
+            for key in keys:
+                ref = main.storages.get(str(key))
+                if ref is not None:
+                    need += 8 + ref.numel * DTYPE_SIZES[ref.dtype]
+            have = size - f.tell()
             if have < need:
                 return f"truncated: the storages need {need} bytes after the header, {have} remain"
             return None
@@ -557,21 +569,22 @@ def torch_file_problem(path: Path) -> str | None:
     return "a text file, not weights (neither a zip archive nor a pickle)"
 
 
-def _zip_problem(path: Path, size: int) -> str | None:
+def _zip_problem(f: IO[bytes], size: int) -> str | None:
     from hf_custom.weights.pickle_walk import walk
 
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(f) as zf:
             pkls = [n for n in zf.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
             if len(pkls) != 1:
                 return "a zip archive without one data.pkl: not a torch checkpoint"
             data = zf.read(pkls[0])
+            infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         return f"corrupt or truncated zip archive ({e})"
     storages = walk(data).storages
     prefix = pkls[0][: -len("data.pkl")]
     try:
-        entries = _zip_entries(path)
+        entries = _entries_of(f, infos)
     except InputError as e:
         return e.message
     for key, ref in sorted(storages.items()):

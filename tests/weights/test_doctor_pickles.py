@@ -106,3 +106,26 @@ def test_pre_push_hook_blocks_truncated_weights(
     git("commit", "-qam", "cut short")
     blocked = git("push", "origin", "main")
     assert blocked.returncode != 0 and "HFC360" in blocked.stderr, blocked.stderr
+
+
+@pytest.mark.network
+def test_remote_pickle_metadata_read_by_ranges(local_hub, tmp_path: Path) -> None:
+    from hf_custom.remote import upload
+
+    big = io.BytesIO()
+    torch.save({"model.embed.weight": torch.ones(8, 16), "big": torch.zeros(3_000_000)}, big)
+    data = big.getvalue()
+    assert len(data) > 12_000_000
+    cases = {"sound": data, "cut": data[: len(data) // 2]}
+    for name, content in cases.items():
+        folder = write_repo(
+            tmp_path / name, {"model.safetensors": None, "pytorch_model.bin": content}
+        )
+        repo_id = f"{local_hub.user}/pickle-{name}"
+        upload(folder, repo_id=repo_id, endpoint=local_hub.endpoint())
+        report = doctor(repo_id, endpoint=local_hub.url, token=local_hub.token)
+        skipped = [s.check for s in report.skipped]
+        assert "weights.pickles" not in skipped and "weights.pickle_structure" not in skipped
+        assert report.bytes_downloaded is not None
+        assert report.bytes_downloaded < len(content) / 4, report.bytes_downloaded
+        assert bool(_ids(report, "HFC360")) == (name == "cut"), report.findings
