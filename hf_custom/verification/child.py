@@ -48,7 +48,8 @@ from child_diagnose import (
     nested_auto_refusal,
     report_nested_auto,
 )
-from child_model import Row, config_int, read_staged_tensors, verify_model
+from child_inputs import config_int
+from child_model import Row, read_staged_tensors, verify_model
 from child_tokenizer import verify_tokenizer
 
 # --------------------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ OUTPUT_FAMILY = {
     "AutoModelForTokenClassification": ("TokenClassifierOutput", "logits"),
     "AutoModelForQuestionAnswering": ("QuestionAnsweringModelOutput", "start_logits"),
     "AutoModelForMultipleChoice": ("MultipleChoiceModelOutput", "logits"),
+    "AutoModelForImageClassification": ("ImageClassifierOutput", "logits"),
+    "AutoModelForAudioClassification": ("SequenceClassifierOutput", "logits"),
+    "AutoModelForCTC": ("CausalLMOutput", "logits"),
     "AutoModel": ("ModelOutput", "last_hidden_state"),
 }
 
@@ -111,7 +114,14 @@ def _is_config(obj: Any) -> bool:
     return isinstance(obj, PretrainedConfig)
 
 
-def diagnose(rep: Reporter, exc: BaseException, *, where: str, cls_name: str = "") -> str:
+def diagnose(
+    rep: Reporter,
+    exc: BaseException,
+    *,
+    where: str,
+    cls_name: str = "",
+    cause: tuple[str, str] | None = None,
+) -> str:
     """Report ``exc`` as the most specific finding; return a one-line detail for the table."""
     frames = _code_frames(exc.__traceback__)
     path, line, func = frames[-1] if frames else ("", 0, "")
@@ -202,6 +212,15 @@ def diagnose(rep: Reporter, exc: BaseException, *, where: str, cls_name: str = "
     if not path:
         lf = _last_frame(exc.__traceback__)
         at = f" (raised in {os.path.basename(lf[0])}:{lf[1]} in {lf[2]})" if lf[0] else ""
+    if cause is not None:  # the config value or input behind it, known to the caller
+        rep.finding(
+            rule,
+            f"{subject}{_short(exc)} while {where}{at}: {cause[0]}",
+            path=path,
+            line=line,
+            fix=cause[1],
+        )
+        return cause[0][:120]
     rep.finding(rule, f"{subject}{_short(exc)} while {where}{at}", path=path, line=line)
     return _short(exc, 120)
 

@@ -6,7 +6,6 @@ generate, save round trip).
 # (os.path throughout: this script runs in other interpreters and stays plain and portable)
 from __future__ import annotations
 
-import inspect
 import os
 import tempfile
 import time
@@ -27,6 +26,14 @@ from child_diagnose import (
     diagnose,
     nested_auto_refusal,
     report_nested_auto,
+)
+from child_inputs import (
+    build_inputs,
+    config_id,
+    config_int,
+    decoder_start,
+    is_encoder_decoder,
+    main_input,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -84,58 +91,6 @@ def read_staged_tensors(staged: str) -> tuple[Mapping[str, Any], str]:
 # --------------------------------------------------------------------------------------------
 
 
-def config_int(config: Any, *names: str) -> int | None:
-    for n in names:
-        try:
-            v = getattr(config, n, None)
-        except Exception:
-            v = None
-        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
-            return v
-    return None
-
-
-def build_inputs(model: Any, config: Any, auto_class: str) -> tuple[dict[str, Any] | None, str]:
-    """Inputs the forward accepts, built from the config; (None, reason) when unknown."""
-    import torch
-
-    params = inspect.signature(model.forward).parameters
-    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    if "input_ids" not in params and not var_kw:
-        return None, "forward takes no input_ids"
-    vocab = config_int(config, "vocab_size")
-    if vocab is None:
-        emb = _input_embeddings(model)
-        vocab = getattr(emb, "num_embeddings", None)
-    if not vocab:
-        return None, "no vocab_size in the config"
-    maxpos = config_int(config, "max_position_embeddings", "n_positions", "max_seq_len")
-    seq = min(8, maxpos) if maxpos else 8
-    gen = torch.Generator().manual_seed(0)
-    ids = torch.randint(0, vocab, (2, seq), generator=gen)
-    mask = torch.ones_like(ids)
-    pad = config_int(config, "pad_token_id")
-    if pad is not None and pad < vocab and seq > 2:
-        ids[1, -2:] = pad
-        mask[1, -2:] = 0
-    if auto_class == "AutoModelForMultipleChoice":
-        ids = ids[:, None, :].expand(2, 2, seq).contiguous()
-        mask = mask[:, None, :].expand(2, 2, seq).contiguous()
-    inputs: dict[str, Any] = {"input_ids": ids}
-    if "attention_mask" in params or var_kw:
-        inputs["attention_mask"] = mask
-    if auto_class == "AutoModelForSeq2SeqLM" and ("decoder_input_ids" in params or var_kw):
-        inputs["decoder_input_ids"] = ids
-    return inputs, ""
-
-
-def _input_embeddings(model: Any) -> Any:
-    try:
-        return model.get_input_embeddings()
-    except Exception:
-        return None
-
-
 def _tensors(obj: Any) -> list[Any]:
     import torch
 
@@ -148,9 +103,20 @@ def _tensors(obj: Any) -> list[Any]:
     return []
 
 
-def expected_shape(auto_class: str, config: Any, model: Any, b: int, s: int) -> list[int] | None:
+def expected_shape(
+    auto_class: str, config: Any, model: Any, inputs: dict[str, Any]
+) -> list[int] | None:
     labels = config_int(config, "num_labels")
     vocab = config_int(config, "vocab_size")
+    main = main_input(inputs)
+    b = int(main.shape[0])
+    s = int(main.shape[-1])
+    if auto_class == "AutoModelForSeq2SeqLM" and "decoder_input_ids" in inputs:
+        s = int(inputs["decoder_input_ids"].shape[-1])
+    if "input_ids" not in inputs:  # vision, audio: the sequence axis is the model's
+        if auto_class in ("AutoModelForImageClassification", "AutoModelForAudioClassification"):
+            return [b, labels] if labels else None
+        return None
     if auto_class in ("AutoModelForCausalLM", "AutoModelForMaskedLM", "AutoModelForSeq2SeqLM"):
         return [b, s, vocab] if vocab else None
     if auto_class == "AutoModelForSequenceClassification":
@@ -161,7 +127,7 @@ def expected_shape(auto_class: str, config: Any, model: Any, b: int, s: int) -> 
         return [b, s]
     if auto_class == "AutoModelForMultipleChoice":
         return [b, 2]
-    if auto_class == "AutoModel":
+    if auto_class == "AutoModel" and "decoder_input_ids" not in inputs:
         hidden = config_int(config, "hidden_size", "d_model", "n_embd")
         return [b, s, hidden] if hidden else None
     return None
@@ -177,14 +143,20 @@ def _output_rows(model: Any) -> int | None:
 
 
 def check_output(
-    rep: Reporter, out: Any, *, auto_class: str, cls_name: str, config: Any, model: Any, inputs: Any
+    rep: Reporter,
+    out: Any,
+    *,
+    auto_class: str,
+    cls_name: str,
+    config: Any,
+    model: Any,
+    inputs: Any,
+    fresh: tuple[str, ...] = (),
 ) -> tuple[str, str]:
     """(status, detail) of one forward's output: type, field, shape, finite values."""
     import torch
     from transformers.utils import ModelOutput
 
-    b = int(inputs["input_ids"].shape[0])
-    s = int(inputs["input_ids"].shape[-1])
     family, field = OUTPUT_FAMILY.get(auto_class, ("ModelOutput", ""))
     if not isinstance(out, ModelOutput):
         rep.finding(
@@ -218,7 +190,7 @@ def check_output(
             fix=f"return a {family} with {field} set",
         )
         return FAILED, f"no {field} in output"
-    want = expected_shape(auto_class, config, model, b, s)
+    want = expected_shape(auto_class, config, model, inputs)
     if value is not None and want is not None and isinstance(value, torch.Tensor):
         got = list(value.shape)
         head = _output_rows(model)  # LM heads padded beyond vocab_size are fine
@@ -226,27 +198,54 @@ def check_output(
             rep.finding(
                 "HFC512",
                 f"{cls_name}.forward: {field} has shape {got}, expected {want} for {auto_class} "
-                f"with inputs of shape {list(inputs['input_ids'].shape)}",
+                f"with inputs of shape {list(main_input(inputs).shape)}",
                 path=_class_location(cls_name)[0],
             )
             status, detail = FAILED, f"{field} shape {got} != {want}"
     bad = [t for t in _tensors(dict(out)) if t.is_floating_point() and not torch.isfinite(t).all()]
     if bad:
         nan = any(torch.isnan(t).any() for t in bad)
+        why, fix = _nan_suspects(model, fresh) if nan else ("", None)
         rep.finding(
             "HFC513",
             f"{cls_name}.forward produced NaN or infinite values ({len(bad)} output tensor(s))"
-            + (
-                "; verification fills uninitialised memory with NaN, so a parameter or buffer "
-                "that from_pretrained leaves uninitialised (e.g. a non-persistent buffer "
-                "computed in __init__) shows up here"
-                if nan
-                else ""
-            ),
+            + why,
             path=_class_location(cls_name)[0],
+            fix=fix,
         )
         status, detail = FAILED, "non-finite output"
     return status, detail
+
+
+def _nan_suspects(model: Any, fresh: tuple[str, ...]) -> tuple[str, str | None]:
+    """The likeliest causes of NaN output, first: tensors that hold NaN after loading
+    (uninitialised memory is NaN-filled in the child), then newly initialised ones."""
+    import torch
+
+    holding = [
+        name
+        for name, t in [*model.named_parameters(), *model.named_buffers()]
+        if t.is_floating_point() and bool(torch.isnan(t).any())
+    ]
+    if holding:
+        return (
+            f"; {len(holding)} tensor(s) hold NaN right after loading, i.e. from_pretrained left "
+            f"them uninitialised (verification fills uninitialised memory with NaN): "
+            f"{_few(sorted(holding))}",
+            "initialise them in _init_weights (a non-persistent buffer computed in __init__ "
+            "must be recomputed there), or save them in the weights file",
+        )
+    if fresh:
+        return (
+            f"; newly initialised (not in the weights file), look at them first: "
+            f"{_few(sorted(fresh))}",
+            "check how _init_weights initialises these tensors, or save them in the weights file",
+        )
+    return (
+        "; no tensor holds NaN after loading: the NaN comes from the computation (masking with "
+        "-inf, division by zero, log of zero)",
+        None,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,6 +358,7 @@ def compare_weights(
             f"{auto_class} {cls_name}: {len(initialised)} weight(s) newly initialised "
             f"(expected for a fresh head): {_few(initialised)}",
         )
+    info["fresh"] = (*initialised, *lost)
     if failed:
         return FAILED, f"{len(differ)} differ, {len(initialised) + len(lost)} not loaded"
     detail = f"{len(state) - len(initialised)} tensors equal"
@@ -531,7 +531,7 @@ def verify_model(
     row.weights_equal = SKIPPED  # stays skipped when there is nothing to compare with
     row.forward = SKIPPED
     row.generate = SKIPPED if generative else NA
-    row.save = SKIPPED if strict else NA
+    row.save = SKIPPED
     auto = _auto(auto_class)
     if auto is None:
         rep.finding(
@@ -597,15 +597,18 @@ def verify_model(
                 out = model(**inputs)
             row.forward, d = check_output(
                 rep, out, auto_class=auto_class, cls_name=got, config=config, model=model,
-                inputs=inputs,
+                inputs=inputs, fresh=tuple(info.get("fresh") or ()),
             )  # fmt: skip
             if row.forward == FAILED:
                 row.details.append(d)
         except Exception as exc:
             row.forward = FAILED
-            row.details.append(diagnose(rep, exc, where="running forward", cls_name=got))
+            cause = forward_cause(auto_class, config)
+            row.details.append(
+                diagnose(rep, exc, where="running forward", cls_name=got, cause=cause)
+            )
             out = None
-    if out is not None and strict and tensors and row.weights_equal != FAILED:
+    if out is not None and tensors and row.weights_equal != FAILED:
         rep.write("step", auto_class=auto_class, step="round-trip")
         try:
             ok, d = round_trip(model, config, tensors, inputs, out)
@@ -638,31 +641,57 @@ def verify_model(
         if d:
             row.details.append(d)
 
-    if strict:
-        rep.write("step", auto_class=auto_class, step="save")
-        try:
-            row.save, d = save_round_trip(rep, model, cls_name=got)
-            if d:
-                row.details.append(d)
-        except Exception as exc:
-            row.save = FAILED
-            row.details.append(diagnose(rep, exc, where="save_pretrained round trip", cls_name=got))
+    # every AutoClass: users save fine-tuned heads of every kind
+    rep.write("step", auto_class=auto_class, step="save")
+    try:
+        row.save, d = save_round_trip(rep, model, cls_name=got)
+        if d:
+            row.details.append(d)
+    except Exception as exc:
+        row.save = FAILED
+        row.details.append(diagnose(rep, exc, where="save_pretrained round trip", cls_name=got))
     row.emit(rep)
     del model
+
+
+def forward_cause(auto_class: str, config: Any) -> tuple[str, str] | None:
+    """The config value that makes a head's forward fail in transformers' own code (a fork
+    runs it unchanged), when it can be told from the config alone."""
+    labels = config_int(config, "num_labels")
+    if auto_class == "AutoModelForQuestionAnswering" and labels not in (None, 2):
+        return (
+            f"config num_labels is {labels}; a question-answering head splits its output into "
+            "start and end logits and needs num_labels=2",
+            "set num_labels=2 (id2label with two entries) in config.json",
+        )
+    return None
 
 
 def load_as_user(rep: Reporter, auto: Any, staged: str, *, cls_name: str) -> tuple[Any, Any]:
     """``auto.from_pretrained(staged, trust_remote_code=True)`` as a user runs it; a nested
     AutoX.from_config refusal is reported, then answered "y" as a user on a terminal would."""
+    return as_user(
+        lambda: auto.from_pretrained(staged, trust_remote_code=True, output_loading_info=True),
+        rep=rep,
+        cls_name=cls_name,
+    )
+
+
+def as_user(call: Any, *, rep: Reporter | None, cls_name: str) -> Any:
+    """``call()``; after a nested AutoX.from_config refusal (reported when ``rep`` is given),
+    answered "y", once more."""
     try:
-        return auto.from_pretrained(staged, trust_remote_code=True, output_loading_info=True)
+        return call()
     except ValueError as exc:
-        if not report_nested_auto(rep, exc, cls_name=cls_name, how="load"):
-            raise
         found = nested_auto_refusal(exc)
-        assert found is not None
+        if found is None or found[2] != "untrusted":
+            if rep is not None:
+                report_nested_auto(rep, exc, cls_name=cls_name, how="load")
+            raise
+        if rep is not None:
+            report_nested_auto(rep, exc, cls_name=cls_name, how="load")
         answer_yes(found[0], found[1])
-    return auto.from_pretrained(staged, trust_remote_code=True, output_loading_info=True)
+    return call()
 
 
 def _report_mismatch(rep: Reporter, auto: Any, staged: str, *, cls_name: str) -> str:
@@ -701,13 +730,22 @@ def round_trip(
     torch.manual_seed(1234)
     ref = cls(model.config)
     ref.to(model.dtype).eval()
-    state = {k: v for k, v in tensors.items()}
-    _missing, _unexpected = ref.load_state_dict(state, strict=False)
+    # every tensor as the file has it (under the model's own name), tie targets from their
+    # source; what the file does not hold (a fresh head) as from_pretrained initialised it
+    prefix = getattr(model, "base_model_prefix", "") or ""
     tied = dict(getattr(model, "all_tied_weights_keys", {}) or {})
+    loaded = model.state_dict()
+    state = {}
+    for key in ref.state_dict():
+        value = _lookup(tensors, key, prefix)
+        if value is None and key in tied:
+            value = _lookup(tensors, tied[key], prefix)
+        if value is None:
+            value = loaded.get(key)
+        if value is not None:
+            state[key] = value
+    ref.load_state_dict(state, strict=False)
     with torch.no_grad():
-        for target, source in tied.items():
-            if target not in tensors and source in tensors:
-                ref.get_parameter(target).copy_(tensors[source])
         ref_out = ref(**inputs)
     a = _tensors(dict(out))
     b = _tensors(dict(ref_out)) if hasattr(ref_out, "keys") else _tensors(ref_out)
@@ -746,12 +784,12 @@ def run_generate(
             "`from transformers import GenerationMixin`",
         )
         return FAILED, "no generate (GenerationMixin missing)"
-    if inputs is None:
+    if inputs is None or "input_ids" not in inputs:
         return SKIPPED, ""
     ids = inputs["input_ids"][:1]
     n_new = 4
-    pad = config_int(config, "pad_token_id")
-    eos = config_int(config, "eos_token_id")
+    pad = config_id(config, "pad_token_id")
+    eos = config_id(config, "eos_token_id")
     kwargs: dict[str, Any] = {
         "max_new_tokens": n_new,
         "do_sample": False,
@@ -767,17 +805,26 @@ def run_generate(
         return FAILED, diagnose(rep, exc, where="generating", cls_name=cls_name)
     gen = out if hasattr(out, "shape") else out.sequences
     step_logits = getattr(out, "logits", None)
-    s = ids.shape[1]
-    vocab = config_int(config, "vocab_size")
+    seq2seq = is_encoder_decoder(model, config)
+    # decoder-only: the prompt, then the new tokens; encoder-decoder: the decoder start token,
+    # then the new tokens
+    head = gen.new_tensor([[decoder_start(config)]]) if seq2seq else ids
+    s = head.shape[1]
     new = gen[0, s:]
-    if gen.shape[0] != 1 or not torch.equal(gen[0, :s], ids[0]) or not 1 <= len(new) <= n_new:
+    if gen.shape[0] != 1 or not torch.equal(gen[:, :s], head) or not 1 <= len(new) <= n_new:
+        expect = (
+            f"[1, 1 + up to {n_new}] starting with decoder_start_token_id {int(head[0, 0])}"
+            if seq2seq
+            else f"[1, {s} + up to {n_new}] starting with the prompt"
+        )
         rep.finding(
             "HFC516",
             f"{cls_name}.generate returned shape {list(gen.shape)} for a prompt of shape "
-            f"{list(ids.shape)} and max_new_tokens={n_new}",
+            f"{list(ids.shape)} and max_new_tokens={n_new}; expected {expect}",
             path=_class_location(cls_name)[0],
         )
         return FAILED, "generate output malformed"
+    vocab = config_int(config, "vocab_size")
     if vocab and int(new.max()) >= vocab:
         rep.finding("HFC516", f"{cls_name}.generate produced token ids >= vocab_size {vocab}")
         return FAILED, "generated ids out of range"
@@ -786,7 +833,12 @@ def run_generate(
     # The logits generate used at each step must be those of a full forward on the same prefix
     # (no cache): a forward that ignores the cache sees only the last token at each step.
     with torch.no_grad():
-        full = model(input_ids=gen[:, :-1], attention_mask=torch.ones_like(gen[:, :-1])).logits
+        if seq2seq:
+            full = model(
+                input_ids=ids, attention_mask=torch.ones_like(ids), decoder_input_ids=gen[:, :-1]
+            ).logits
+        else:
+            full = model(input_ids=gen[:, :-1], attention_mask=torch.ones_like(gen[:, :-1])).logits
     used = torch.stack([t.to(full.dtype) for t in step_logits], dim=1)
     ref = full[:, s - 1 : s - 1 + used.shape[1]]
     if not (torch.isfinite(used).all() and torch.isfinite(ref).all()):
@@ -809,7 +861,7 @@ def save_round_trip(rep: Reporter, model: Any, *, cls_name: str) -> tuple[str, s
 
     with tempfile.TemporaryDirectory(prefix="save-", dir=os.getcwd()) as tmp:
         model.save_pretrained(tmp)
-        again = type(model).from_pretrained(tmp)
+        again = as_user(lambda: type(model).from_pretrained(tmp), rep=None, cls_name=cls_name)
     a, b = model.state_dict(), again.state_dict()
     keys = sorted(set(a) ^ set(b))
     differ = [k for k in sorted(set(a) & set(b)) if not _same_tensor(a[k], b[k])]

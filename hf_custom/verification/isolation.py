@@ -29,7 +29,13 @@ from hf_custom.verification.sandbox import Sandbox, plan
 
 _HERE = Path(__file__).parent
 # The child's script files (child.py imports the others from its own folder).
-CHILD_FILES = ("child.py", "child_diagnose.py", "child_model.py", "child_tokenizer.py")
+CHILD_FILES = (
+    "child.py",
+    "child_diagnose.py",
+    "child_inputs.py",
+    "child_model.py",
+    "child_tokenizer.py",
+)
 # The only variables the child inherits (names, or prefixes ending in "_"): what a Python with
 # torch needs to find its libraries and pick its threads. Everything else (tokens, cloud keys,
 # caches, PYTHONPATH, the author's settings) stays out.

@@ -28,6 +28,8 @@ class Family:
     model_type: str
     config: Mapping[str, Any]  # tiny sizes
     heads: Mapping[str, str] = field(default_factory=dict)  # AutoClass -> class suffix
+    # what staging does to the modeling file before verification (shield optional imports)
+    staged_edits: tuple[tuple[str, str], ...] = ()
 
 
 _DECODER_HEADS = {
@@ -71,7 +73,7 @@ FAMILIES = {
             "pad_token_id": 0,
             "eos_token_id": 1,
             "decoder_start_token_id": 0,
-            "num_labels": 3,
+            "num_labels": 2,
         },
         {
             "AutoModel": "Model",
@@ -120,6 +122,13 @@ FAMILIES = {
             "AutoModelForCTC": "ForCTC",
             "AutoModelForAudioClassification": "ForSequenceClassification",
         },
+        (
+            (
+                "\n            import deepspeed\n",
+                "\n            try:\n                import deepspeed\n"
+                "            except ImportError:\n                raise\n",
+            ),
+        ),
     ),
 }
 
@@ -133,7 +142,9 @@ def fork_source(text: str, family: Family, *, new_prefix: str) -> str:
         f"from .configuration_{family.module} ",
         f"from .configuration_{new_prefix.lower()} ",
     )
-    text = re.sub(rf"\b{family.prefix}(?=[A-Z]\w*|Config\b|Model\b|For\w+)", new_prefix, text)
+    own = set(re.findall(rf"^class ({family.prefix}\w*)", text, re.M)) | {f"{family.prefix}Config"}
+    for name in sorted(own, key=len, reverse=True):  # the file's own classes only
+        text = re.sub(rf"\b{name}\b", new_prefix + name[len(family.prefix) :], text)
     text = text.replace(
         f'model_type = "{family.model_type}"', f'model_type = "{new_prefix.lower()}"'
     )
@@ -169,7 +180,8 @@ def make_fork(
             family,
             new_prefix=new_prefix,
         )
-        for old, new in (edit or {}).get(kind, ()):
+        fixups = family.staged_edits if kind == "modeling" else ()
+        for old, new in [*fixups, *(edit or {}).get(kind, ())]:
             assert old in text, f"{old!r} not in the forked {kind} file"
             text = text.replace(old, new)
         (root / f"{kind}_{low}.py").write_text(text, encoding="utf-8")

@@ -128,3 +128,31 @@ def test_repaired_fork_passes(tmp_path: Path) -> None:
     ids = [(f.id, f.message.split(".")[0]) for f in report.findings if f.id != "HFC510"]
     # the QA head keeps transformers' generic __init__: still asked for, the others not
     assert ids == [("HFC533", "ForkLlamaForQuestionAnswering")]
+
+
+# Inputs per modality and family: each of these failed or was skipped before (an
+# encoder-decoder forward without decoder_input_ids, generate's [1, 1 + new] judged malformed
+# (HFC516), a ViT's forward "skipped (no vocab_size)", audio models never run).
+MODALITIES = {
+    "t5": {
+        "AutoModel",
+        "AutoModelForSeq2SeqLM",
+        "AutoModelForSequenceClassification",
+        "AutoModelForTokenClassification",
+        "AutoModelForQuestionAnswering",
+    },
+    "vit": {"AutoModel", "AutoModelForImageClassification"},
+    "wav2vec2": {"AutoModel", "AutoModelForCTC", "AutoModelForAudioClassification"},
+}
+
+
+@pytest.mark.parametrize("family", sorted(MODALITIES))
+def test_fork_of_each_modality_passes(family: str, tmp_path: Path) -> None:
+    report = verify(make_fork(tmp_path / family, family), timeout=600)
+    rows = {r.auto_class: r for r in report.rows if r.auto_class != "AutoConfig"}
+    assert set(rows) == MODALITIES[family]
+    for row in rows.values():  # every AutoClass: forward and save round trips included
+        assert (row.loaded, row.weights_equal, row.forward, row.save) == ("passed",) * 4, row
+    if family == "t5":
+        assert rows["AutoModelForSeq2SeqLM"].generate == "passed"
+    assert report.ok, [f.message for f in report.findings if f.severity.value != "info"]

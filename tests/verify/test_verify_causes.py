@@ -1,0 +1,84 @@
+"""Fix texts that name the cause: the child's helpers, called directly on tiny real objects.
+
+The child modules are standalone scripts (they never import hf_custom); they are imported here
+from their folder, as the child imports them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import hf_custom.verification
+
+sys.path.insert(0, str(Path(hf_custom.verification.__file__).parent))
+torch = pytest.importorskip("torch")
+
+import child_model  # noqa: E402
+from child_inputs import build_inputs  # noqa: E402
+
+
+def test_question_answering_names_num_labels() -> None:
+    cause = child_model.forward_cause(
+        "AutoModelForQuestionAnswering", SimpleNamespace(num_labels=3)
+    )
+    assert cause is not None and "num_labels is 3" in cause[0] and "num_labels=2" in cause[1]
+    assert (
+        child_model.forward_cause("AutoModelForQuestionAnswering", SimpleNamespace(num_labels=2))
+        is None
+    )
+
+
+def test_nan_names_the_uninitialised_tensor_first() -> None:
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
+    with torch.no_grad():
+        model[1].bias.fill_(float("nan"))
+    why, fix = child_model._nan_suspects(model, ("0.weight",))
+    assert "1.bias" in why and "0.weight" not in why and fix and "_init_weights" in fix
+    with torch.no_grad():
+        model[1].bias.zero_()
+    why, _ = child_model._nan_suspects(model, ("0.weight",))
+    assert "newly initialised" in why and "0.weight" in why
+
+
+class _Text(torch.nn.Module):
+    def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None):
+        return input_ids
+
+
+def test_text_inputs_end_in_eos_and_avoid_special_tokens() -> None:
+    config = SimpleNamespace(
+        vocab_size=50, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+        is_encoder_decoder=True, max_position_embeddings=64,
+    )  # fmt: skip
+    inputs, why = build_inputs(_Text(), config, "AutoModelForSequenceClassification")
+    assert inputs is not None and not why
+    ids = inputs["input_ids"]
+    assert ids.shape == (2, 8)
+    # one eos per row (heads pooling on eos need exactly that), the second row padded
+    assert [(row == 1).sum().item() for row in ids] == [1, 1]
+    assert ids[1, -2:].tolist() == [0, 0] and inputs["attention_mask"][1, -2:].tolist() == [0, 0]
+    assert "decoder_input_ids" not in inputs  # classification heads build them from input_ids
+    seq2seq, _ = build_inputs(_Text(), config, "AutoModelForSeq2SeqLM")
+    assert seq2seq is not None and seq2seq["decoder_input_ids"][:, 0].tolist() == [0, 0]
+    # without a pad token, one row: batched sequence classification needs one
+    no_pad = SimpleNamespace(vocab_size=50, eos_token_id=1, max_position_embeddings=64)
+    single, _ = build_inputs(_Text(), no_pad, "AutoModelForSequenceClassification")
+    assert single is not None and single["input_ids"].shape == (1, 8)
+
+
+class _Vision(torch.nn.Module):
+    def forward(self, pixel_values=None):
+        return pixel_values
+
+
+def test_vision_and_audio_inputs_from_the_config() -> None:
+    vision, _ = build_inputs(
+        _Vision(), SimpleNamespace(image_size=[16, 24], num_channels=1), "AutoModel"
+    )
+    assert vision is not None and vision["pixel_values"].shape == (2, 1, 16, 24)
+    none, why = build_inputs(_Vision(), SimpleNamespace(), "AutoModel")
+    assert none is None and "image_size" in why
