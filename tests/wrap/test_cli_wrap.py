@@ -79,3 +79,43 @@ def test_generated_files_are_ruff_clean_with_long_names(tmp_path: Path) -> None:
     argv += ["--arg", "vocab_size=17", "--tasks", "base,causal-lm,sequence-classification"]
     assert main(argv) == 0
     ruff_clean(sorted(out.glob("configuration_*.py")) + sorted(out.glob("modeling_*.py")))
+
+
+COLLIDING = """
+from dataclasses import dataclass
+
+from torch import nn
+
+
+@dataclass
+class Settings:
+    vocab_size: int = 15
+    hidden: int = 6
+    model_type: str = "small"
+
+
+class Net(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.kind = cfg.model_type
+        self.emb = nn.Embedding(cfg.vocab_size, cfg.hidden)
+
+    def forward(self, idx):
+        return self.emb(idx).cumsum(dim=1)
+"""
+
+
+def test_wrap_lists_renamed_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "net.py"
+    src.write_text(COLLIDING)
+    argv = ["wrap", f"{src}:Net", "--out", str(tmp_path / "o1"), "--no-verify", "--tasks", "base"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "config: dataclass" in captured.out
+    assert "renamed: model_type -> research_model_type (collides with PreTrainedConfig)" in (
+        captured.out
+    )
+    argv = ["wrap", f"{src}:Net", "--out", str(tmp_path / "o2"), "--no-verify", "--format", "json"]
+    assert main([*argv, "--tasks", "base"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["config"] == {"kind": "dataclass", "renamed": {"model_type": "research_model_type"}}
