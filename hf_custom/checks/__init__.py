@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 Needs = Literal["static", "torch", "load"]
 CheckFunc = Callable[["Context"], Iterable[Finding]]
 
-CHECK_MODULES = ("config", "code", "weights", "tokenizer", "hygiene", "loading")
+CHECK_MODULES = ("config", "code", "v5code", "weights", "tokenizer", "hygiene", "loading")
 CRASH_RULE = "HFC699"
 
 

@@ -480,3 +480,66 @@ def guard_optional_imports(ctx: FixContext) -> None:
                 "transformers' check_imports no longer requires it to load the model",
                 Edit(start, end, new),
             )
+
+
+# --- HFC257: rope_scaling["type"] -> also read v5's "rope_type" --------------------------------
+
+
+def _span(fs: FileState, node: ast.AST) -> tuple[int, int]:
+    start = fs.src.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    end = fs.src.offset(node.end_lineno or node.lineno, node.end_col_offset or 0)  # type: ignore[attr-defined]
+    return start, end
+
+
+@repair("HFC257")
+def rope_type_reads(ctx: FixContext) -> None:
+    from hf_custom.checks.v5code import rope_type_reads as find
+
+    for path, fs in sorted(ctx.files.items()):
+        for read in find(fs.tree):
+            s, e = _span(fs, read.owner)
+            owner = fs.src.data[s:e].decode()
+            if "\n" in owner or "(" in owner:
+                ctx.cannot("HFC257", path, read.line, "the rope_scaling expression is not simple")
+                continue
+            default = ""
+            if read.default is not None:
+                ds, de = _span(fs, read.default)
+                default = ", " + fs.src.data[ds:de].decode()
+            new = f'{owner}.get("type", {owner}.get("rope_type"{default}))'
+            start, end = _span(fs, read.node)
+            ctx.repaired(
+                "HFC257",
+                fs,
+                read.line,
+                f'{owner}["type"] also reads v5\'s "rope_type"',
+                Edit(start, end, new.encode()),
+            )
+
+
+# --- HFC258: tokenizer _pad(..., padding_side=None) ------------------------------------------
+
+
+@repair("HFC258")
+def pad_padding_side(ctx: FixContext) -> None:
+    from hf_custom.checks.v5code import pad_overrides
+
+    for path, fs in sorted(ctx.files.items()):
+        for cls, fn in pad_overrides(fs.tree):
+            a = fn.args
+            if a.vararg is not None or a.kwonlyargs or not a.args:
+                ctx.cannot(
+                    "HFC258", path, fn.lineno, "the signature has *args or keyword-only parameters"
+                )
+                continue
+            last: ast.AST = a.args[-1]
+            if a.defaults:
+                last = a.defaults[-1]
+            _, at = _span(fs, last)
+            ctx.repaired(
+                "HFC258",
+                fs,
+                fn.lineno,
+                f"{cls}._pad() accepts padding_side (ignored, as under v4)",
+                Edit(at, at, b", padding_side=None"),
+            )

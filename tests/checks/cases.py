@@ -381,6 +381,33 @@ CASES: dict[str, Case | CallCase] = {
             )
         },
     ),
+    "HFC257": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "        hidden = self.model(input_ids)",
+                '        kind = self.config.rope_scaling["type"]\n        hidden = self.model(input_ids)',
+            )
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                "        hidden = self.model(input_ids)",
+                '        kind = self.config.rope_scaling["rope_type"]\n'
+                "        hidden = self.model(input_ids)",
+            )
+        },
+    ),
+    "HFC258": Case(
+        fail={
+            "modeling_toy.py": MODELING + "\n\nclass ToyTokenizer(PreTrainedTokenizer):\n"
+            "    def _pad(self, encoded_inputs, max_length=None, return_attention_mask=None):\n"
+            "        return encoded_inputs\n"
+        },
+        ok={
+            "modeling_toy.py": MODELING + "\n\nclass ToyTokenizer(PreTrainedTokenizer):\n"
+            "    def _pad(self, encoded_inputs, max_length=None, padding_side=None):\n"
+            "        return encoded_inputs\n"
+        },
+    ),
     # -- weights -------------------------------------------------------------------------------
     "HFC300": Case(
         fail={"training_args.bin": PICKLE_WITH_GLOBAL}, ok={"training_args.bin": PLAIN_PICKLE}

@@ -1,0 +1,486 @@
+"""v4-era custom-code packages, written the way they are found on the Hub (tiny sizes).
+
+Each package is given in its v5-clean form (``clean``) plus the edits that turn it into the
+v4-era code people published (``v4``: missing post_init, list-form _tied_weights_keys, no
+GenerationMixin, imports transformers v5 removed, optional imports inside functions). The clean
+form only builds the weights; the corpus tests run ``fix`` on the v4 form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    config_class: str  # module.Class
+    model_class: str  # module.Class whose state dict is the checkpoint
+    auto_map: dict[str, str]
+    clean: dict[str, str]
+    v4_edits: dict[str, list[tuple[str, str]]]  # file -> [(clean text, v4 text)]
+    style: str
+
+    def v4(self) -> dict[str, str]:
+        files = dict(self.clean)
+        for path, edits in self.v4_edits.items():
+            for old, new in edits:
+                assert old in files[path], (self.name, path, old)
+                files[path] = files[path].replace(old, new)
+        return files
+
+
+def _config(name: str, cls: str, fields: dict[str, object]) -> str:
+    params = ", ".join(f"{k}={v!r}" for k, v in fields.items())
+    sets = "".join(f"        self.{k} = {k}\n" for k in fields)
+    return (
+        "from transformers import PretrainedConfig\n\n\n"
+        f"class {cls}(PretrainedConfig):\n"
+        f'    model_type = "{name}"\n\n'
+        f"    def __init__(self, {params}, tie_word_embeddings=True, **kwargs):\n"
+        f"{sets}"
+        "        super().__init__(tie_word_embeddings=tie_word_embeddings, **kwargs)\n"
+    )
+
+
+# --- 1. multi-file decoder (layers in their own file), masks from modeling_attn_mask_utils ----
+DEC_LAYERS = """\
+import torch
+from torch import nn
+from transformers.masking_utils import create_causal_mask  # noqa: F401  (the v5 way, unused)
+
+
+def causal_mask(attention_mask, shape, embeds):
+    bsz, q = shape
+    mask = torch.full((q, q), torch.finfo(embeds.dtype).min).triu(1)
+    mask = mask[None, None].expand(bsz, 1, q, q).clone()
+    if attention_mask is not None:
+        mask = mask.masked_fill(attention_mask[:, None, None, :] == 0, torch.finfo(embeds.dtype).min)
+    return mask
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.norm = nn.LayerNorm(config.hidden_size)
+        self.attn = nn.MultiheadAttention(config.hidden_size, config.num_heads, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(config.hidden_size, 2 * config.hidden_size), nn.GELU(),
+                                 nn.Linear(2 * config.hidden_size, config.hidden_size))
+
+    def forward(self, x, mask):
+        h = self.norm(x)
+        a, _ = self.attn(h, h, h, attn_mask=mask[:, 0].repeat_interleave(self.attn.num_heads, 0))
+        x = x + a
+        return x + self.mlp(x)
+"""
+DEC_MODELING = """\
+import torch
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers.modeling_outputs import BaseModelOutput, CausalLMOutput
+
+from .configuration_tinydec import TinyDecConfig
+from .layers_tinydec import DecoderBlock, causal_mask
+
+
+class TinyDecPreTrainedModel(PreTrainedModel):
+    config_class = TinyDecConfig
+    base_model_prefix = "model"
+
+
+class TinyDecModel(TinyDecPreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.embed_positions = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+        self.layers = nn.ModuleList(DecoderBlock(config) for _ in range(config.num_hidden_layers))
+        self.norm = nn.LayerNorm(config.hidden_size)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.embed_tokens
+
+    def forward(self, input_ids=None, attention_mask=None, **kwargs):
+        bsz, q = input_ids.shape
+        pos = torch.arange(q, device=input_ids.device)[None]
+        x = self.embed_tokens(input_ids) + self.embed_positions(pos)
+        mask = causal_mask(attention_mask, (bsz, q), x)
+        for layer in self.layers:
+            x = layer(x, mask)
+        return BaseModelOutput(last_hidden_state=self.norm(x))
+
+
+class TinyDecForCausalLM(TinyDecPreTrainedModel, GenerationMixin):
+    _tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.model = TinyDecModel(config)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.model.embed_tokens
+
+    def get_output_embeddings(self):
+        return self.lm_head
+
+    def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
+        hidden = self.model(input_ids, attention_mask=attention_mask).last_hidden_state
+        logits = self.lm_head(hidden)
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1), labels[:, 1:].flatten())
+        return CausalLMOutput(loss=loss, logits=logits)
+"""
+TINYDEC = Package(
+    name="tinydec",
+    style="multi-file decoder, layers in their own module",
+    config_class="configuration_tinydec.TinyDecConfig",
+    model_class="modeling_tinydec.TinyDecForCausalLM",
+    auto_map={
+        "AutoConfig": "configuration_tinydec.TinyDecConfig",
+        "AutoModel": "modeling_tinydec.TinyDecModel",
+        "AutoModelForCausalLM": "modeling_tinydec.TinyDecForCausalLM",
+    },
+    clean={
+        "configuration_tinydec.py": _config(
+            "tinydec",
+            "TinyDecConfig",
+            {
+                "vocab_size": 16,
+                "hidden_size": 16,
+                "num_heads": 2,
+                "num_hidden_layers": 2,
+                "max_position_embeddings": 32,
+            },
+        ),
+        "layers_tinydec.py": DEC_LAYERS,
+        "modeling_tinydec.py": DEC_MODELING,
+    },
+    v4_edits={
+        "layers_tinydec.py": [
+            (
+                "from transformers.masking_utils import create_causal_mask  # noqa: F401  (the v5 way, unused)\n",
+                "from transformers.modeling_attn_mask_utils import _prepare_4d_causal_attention_mask  # noqa: F401\n",
+            ),
+        ],
+        "modeling_tinydec.py": [
+            (
+                "        self.norm = nn.LayerNorm(config.hidden_size)\n        self.post_init()\n",
+                "        self.norm = nn.LayerNorm(config.hidden_size)\n",
+            ),
+            ("(TinyDecPreTrainedModel, GenerationMixin)", "(TinyDecPreTrainedModel)"),
+            (
+                "from transformers import GenerationMixin, PreTrainedModel",
+                "from transformers import PreTrainedModel",
+            ),
+            ('{"lm_head.weight": "model.embed_tokens.weight"}', '["lm_head.weight"]'),
+            (
+                "        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)\n        self.post_init()\n",
+                "        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)\n",
+            ),
+        ],
+    },
+)
+
+# --- 2. encoder with its own attention, fx/sdpa probes, an optional fused kernel -----------
+ENC_MODELING = '''\
+import math
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+from transformers.modeling_outputs import BaseModelOutput, MaskedLMOutput
+
+from .configuration_tinyenc import TinyEncConfig
+
+USE_FX = True
+
+
+class SelfAttention(nn.Module):
+    """Custom attention (the reason the model is custom code)."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.heads = config.num_heads
+        self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
+        self.out = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def forward(self, x, mask):
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).unbind(2)
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(d // self.heads) + mask
+        return self.out((scores.softmax(-1) @ v).transpose(1, 2).reshape(b, n, d))
+
+    def fused(self, x):
+        if self.heads > 64:
+            import xformers_hfc_absent.ops as xops  # only for huge models
+            return xops.memory_efficient_attention(x, x, x)
+        return x
+
+
+def padding_mask(mask, dtype):
+    return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+class TinyEncPreTrainedModel(PreTrainedModel):
+    config_class = TinyEncConfig
+    base_model_prefix = "encoder"
+
+
+class TinyEncModel(TinyEncPreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.layers = nn.ModuleList(SelfAttention(config) for _ in range(config.num_hidden_layers))
+        self.post_init()
+
+    def forward(self, input_ids=None, attention_mask=None, **kwargs):
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        x = self.word_embeddings(input_ids)
+        mask = padding_mask(attention_mask, x.dtype)
+        for layer in self.layers:
+            x = x + layer(x, mask)
+        return BaseModelOutput(last_hidden_state=x)
+
+
+class TinyEncForMaskedLM(TinyEncPreTrainedModel):
+    _tied_weights_keys = {"decoder.weight": "encoder.word_embeddings.weight"}
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.encoder = TinyEncModel(config)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_output_embeddings(self):
+        return self.decoder
+
+    def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
+        x = self.encoder(input_ids, attention_mask=attention_mask).last_hidden_state
+        return MaskedLMOutput(logits=self.decoder(x))
+'''
+TINYENC = Package(
+    name="tinyenc",
+    style="encoder with custom attention",
+    config_class="configuration_tinyenc.TinyEncConfig",
+    model_class="modeling_tinyenc.TinyEncForMaskedLM",
+    auto_map={
+        "AutoConfig": "configuration_tinyenc.TinyEncConfig",
+        "AutoModel": "modeling_tinyenc.TinyEncModel",
+        "AutoModelForMaskedLM": "modeling_tinyenc.TinyEncForMaskedLM",
+    },
+    clean={
+        "configuration_tinyenc.py": _config(
+            "tinyenc",
+            "TinyEncConfig",
+            {"vocab_size": 16, "hidden_size": 16, "num_heads": 2, "num_hidden_layers": 2},
+        ),
+        "modeling_tinyenc.py": ENC_MODELING.replace(
+            "            import xformers_hfc_absent.ops as xops  # only for huge models\n",
+            "            try:\n                import xformers_hfc_absent.ops as xops\n"
+            "            except ImportError:\n                raise\n",
+        ),
+    },
+    v4_edits={
+        "modeling_tinyenc.py": [
+            (
+                "            try:\n                import xformers_hfc_absent.ops as xops\n"
+                "            except ImportError:\n                raise\n",
+                "            import xformers_hfc_absent.ops as xops  # only for huge models\n",
+            ),
+            (
+                "from transformers import PreTrainedModel\n",
+                "from transformers import PreTrainedModel\nfrom transformers.utils import is_torch_fx_available\n",
+            ),
+            ("USE_FX = True", "USE_FX = is_torch_fx_available()"),
+            ('{"decoder.weight": "encoder.word_embeddings.weight"}', '["decoder.weight"]'),
+            (
+                "        self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=False)\n        self.post_init()\n",
+                "        self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=False)\n",
+            ),
+        ],
+    },
+)
+
+# --- 3. recurrent LM (GRU) ------------------------------------------------------------------
+RNN_MODELING = """\
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers.modeling_outputs import CausalLMOutput
+
+from .configuration_tinyrnn import TinyRnnConfig
+
+
+class TinyRnnPreTrainedModel(PreTrainedModel):
+    config_class = TinyRnnConfig
+    base_model_prefix = "rnn"
+
+
+class TinyRnnForCausalLM(TinyRnnPreTrainedModel, GenerationMixin):
+    _tied_weights_keys = {"head.weight": "embedding.weight"}
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.embedding = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.rnn = nn.GRU(config.hidden_size, config.hidden_size, config.num_hidden_layers,
+                          batch_first=True)
+        self.head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.embedding
+
+    def get_output_embeddings(self):
+        return self.head
+
+    def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
+        out, _ = self.rnn(self.embedding(input_ids))
+        return CausalLMOutput(logits=self.head(out))
+"""
+TINYRNN = Package(
+    name="tinyrnn",
+    style="recurrent model",
+    config_class="configuration_tinyrnn.TinyRnnConfig",
+    model_class="modeling_tinyrnn.TinyRnnForCausalLM",
+    auto_map={
+        "AutoConfig": "configuration_tinyrnn.TinyRnnConfig",
+        "AutoModelForCausalLM": "modeling_tinyrnn.TinyRnnForCausalLM",
+    },
+    clean={
+        "configuration_tinyrnn.py": _config(
+            "tinyrnn",
+            "TinyRnnConfig",
+            {"vocab_size": 16, "hidden_size": 16, "num_hidden_layers": 1},
+        ),
+        "modeling_tinyrnn.py": RNN_MODELING,
+    },
+    v4_edits={
+        "modeling_tinyrnn.py": [
+            ("(TinyRnnPreTrainedModel, GenerationMixin)", "(TinyRnnPreTrainedModel)"),
+            (
+                "from transformers import GenerationMixin, PreTrainedModel",
+                "from transformers import PreTrainedModel",
+            ),
+            ('{"head.weight": "embedding.weight"}', '["head.weight"]'),
+            ("        self.post_init()\n", ""),
+        ],
+    },
+)
+
+# --- 4. mixture-of-experts decoder --------------------------------------------------------
+MOE_MODELING = """\
+import torch
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers.modeling_outputs import CausalLMOutput
+
+from .configuration_tinymoe import TinyMoeConfig
+
+
+class Experts(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.router = nn.Linear(config.hidden_size, config.num_experts, bias=False)
+        self.experts = nn.ModuleList(
+            nn.Linear(config.hidden_size, config.hidden_size) for _ in range(config.num_experts)
+        )
+        self.top_k = config.experts_per_token
+
+    def forward(self, x):
+        weights, chosen = self.router(x).softmax(-1).topk(self.top_k, dim=-1)
+        out = torch.zeros_like(x)
+        for k in range(self.top_k):
+            for e, expert in enumerate(self.experts):
+                sel = (chosen[..., k] == e).unsqueeze(-1)
+                out = out + sel * weights[..., k : k + 1] * expert(x)
+        return out
+
+    def quantize(self):
+        import bitsandbytes_hfc_absent as bnb
+        return bnb
+
+
+class TinyMoePreTrainedModel(PreTrainedModel):
+    config_class = TinyMoeConfig
+    base_model_prefix = "model"
+
+
+class TinyMoeModel(TinyMoePreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.tok_embeddings = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.blocks = nn.ModuleList(Experts(config) for _ in range(config.num_hidden_layers))
+        self.post_init()
+
+    def forward(self, input_ids=None, **kwargs):
+        x = self.tok_embeddings(input_ids)
+        for block in self.blocks:
+            x = x + block(x).cumsum(1) / torch.arange(1, x.shape[1] + 1)[None, :, None]
+        return x
+
+
+class TinyMoeForCausalLM(TinyMoePreTrainedModel, GenerationMixin):
+    _tied_weights_keys = {"output.weight": "model.tok_embeddings.weight"}
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.model = TinyMoeModel(config)
+        self.output = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_output_embeddings(self):
+        return self.output
+
+    def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
+        return CausalLMOutput(logits=self.output(self.model(input_ids)))
+"""
+TINYMOE = Package(
+    name="tinymoe",
+    style="mixture-of-experts decoder",
+    config_class="configuration_tinymoe.TinyMoeConfig",
+    model_class="modeling_tinymoe.TinyMoeForCausalLM",
+    auto_map={
+        "AutoConfig": "configuration_tinymoe.TinyMoeConfig",
+        "AutoModelForCausalLM": "modeling_tinymoe.TinyMoeForCausalLM",
+    },
+    clean={
+        "configuration_tinymoe.py": _config(
+            "tinymoe",
+            "TinyMoeConfig",
+            {
+                "vocab_size": 16,
+                "hidden_size": 8,
+                "num_experts": 4,
+                "experts_per_token": 2,
+                "num_hidden_layers": 1,
+            },
+        ),
+        "modeling_tinymoe.py": MOE_MODELING.replace(
+            "        import bitsandbytes_hfc_absent as bnb\n",
+            "        try:\n            import bitsandbytes_hfc_absent as bnb\n"
+            "        except ImportError:\n            raise\n",
+        ),
+    },
+    v4_edits={
+        "modeling_tinymoe.py": [
+            (
+                "        try:\n            import bitsandbytes_hfc_absent as bnb\n"
+                "        except ImportError:\n            raise\n",
+                "        import bitsandbytes_hfc_absent as bnb\n",
+            ),
+            ("(TinyMoePreTrainedModel, GenerationMixin)", "(TinyMoePreTrainedModel)"),
+            (
+                "from transformers import GenerationMixin, PreTrainedModel",
+                "from transformers import PreTrainedModel",
+            ),
+            ('{"output.weight": "model.tok_embeddings.weight"}', '["output.weight"]'),
+            ("        self.post_init()\n", ""),
+        ],
+    },
+)
+
+PACKAGES = (TINYDEC, TINYENC, TINYRNN, TINYMOE)
