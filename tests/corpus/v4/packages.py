@@ -376,7 +376,7 @@ MOE_MODELING = """\
 import torch
 from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
-from transformers.modeling_outputs import CausalLMOutput
+from transformers.modeling_outputs import BaseModelOutput, CausalLMOutput
 
 from .configuration_tinymoe import TinyMoeConfig
 
@@ -420,7 +420,7 @@ class TinyMoeModel(TinyMoePreTrainedModel):
         x = self.tok_embeddings(input_ids)
         for block in self.blocks:
             x = x + block(x).cumsum(1) / torch.arange(1, x.shape[1] + 1)[None, :, None]
-        return x
+        return BaseModelOutput(last_hidden_state=x)
 
 
 class TinyMoeForCausalLM(TinyMoePreTrainedModel, GenerationMixin):
@@ -436,7 +436,8 @@ class TinyMoeForCausalLM(TinyMoePreTrainedModel, GenerationMixin):
         return self.output
 
     def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
-        return CausalLMOutput(logits=self.output(self.model(input_ids)))
+        hidden = self.model(input_ids).last_hidden_state
+        return CausalLMOutput(logits=self.output(hidden))
 """
 TINYMOE = Package(
     name="tinymoe",
