@@ -116,9 +116,8 @@ def load_problems(loaded: dict[str, Any]) -> list[str]:
 
 
 # Forks refused only by verification, which is verification's to fix (issue 11): whisper
-# (HFC516/HFC505: its generate and forward contract for a speech encoder-decoder); wav2vec2 was
-# refused by verification's audio inputs before its last change and was not re-run in time.
-VERIFY_FALSE_REFUSALS = frozenset({"whisper", "wav2vec2"})
+# (HFC516/HFC505: its generate and forward contract for a speech encoder-decoder).
+VERIFY_FALSE_REFUSALS = frozenset({"whisper"})
 
 
 def _marked(arch: str) -> Any:
