@@ -47,8 +47,9 @@ def test_json_document_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixt
     bad = write_repo(tmp_path / "bad", BROKEN)
     assert main(["doctor", str(good), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["version"] == 1 and doc["ok"] is True and doc["findings"] == []
-    assert set(doc) >= {"version", "target", "ok", "summary", "findings", "checks"}
+    assert doc["schema_version"] == 1 and doc["ok"] is True and doc["findings"] == []
+    assert "version" not in doc
+    assert set(doc) >= {"schema_version", "target", "ok", "summary", "findings", "checks"}
     assert doc["checks"]["skipped"][0]["check"] == "loading.verify"
 
     assert main(["doctor", str(bad), "--format", "json"]) == 1

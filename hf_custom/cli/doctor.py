@@ -6,6 +6,14 @@ from collections.abc import Iterable
 
 import click
 
+from hf_custom.cli.options import (
+    endpoint_option,
+    ignore_option,
+    python_option,
+    revision_option,
+    select_option,
+    token_option,
+)
 from hf_custom.cli.output import format_option, out_console, print_json, summary_line
 
 
@@ -15,13 +23,11 @@ def _patterns(values: Iterable[str]) -> tuple[str, ...]:
 
 @click.command()
 @click.argument("target", required=False)
-@click.option("--revision", help="Branch, tag or commit of a repo id (default: main).")
-@click.option("--endpoint", help="Hub endpoint URL, or 'local' for the embedded Hub.")
-@click.option("--token", help="Hub token (default: the one saved by `hf auth login`).")
-@click.option(
-    "--select", multiple=True, help="Only these rules: id, id prefix, name or area (repeatable)."
-)
-@click.option("--ignore", multiple=True, help="Skip these rules: id, id prefix, name or area.")
+@revision_option
+@endpoint_option
+@token_option
+@select_option
+@ignore_option
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
 @click.option(
     "--load",
@@ -33,7 +39,7 @@ def _patterns(values: Iterable[str]) -> tuple[str, ...]:
     is_flag=True,
     help="Needed with --load on a repo id: say that you accept to run that repository's code.",
 )
-@click.option("--python", "python", help="Interpreter for --load (default: this one).")
+@python_option
 @click.option("--list-checks", is_flag=True, help="List every rule and the check reporting it.")
 @format_option
 def doctor(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from hf_custom.cli.options import python_option
 from hf_custom.cli.output import format_option, print_json
 
 
@@ -22,7 +23,7 @@ def _patterns(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--ignore", multiple=True, help="Skip these repairs: rule id, prefix or name.")
 @click.option("--no-verify", is_flag=True, help="Do not verify the repaired copy (exit 1).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out folder.")
-@click.option("--python", "python", help="Interpreter for verification (default: this one).")
+@python_option
 @format_option
 def fix(
     src: Path,

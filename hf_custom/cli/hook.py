@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from hf_custom.cli.options import ignore_option, select_option
+
 HOOK_TYPE = click.Choice(["pre-push", "pre-commit"])
 
 
@@ -58,8 +60,8 @@ def uninstall(hook_type: tuple[str, ...], repo: Path) -> None:
     is_flag=True,
     help="Called by the pre-commit framework (the ref comes from PRE_COMMIT_TO_REF).",
 )
-@click.option("--select", multiple=True)
-@click.option("--ignore", multiple=True)
+@select_option
+@ignore_option
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(
     hook_type: str,

@@ -74,40 +74,58 @@ def _debug() -> bool:
     return os.environ.get("HF_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def _report_error(exc: HFCustomError) -> None:
-    from hf_custom.cli.output import err_console, escape, render_findings
+def _report_error(exc: HFCustomError, *, exit_code: int | None = None) -> None:
+    from hf_custom.cli.output import err_console, error_console, error_json, escape, render_findings
 
-    console = err_console()
+    code = exc.exit_code if exit_code is None else exit_code
+    error_json(
+        kind=type(exc).__name__,
+        message=exc.message,
+        exit_code=code,
+        path=exc.path,
+        hint=exc.hint,
+        findings=[f.to_json() for f in exc.findings],
+    )
     if exc.findings:
-        render_findings(exc.findings, console)
+        render_findings(exc.findings, err_console())
+    console = error_console()
     console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
     if exc.hint:
         console.print(f"[bold]hint:[/] {escape(exc.hint)}", highlight=False)
 
 
+def _fail(kind: str, message: str, code: int) -> int:
+    from hf_custom.cli.output import error_json
+
+    error_json(kind=kind, message=message, exit_code=code)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (never raises, but for SystemExit from click)."""
+    from hf_custom.cli.output import STATE, format_in_argv
+
     args = list(sys.argv[1:] if argv is None else argv)
+    # until click has parsed --format: an early usage error still gets its JSON document
+    STATE.mode = "json" if format_in_argv(args) == "json" else "human"
+    STATE.printed_json = False
     try:
         cli.main(args=args, prog_name="hf-custom", standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
-        return 130
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return 130
+        return _fail("interrupted", "interrupted", 130)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
-        return 2  # usage error
+        return _fail("usage", exc.format_message(), 2)  # usage error
     except HFCustomError as exc:
         if _debug():
             traceback.print_exc()
         _report_error(exc)
         return exc.exit_code
     except ResultCode as rc:
-        return rc.code
+        return _fail("result", "the command failed", rc.code)
     except BrokenPipeError:
         return 1
     except OSError as exc:
@@ -119,7 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{exc.strerror or exc}",
                 path=exc.filename if isinstance(exc.filename, str) else None,
                 hint="free some space (or choose another --out / TMPDIR) and run again",
-            )
+            ),
+            exit_code=2,
         )
         return 2
     except Exception:
@@ -138,7 +157,10 @@ class ResultCode(Exception):
 def _report_bug() -> int:
     import tempfile
 
+    from hf_custom.cli.output import error_json
+
     text = traceback.format_exc()
+    log: str | None = None
     if _debug():
         sys.stderr.write(text)
     else:
@@ -150,6 +172,7 @@ def _report_bug() -> int:
             f"The traceback is in {log}; run with HF_DEBUG=1 to see it here.\n"
             "Please report it with that file attached.\n"
         )
+    error_json(kind="bug", message=repr(sys.exc_info()[1]), exit_code=3, log=log)
     return 3
 
 

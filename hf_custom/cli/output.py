@@ -6,11 +6,13 @@ and never with NO_COLOR; progress only on a terminal; stable JSON keys.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
@@ -34,12 +36,47 @@ def escape(text: str) -> str:
     return markup_escape(printable(text))
 
 
+#: ``--format`` choices, with the meaning they have in huggingface_hub's ``hf`` CLI.
+FORMATS = ("auto", "human", "agent", "json", "quiet")
+
+
+@dataclass
+class _State:
+    """The output mode of this CLI process (set once by ``--format``) and whether the one
+    JSON document was printed already."""
+
+    mode: str = "human"
+    printed_json: bool = False
+
+
+STATE = _State()
+
+
+def resolve_format(value: str) -> str:
+    """``auto`` -> ``agent`` when an AI coding agent runs us (as ``hf`` decides), else ``human``."""
+    if value != "auto":
+        return value
+    try:
+        from huggingface_hub.utils import is_agent
+    except ImportError:  # pragma: no cover - an older huggingface_hub
+        return "human"
+    return "agent" if is_agent() else "human"
+
+
 def _console(file: Any) -> Console:
-    no_color = bool(os.environ.get("NO_COLOR"))
+    no_color = bool(os.environ.get("NO_COLOR")) or STATE.mode != "human"
     return Console(file=file, no_color=no_color, highlight=False, soft_wrap=False)
 
 
 def err_console() -> Console:
+    """Diagnostics on stderr: findings, progress, hints (nothing under ``--format quiet``)."""
+    if STATE.mode == "quiet":
+        return Console(file=io.StringIO(), no_color=True, highlight=False, soft_wrap=False)
+    return _console(sys.stderr)
+
+
+def error_console() -> Console:
+    """Errors on stderr, in every mode."""
     return _console(sys.stderr)
 
 
@@ -47,23 +84,63 @@ def out_console() -> Console:
     return _console(sys.stdout)
 
 
+def _set_format(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    STATE.mode = resolve_format(value)
+    return STATE.mode
+
+
 def format_option(func: F) -> F:
-    """``--format human|json``, the same on every command that reports."""
+    """``--format auto|human|agent|json|quiet``, the same on every command that reports.
+
+    The command receives the resolved mode (never ``auto``).
+    """
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(["human", "json"]),
-        default="human",
+        type=click.Choice(FORMATS),
+        default="auto",
         show_default=True,
-        help="human: tables on the terminal; json: exactly one JSON document on stdout.",
+        callback=_set_format,
+        is_eager=True,
+        help=(
+            "auto: agent when run by an AI agent, else human; human: colour and tables; "
+            "agent: the same plain, no colour or progress; json: exactly one JSON document "
+            "on stdout, on every exit path; quiet: results only, no diagnostics."
+        ),
     )(func)
 
 
-def print_json(doc: dict[str, Any]) -> None:
-    """Print one JSON document on stdout, keys sorted, with the schema version."""
-    body = {"schema_version": JSON_SCHEMA_VERSION, **doc}
+def format_in_argv(argv: Sequence[str]) -> str | None:
+    """The ``--format`` value in ``argv`` (for exit paths before click has parsed it)."""
+    for i, arg in enumerate(argv):
+        if arg == "--format" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--format="):
+            return arg.partition("=")[2]
+    return None
+
+
+def print_json(doc: Mapping[str, Any]) -> None:
+    """Print the one JSON document on stdout: keys sorted, ``schema_version`` its only version."""
+    body = {k: v for k, v in doc.items() if k != "version"}
+    body["schema_version"] = JSON_SCHEMA_VERSION
     sys.stdout.write(json.dumps(body, indent=2, sort_keys=True, default=_default) + "\n")
     sys.stdout.flush()
+    STATE.printed_json = True
+
+
+def error_json(*, kind: str, message: str, exit_code: int, **extra: Any) -> None:
+    """Under ``--format json``, the document of a failed run unless one was printed already."""
+    if STATE.mode != "json" or STATE.printed_json:
+        return
+    findings = extra.pop("findings", [])
+    print_json(
+        {
+            "ok": False,
+            "error": {"kind": kind, "message": message, "exit_code": exit_code, **extra},
+            "findings": findings,
+        }
+    )
 
 
 def _default(obj: Any) -> Any:
@@ -112,7 +189,7 @@ def progress_sink(enabled: bool | None = None) -> Iterator[EventSink]:
     Log events are printed on stderr either way; progress is dropped off a terminal.
     """
     console = err_console()
-    show = console.is_terminal if enabled is None else enabled
+    show = (console.is_terminal and STATE.mode == "human") if enabled is None else enabled
     if not show:
 
         def sink(event: Event) -> None:

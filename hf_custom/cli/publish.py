@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from hf_custom.cli.options import endpoint_option, python_option, revision_option, token_option
 from hf_custom.cli.output import (
     err_console,
     format_option,
@@ -94,11 +95,11 @@ def _renames(values: tuple[str, ...]) -> list[tuple[str, str]]:
     "--dtype", type=click.Choice(["bfloat16", "float16", "float32"]), help="Cast the weights."
 )
 @click.option("--max-shard-size", default="5GB", show_default=True, help="Largest shard size.")
-@click.option("--python", "python", help="Interpreter to verify with (the users' environment).")
-@click.option("--endpoint", help="Hub URL, or 'local' for the embedded Hub (default: HF_ENDPOINT).")
-@click.option("--token", help="Access token (default: HF_TOKEN or the `hf auth login` token).")
+@python_option
+@endpoint_option
+@token_option
 @click.option("--private", is_flag=True, help="Create the repository private.")
-@click.option("--revision", help="Branch to commit to.")
+@revision_option
 @click.option("--create-pr", is_flag=True, help="Open a pull request instead of committing.")
 @click.option("--commit-message", help="The commit message.")
 @format_option
