@@ -27,16 +27,19 @@ from hf_custom.staging.options import (
 )
 from hf_custom.staging.pipeline import stage
 from hf_custom.staging.result import StageResult
+from hf_custom.staging.steps.matrix import matrix
 from hf_custom.staging.steps.upload import upload
 from hf_custom.staging.steps.verify import verify
 
 if TYPE_CHECKING:  # pragma: no cover
     from hf_custom.remote import UploadResult
     from hf_custom.verification import VerifyReport
+    from hf_custom.verification.matrix import MatrixReport
 
 #: The steps after staging, in order. To add one (a version matrix, ...), write it and add a line.
 PUBLISH_STEPS: tuple[tuple[str, PublishStep], ...] = (
     ("verify", verify),
+    ("matrix", matrix),
     ("upload", upload),
 )
 
@@ -49,6 +52,7 @@ class PublishResult:
     verified: bool  # verification ran and passed
     verify_skipped: bool
     verify: VerifyReport | None = None
+    matrix: MatrixReport | None = None  # one column per transformers version
     upload: UploadResult | None = None
     findings: tuple[Finding, ...] = ()
     refused: str | None = None  # why nothing was uploaded, when refused
@@ -73,6 +77,7 @@ class PublishResult:
                 if self.verify_skipped
                 else (self.verify.to_json() if self.verify is not None else None)
             ),
+            "matrix": self.matrix.to_json() if self.matrix is not None else None,
             "upload": self.upload.to_json() if self.upload is not None else None,
             "findings": [f.to_json() for f in self.findings],
             "steps": list(self.steps),
@@ -146,6 +151,7 @@ def publish(
         verified=art.verify is not None and art.verify.ok,
         verify_skipped=not opts.verify,
         verify=art.verify,
+        matrix=art.matrix,
         upload=art.upload,
         findings=tuple(sort_findings(set(art.findings))),
         refused=art.refused,

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "publish": "hf_custom.cli.publish:publish",
     "convert": "hf_custom.cli.convert:convert",
     "doctor": "hf_custom.cli.doctor:doctor",
+    "envs": "hf_custom.cli.envs:envs",
     "explain": "hf_custom.cli.doctor:explain",
     "fix": "hf_custom.cli.fix:fix",
     "hook": "hf_custom.cli.hook:hook",

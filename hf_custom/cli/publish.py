@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from hf_custom.cli.matrix_view import matrix_options, matrix_settings
 from hf_custom.cli.options import endpoint_option, python_option, revision_option, token_option
 from hf_custom.cli.output import (
     err_console,
@@ -96,6 +97,7 @@ def _renames(values: tuple[str, ...]) -> list[tuple[str, str]]:
 )
 @click.option("--max-shard-size", default="5GB", show_default=True, help="Largest shard size.")
 @python_option
+@matrix_options
 @endpoint_option
 @token_option
 @click.option("--private", is_flag=True, help="Create the repository private.")
@@ -118,6 +120,8 @@ def publish(
     dtype: str | None,
     max_shard_size: str,
     python: str | None,
+    transformers: tuple[str, ...],
+    allow_fail: tuple[str, ...],
     endpoint: str | None,
     token: str | None,
     private: bool,
@@ -141,6 +145,7 @@ def publish(
 
     if not src.is_dir():
         raise InputError("the checkpoint folder does not exist", path=str(src))
+    transformers, allow_fail = matrix_settings(src, transformers, allow_fail)
     options = PublishOptions(
         stage=StageOptions(
             code_root=code_root,
@@ -163,6 +168,8 @@ def publish(
         revision=revision,
         commit_message=commit_message,
         create_pr=create_pr,
+        transformers=transformers,
+        allow_fail=allow_fail,
     )
     with progress_sink() as sink:
         try:
@@ -226,6 +233,10 @@ def _human(result: Any, *, local: bool = False) -> None:
             "[bold yellow]verification SKIPPED (--no-verify): nothing proves the staged folder "
             "loads through its AutoClasses[/]"
         )
+    elif result.matrix is not None and len(result.matrix.columns) > 1:
+        from hf_custom.cli.matrix_view import render_matrix
+
+        render_matrix(result.matrix, err)
     elif result.verify is not None:
         _render_verify(result.verify)
     err.print(summary_line(result.findings))

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from hf_custom.staging.result import StageResult
     from hf_custom.staging.tokenizer import TokenizerPlan
     from hf_custom.verification import ExpectedKeys, VerifyReport
+    from hf_custom.verification.matrix import MatrixReport
     from hf_custom.weights import ConvertResult
 
 #: A JSON object as read from config.json.
@@ -103,6 +104,7 @@ class PublishArtefacts:
 
     verify: VerifyReport | None = None  # verify
     upload: UploadResult | None = None  # upload
+    matrix: MatrixReport | None = None  # matrix: one column per transformers version
     config: JSONObject | None = None  # verify: the staged config.json when it changed it
     findings: tuple[Finding, ...] = ()
     refused: str | None = None  # why nothing was uploaded

@@ -53,6 +53,9 @@ class PublishOptions:
     revision: str | None = None
     commit_message: str | None = None
     create_pr: bool = False
+    # --transformers specs: verify once per version in cached environments (matrix step)
+    transformers: tuple[str, ...] = ()
+    allow_fail: tuple[str, ...] = ()  # versions whose failure does not refuse
 
     def __post_init__(self) -> None:
         if self.out is not None and not isinstance(self.out, Path):

@@ -1,0 +1,71 @@
+"""``--transformers`` / ``--allow-fail``: declared once, and the matrix table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SYMBOL = {"passed": "ok", "failed": "FAIL", "skipped": "skip", "missing": "-"}
+
+
+def matrix_options(func: F) -> F:
+    """The two matrix options, the same on publish, doctor --load and fix."""
+    func = click.option(
+        "--allow-fail",
+        "allow_fail",
+        multiple=True,
+        metavar="VERSION",
+        help="Do not refuse when this --transformers version fails (repeatable).",
+    )(func)
+    return click.option(
+        "--transformers",
+        "transformers",
+        multiple=True,
+        metavar="SPEC",
+        help="Verify with each of these transformers versions, in cached environments: "
+        "4.57, 5.24.0, latest, latest-4, installed (repeatable or comma-separated). "
+        "Default: hf-custom.toml / [tool.hf-custom], else the installed version only.",
+    )(func)
+
+
+def matrix_settings(
+    folder: Path, transformers: tuple[str, ...], allow_fail: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Command-line values, else the repository's settings file (for each option separately)."""
+    from hf_custom.settings import load_settings
+
+    if transformers and allow_fail:
+        return transformers, allow_fail
+    settings = load_settings(folder)
+    return (transformers or settings.transformers, allow_fail or settings.allow_fail)
+
+
+def render_matrix(matrix: Any, console: Console) -> None:
+    """AutoClass x version: one short status per cell, then the cause of each failed cell."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="verification matrix", title_justify="left", pad_edge=False)
+    table.add_column("AutoClass")
+    for version in matrix.versions:
+        table.add_column(f"transformers {version}")
+    causes = []
+    for auto_class in matrix.auto_classes:
+        cells = [matrix.cell(auto_class, v) for v in matrix.versions]
+        table.add_row(auto_class, *(_SYMBOL.get(c.status, c.status) for c in cells))
+        causes += [c for c in cells if c.status == "failed"]
+    console.print(table)
+    for cell in causes:
+        console.print(
+            f"  {escape(cell.auto_class)} @ {escape(cell.version)}: {escape(cell.cause)}",
+            highlight=False,
+        )
+    for col in matrix.columns:
+        if col.allowed_to_fail and not col.report.ok:
+            console.print(f"  transformers {col.version} failed: allowed by --allow-fail")
