@@ -1,4 +1,4 @@
-"""publish: stage -> verify -> upload, and the result as plain data.
+"""publish: stage -> verify -> matrix -> upload, and the result as plain data.
 
 :func:`publish` runs the staging pipeline (:mod:`hf_custom.staging.pipeline`), then the steps of
 :data:`PUBLISH_STEPS` on the staged folder. A step that finds a reason not to upload sets
@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from hf_custom.verification import VerifyReport
     from hf_custom.verification.matrix import MatrixReport
 
-#: The steps after staging, in order. To add one (a version matrix, ...), write it and add a line.
+#: The steps after staging, in order. To add one (a code repair, ...), write it and add a line.
 PUBLISH_STEPS: tuple[tuple[str, PublishStep], ...] = (
     ("verify", verify),
     ("matrix", matrix),
