@@ -463,6 +463,18 @@ class CodePackage:
                 return cls
         return None
 
+    def ancestors(self, cls: ClassInfo) -> Iterator[ClassInfo]:
+        """``cls`` and every package class it inherits from (each once); external bases skipped."""
+        seen: set[tuple[str, str]] = set()
+        stack = [cls]
+        while stack:
+            c = stack.pop()
+            if (c.module, c.name) in seen:
+                continue
+            seen.add((c.module, c.name))
+            yield c
+            stack.extend(b for b in (self.resolve_base(c, i) for i in range(len(c.bases))) if b)
+
     def resolve_base(self, cls: ClassInfo, index: int) -> ClassInfo | None:
         """The package class that base number ``index`` of ``cls`` names, or None if external."""
         written = cls.bases[index]

@@ -118,18 +118,6 @@ def _module_path(pkg: CodePackage, cls: ClassInfo) -> str:
     return ""
 
 
-def _ancestors(pkg: CodePackage, cls: ClassInfo) -> Iterator[ClassInfo]:
-    seen: set[tuple[str, str]] = set()
-    stack = [cls]
-    while stack:
-        c = stack.pop()
-        if (c.module, c.name) in seen:
-            continue
-        seen.add((c.module, c.name))
-        yield c
-        stack.extend(b for b in (pkg.resolve_base(c, i) for i in range(len(c.bases))) if b)
-
-
 @register("code.post-init", rules=("HFC252",))
 def post_init(ctx: Context) -> Iterator[Finding]:
     """Model classes whose __init__ never reaches self.post_init()."""
@@ -137,7 +125,7 @@ def post_init(ctx: Context) -> Iterator[Finding]:
     for cls in pkg.model_classes():
         if "__init__" not in cls.methods:
             continue
-        if any(c.calls_post_init for c in _ancestors(pkg, cls)):
+        if any(c.calls_post_init for c in pkg.ancestors(cls)):
             continue
         yield finding(
             "HFC252",
@@ -308,7 +296,7 @@ def config_attributes(ctx: Context) -> Iterator[Finding]:
         raise Skip("no PretrainedConfig subclass in the code")
     defined: set[str] = set(ctx.probe.base_config_attrs()) | set(V4_BASE_DEFAULTS)
     for cls in configs:
-        for c in _ancestors(pkg, cls):
+        for c in pkg.ancestors(cls):
             defined.update(c.init_params)
             defined.update(c.attrs)
             defined.update(c.methods)

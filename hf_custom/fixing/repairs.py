@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,18 +102,6 @@ def _method(node: ast.ClassDef, name: str) -> ast.FunctionDef | None:
     return None
 
 
-def _ancestors(pkg: CodePackage, cls: ClassInfo) -> Iterator[ClassInfo]:
-    seen: set[tuple[str, str]] = set()
-    stack = [cls]
-    while stack:
-        c = stack.pop()
-        if (c.module, c.name) in seen:
-            continue
-        seen.add((c.module, c.name))
-        yield c
-        stack.extend(b for b in (pkg.resolve_base(c, i) for i in range(len(c.bases))) if b)
-
-
 def _stmt_block(fs: FileState, node: ast.stmt) -> tuple[int, int, bytes, bytes] | None:
     """(start, end, indent, text) of the whole lines of ``node``; None if it shares a line."""
     end_line = node.end_lineno or node.lineno
@@ -165,9 +153,7 @@ def _add_import(ctx: FixContext, fs: FileState, line_text: str) -> Edit | None:
 @repair("HFC252")
 def add_post_init(ctx: FixContext) -> None:
     for cls in ctx.pkg.model_classes():
-        if "__init__" not in cls.methods or any(
-            c.calls_post_init for c in _ancestors(ctx.pkg, cls)
-        ):
+        if "__init__" not in cls.methods or any(c.calls_post_init for c in ctx.pkg.ancestors(cls)):
             continue
         fs = _file_of(ctx, cls)
         node = _class_node(fs, cls) if fs else None
@@ -254,7 +240,7 @@ def _embeddings(ctx: FixContext, cls: ClassInfo, prefix: str, depth: int) -> lis
     if depth > 4:
         return []
     out: list[str] = []
-    for c in _ancestors(ctx.pkg, cls):
+    for c in ctx.pkg.ancestors(cls):
         fs = _file_of(ctx, c)
         node = _class_node(fs, c) if fs else None
         init = _method(node, "__init__") if node else None
