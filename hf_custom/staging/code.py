@@ -33,6 +33,7 @@ from hf_custom.staging.imports import (
     loader_guard_names,
     loader_pattern_matches,
     local_install,
+    top_level_names,
     transformers_model_dirs_with,
     transformers_module_exists,
     transformers_source_dir,
@@ -208,16 +209,7 @@ def _top_level_names(path: Path) -> set[str]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
         return set()
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(t.id for t in targets if isinstance(t, ast.Name))
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-    return names
+    return top_level_names(tree)
 
 
 class _Planner:

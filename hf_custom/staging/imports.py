@@ -101,16 +101,7 @@ def loader_guard_names() -> frozenset[str] | None:
     if path is None or not path.is_file():
         return None
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(t.id for t in targets if isinstance(t, ast.Name))
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-    return frozenset(names)
+    return frozenset(top_level_names(tree))
 
 
 def counted_by_check_imports(imp: ImportInfo, guard_names: frozenset[str] | None) -> bool:
@@ -209,3 +200,17 @@ def loader_pattern_matches(
             if line not in import_lines and f"{m.group(1)}.py" not in files:
                 out.append((line, m.group(1)))
     return sorted(out)
+
+
+def top_level_names(tree: ast.Module) -> set[str]:
+    """Names a module defines at its top level (classes, functions, assignments, imports)."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
