@@ -12,10 +12,10 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hf_custom.checks import Skipped, run_checks
 from hf_custom.checks.context import Context
@@ -23,6 +23,10 @@ from hf_custom.checks.view import FolderView, RepoView
 from hf_custom.errors import InputError
 from hf_custom.events import EventSink, Log, emit
 from hf_custom.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from hf_custom.compatibility import Compatibility
+    from hf_custom.envs import Target
 
 REPORT_VERSION = 1
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
@@ -40,6 +44,9 @@ class DoctorReport:
     bytes_downloaded: int | None = None
     seconds: float = field(default=0.0, compare=False)
     verify: Any = field(default=None, compare=False)  # VerifyReport with --load
+    matrix: Any = field(default=None, compare=False)  # MatrixReport with --load --transformers
+    # the model card's Compatibility section (which transformers versions were verified)
+    compatibility: Compatibility | None = None
 
     @property
     def summary(self) -> dict[str, int]:
@@ -72,6 +79,10 @@ class DoctorReport:
             "checks": {"run": list(self.run), "skipped": [s.to_json() for s in self.skipped]},
             "bytes_downloaded": self.bytes_downloaded,
             "verify": self.verify.to_json() if self.verify is not None else None,
+            "matrix": self.matrix.to_json() if self.matrix is not None else None,
+            "compatibility": (
+                self.compatibility.to_json() if self.compatibility is not None else None
+            ),
         }
 
 
@@ -88,13 +99,28 @@ def doctor(
     python: str | None = None,
     on_event: EventSink | None = None,
     trust_remote_code: bool = False,
+    transformers: Sequence[str] = (),
+    allow_fail: Sequence[str] = (),
 ) -> DoctorReport:
     """Diagnose ``target`` (a folder, or a repo id on ``endpoint``) with the checks registry.
 
     ``load`` on a repo id runs that repository's code (in the sandboxed child): it needs
     ``trust_remote_code=True``, the word transformers uses, or :class:`InputError` is raised.
+    ``transformers`` (``--transformers`` specs, with ``load``) verifies once per version in the
+    cached environments of :mod:`hf_custom.envs`; ``allow_fail`` names versions whose failure
+    is a warning.
     """
     start = time.perf_counter()
+    if (transformers or allow_fail) and not load:
+        raise InputError(
+            "--transformers and --allow-fail choose the versions --load verifies with",
+            hint="add --load (it runs the model's code in an isolated child process)",
+        )
+    if transformers and python is not None:
+        raise InputError(
+            "--python and --transformers cannot be combined",
+            hint="--transformers builds its own environments; drop --python",
+        )
     path = Path(target)
     if path.is_dir():
         if revision is not None:
@@ -112,6 +138,8 @@ def doctor(
             load_dir=path if load else None,
             load=load,
             python=python,
+            targets=_targets(transformers, allow_fail, on_event=on_event),
+            allow_fail=allow_fail,
             on_event=on_event,
             start=start,
         )
@@ -143,9 +171,26 @@ def doctor(
         strict=strict,
         load=load,
         python=python,
+        targets=_targets(transformers, allow_fail, on_event=on_event),
+        allow_fail=allow_fail,
         on_event=on_event,
         start=start,
     )
+
+
+def _targets(
+    transformers: Sequence[str], allow_fail: Sequence[str], *, on_event: EventSink | None
+) -> tuple[Target, ...]:
+    """The matrix columns of ``--transformers`` (environments built now, before any check:
+    a version that cannot be built is an error, not a crashed check)."""
+    if not transformers:
+        return ()
+    from hf_custom.envs import parse_specs, resolve_targets
+    from hf_custom.verification.matrix import check_allow_fail
+
+    targets = resolve_targets(parse_specs(transformers), on_event=on_event)
+    check_allow_fail(allow_fail, targets)
+    return targets
 
 
 def diagnose_view(
@@ -162,6 +207,8 @@ def diagnose_view(
     on_event: EventSink | None = None,
     start: float | None = None,
     installed_transformers: bool = True,
+    targets: Sequence[Target] = (),
+    allow_fail: Sequence[str] = (),
 ) -> DoctorReport:
     """Run the registry on any :class:`RepoView` (the hooks use it on a git tree).
 
@@ -170,9 +217,16 @@ def diagnose_view(
     """
     start = time.perf_counter() if start is None else start
     ctx = Context(
-        view, load_dir=load_dir, python=python, installed_transformers=installed_transformers
+        view,
+        load_dir=load_dir,
+        python=python,
+        installed_transformers=installed_transformers,
+        targets=targets,
+        allow_fail=allow_fail,
+        on_event=on_event,
     )
     result = run_checks(ctx, select=select, ignore=ignore, load=load, on_event=on_event)
+    compatibility = _card_compatibility(ctx)
     downloaded = getattr(view, "bytes_downloaded", None)
     return DoctorReport(
         target=view.label,
@@ -185,7 +239,24 @@ def diagnose_view(
         bytes_downloaded=downloaded if isinstance(downloaded, int) else None,
         seconds=time.perf_counter() - start,
         verify=ctx.verify_report,
+        matrix=ctx.matrix_report,
+        compatibility=compatibility,
     )
+
+
+def _card_compatibility(ctx: Context) -> Compatibility | None:
+    """The Compatibility section hf-custom wrote into the model card, read back (None when the
+    card has none, or cannot be read)."""
+    from hf_custom.checks import Skip
+    from hf_custom.compatibility import read_compatibility
+    from hf_custom.errors import HFCustomError
+
+    if not ctx.has("README.md"):
+        return None
+    try:
+        return read_compatibility(ctx.text("README.md"))
+    except (Skip, HFCustomError, OSError):
+        return None
 
 
 def _names_a_missing_thing(exc: BaseException) -> bool:
@@ -207,6 +278,8 @@ def _doctor_remote(
     strict: bool,
     load: bool,
     python: str | None,
+    targets: Sequence[Target],
+    allow_fail: Sequence[str],
     on_event: EventSink | None,
     start: float,
 ) -> DoctorReport:
@@ -240,6 +313,8 @@ def _doctor_remote(
             load_dir=tmp,
             python=python,
             revision=revision,
+            targets=targets,
+            allow_fail=allow_fail,
             on_event=on_event,
             start=start,
         )

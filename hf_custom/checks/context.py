@@ -8,7 +8,7 @@ Everything here is read-only; nothing executes the model's code.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 from hf_custom import safejson
 from hf_custom.checks import Skip
 from hf_custom.checks.view import FileEntry, RepoView
+from hf_custom.events import EventSink
 
 if TYPE_CHECKING:
     from hf_custom.checks.v5 import Probe
     from hf_custom.codeinfo import CodePackage
+    from hf_custom.envs import Target
 
 # Files above this size are not read whole by text checks (a "config" of 20 MB is not a config).
 MAX_TEXT_BYTES = 20_000_000
@@ -35,6 +37,9 @@ class Context:
         load_dir: Path | None = None,
         python: str | None = None,
         installed_transformers: bool = True,
+        targets: Sequence[Target] = (),
+        allow_fail: Sequence[str] = (),
+        on_event: EventSink | None = None,
     ) -> None:
         self.view = view
         # False in the git hook: probe v5 removals with the static list, never import transformers.
@@ -43,6 +48,11 @@ class Context:
         self.load_dir = load_dir
         self.python = python
         self.verify_report: Any = None  # the VerifyReport of --load, for the CLI's table
+        # --load --transformers: one verification per resolved version (verification.matrix)
+        self.targets = tuple(targets)
+        self.allow_fail = tuple(allow_fail)
+        self.on_event = on_event  # progress of building the matrix environments
+        self.matrix_report: Any = None  # the MatrixReport of --load --transformers
         self._bytes: dict[str, bytes] = {}
         self._json: dict[str, tuple[Any, str | None]] = {}
         self._headers: dict[str, tuple[dict[str, Any] | None, str | None]] = {}

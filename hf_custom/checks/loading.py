@@ -20,6 +20,16 @@ def verify(ctx: Context) -> Iterator[Finding]:
     """Load every AutoClass of auto_map in a clean child process, compare tensors, run forward."""
     if ctx.load_dir is None:
         raise Skip("no local copy of the repository to load")
+    if ctx.targets:  # --transformers: one verification per version, in cached envs
+        from hf_custom.verification.matrix import verify_matrix
+
+        matrix = verify_matrix(
+            ctx.load_dir, ctx.targets, allow_fail=ctx.allow_fail, on_event=ctx.on_event
+        )
+        ctx.matrix_report = matrix
+        ctx.verify_report = matrix.columns[0].report
+        yield from matrix.all_findings()
+        return
     from hf_custom.verification import verify as run_verify
 
     report = run_verify(ctx.load_dir, python=ctx.python)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import click
 
+from hf_custom.cli.matrix_view import matrix_options
 from hf_custom.cli.options import (
     endpoint_option,
     ignore_option,
@@ -40,6 +42,7 @@ def _patterns(values: Iterable[str]) -> tuple[str, ...]:
     help="Needed with --load on a repo id: say that you accept to run that repository's code.",
 )
 @python_option
+@matrix_options
 @click.option("--list-checks", is_flag=True, help="List every rule and the check reporting it.")
 @format_option
 def doctor(
@@ -53,6 +56,8 @@ def doctor(
     load: bool,
     trust_remote_code: bool,
     python: str | None,
+    transformers: tuple[str, ...],
+    allow_fail: tuple[str, ...],
     list_checks: bool,
     fmt: str,
 ) -> None:
@@ -62,6 +67,7 @@ def doctor(
     hf-custom doctor ./my-model
     hf-custom doctor you/model --revision main --format json
     hf-custom doctor ./my-model --select HFC2 --ignore HFC250 --strict
+    hf-custom doctor ./my-model --load --transformers 4.57,latest
     """
     from hf_custom.cli.main import ResultCode
 
@@ -72,6 +78,11 @@ def doctor(
         raise click.UsageError("missing TARGET (a folder or a repo id)")
     from hf_custom.cli.output import progress_sink
     from hf_custom.diagnosis import doctor as run_doctor
+
+    if load and python is None and Path(target).is_dir():  # the folder's settings file
+        from hf_custom.cli.matrix_view import matrix_settings
+
+        transformers, allow_fail = matrix_settings(Path(target), transformers, allow_fail)
 
     with progress_sink() as sink:
         report = run_doctor(
@@ -85,6 +96,8 @@ def doctor(
             load=load,
             trust_remote_code=trust_remote_code,
             python=python,
+            transformers=transformers,
+            allow_fail=allow_fail,
             on_event=sink,
         )
     if fmt == "json":
@@ -108,10 +121,18 @@ def _render(report: object) -> None:
 
     assert isinstance(report, DoctorReport)
     console = out_console()
-    if report.verify is not None:  # --load: the per-AutoClass table first
+    if report.matrix is not None and len(report.matrix.columns) > 1:  # --load --transformers
+        from hf_custom.cli.matrix_view import render_matrix
+
+        render_matrix(report.matrix, console)
+    elif report.verify is not None:  # --load: the per-AutoClass table first
         from hf_custom.cli.verify_view import verify_table
 
         console.print(verify_table(report.verify))
+    if report.compatibility is not None:
+        from hf_custom.cli.matrix_view import render_compatibility
+
+        render_compatibility(report.compatibility, console)
     render_findings(report.findings, console)
     for s in report.skipped:
         console.print(

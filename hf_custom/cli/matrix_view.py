@@ -69,3 +69,26 @@ def render_matrix(matrix: Any, console: Console) -> None:
     for col in matrix.columns:
         if col.allowed_to_fail and not col.report.ok:
             console.print(f"  transformers {col.version} failed: allowed by --allow-fail")
+
+
+def render_compatibility(compat: Any, console: Console) -> None:
+    """The model card's Compatibility section, read back: which versions were verified, when."""
+    from rich.markup import escape
+
+    console.print(
+        f"model card: verified on {escape(compat.date or '?')} by hf-custom "
+        f"{escape(compat.hf_custom or '?')} with transformers:",
+        highlight=False,
+    )
+    for v in compat.versions:
+        result = "passed" if v.ok else "failed" + (f" ({', '.join(v.failed)})" if v.failed else "")
+        extra = ", ".join(
+            f"{name} {value}"
+            for name, value in (("huggingface_hub", v.huggingface_hub), ("torch", v.torch))
+            if value
+        )
+        console.print(
+            f"  {escape(v.transformers)}: {escape(result)}"
+            + (f" ({escape(extra)})" if extra else ""),
+            highlight=False,
+        )
