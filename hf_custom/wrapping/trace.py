@@ -85,8 +85,99 @@ def read_forward(
     mask_style: str | None = None,
     lm_head_hint: str | None = None,
 ) -> ForwardSpec:
+    """Learn how ``module.forward`` is called and what it returns (see the module docstring)."""
     import torch
 
+    name = type(module).__name__
+    a = _arguments(module)
+    embeddings, bound = _embeddings(module, vocab_hint)
+    module.eval()
+    gen = torch.Generator().manual_seed(0)
+    low = 1 if bound > 2 else 0
+    x = torch.randint(low, bound, (BATCH, SEQ), generator=gen)
+    y = torch.randint(low, bound, (BATCH, SEQ), generator=gen)
+    call = _Caller(module, a)
+    traced = _trace(module, call, embeddings, x, y)
+    path, out, t_path, last_only = _main_output(name, traced)
+    call.dummy_targets = last_only  # the module needs targets to return every position
+    base_mask = torch.ones(BATCH, SEQ, dtype=torch.long) if a.mask_required else None
+
+    def run(ids_t: Any, mask_t: Any = None) -> Any:
+        return _select(
+            call(ids_t, mask_t if mask_t is not None else _layout_mask(base_mask, ids_t)), path
+        )
+
+    in_sf, out_sf = _layout(run, x, bound) if seq_first is None else (seq_first, seq_first)
+    emb_name = next(iter(traced.seen), None)
+    emb = embeddings.get(emb_name) if emb_name else None
+    vocab = emb.num_embeddings if emb is not None else vocab_hint
+    if vocab is None:
+        raise InputError(
+            "cannot tell the vocabulary size: no nn.Embedding receives the token ids",
+            hint="pass --arg vocab_size=N",
+        )
+    width = int(out.shape[-1])
+    lm_head = _lm_head(module, out, vocab, hint=lm_head_hint, called=traced.called)
+    dim = emb.embedding_dim if emb is not None else None
+    if width == vocab and dim == vocab:
+        raise InputError(
+            "cannot tell logits from hidden states: the vocabulary and the hidden size are equal",
+            hint="give them different values with --arg (e.g. --arg vocab_size=N) for the wrap",
+        )
+
+    def hf(ids_bs: Any, mask_bs: Any = None, style: str | None = None) -> Any:
+        ids_m = ids_bs.t() if in_sf else ids_bs
+        mask_m = None if mask_bs is None or style is None else _convert_mask(mask_bs, style)
+        o = run(ids_m, mask_m)
+        return o.transpose(0, 1) if out_sf else o
+
+    causal = _is_causal(hf, x, bound)
+    style = _mask_convention(hf, x, a, mask_style)
+    loss: dict[str, Any] = {}
+    if a.tgt is not None and t_path is not None and width == vocab and not in_sf:
+        loss = _loss_convention(call, x, y, traced.with_targets, t_path, base_mask)
+    uses_targets = a.tgt is not None and bool(loss or last_only)
+    return ForwardSpec(
+        targets_arg=a.tgt.name if (a.tgt is not None and uses_targets) else None,
+        last_only=last_only,
+        targets_output_path=t_path if uses_targets else None,
+        loss_path=loss.get("path"),
+        loss_shift=bool(loss.get("shift")),
+        ignore_index=loss.get("ignore_index"),
+        loss_note=loss.get("note"),
+        ids_arg=a.ids.name,
+        ids_positional=a.ids is a.params[0] and a.ids.kind != a.ids.KEYWORD_ONLY,
+        mask_arg=a.mask.name if (a.mask is not None and style is not None) else None,
+        mask_style=style,
+        mask_required=a.mask_required,
+        input_seq_first=in_sf,
+        output_seq_first=out_sf,
+        output_path=path,
+        output_kind="logits" if width == vocab else "hidden",
+        causal=causal,
+        width=width,
+        vocab_size=vocab,
+        input_embedding=emb_name,
+        lm_head=lm_head,
+        embedding_dim=dim,
+    )
+
+
+@dataclass(frozen=True)
+class _Arguments:
+    """The parameters of forward that wrap fills: the ids, and optionally a mask and targets."""
+
+    params: tuple[inspect.Parameter, ...]
+    ids: inspect.Parameter
+    mask: inspect.Parameter | None
+    tgt: inspect.Parameter | None
+
+    @property
+    def mask_required(self) -> bool:
+        return self.mask is not None and self.mask.default is inspect.Parameter.empty
+
+
+def _arguments(module: Any) -> _Arguments:
     sig = inspect.signature(module.forward)
     params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     if not params:
@@ -111,7 +202,13 @@ def read_forward(
                 hint="give it a default in the research module, or wrap a module whose forward "
                 "takes only token ids and a mask",
             )
-    mask_required = mask is not None and mask.default is inspect.Parameter.empty
+    return _Arguments(params=tuple(params), ids=ids, mask=mask, tgt=tgt)
+
+
+def _embeddings(module: Any, vocab_hint: int | None) -> tuple[dict[str, Any], int]:
+    """The module's ``nn.Embedding``s by name, and a bound on the token ids all of them accept."""
+    import torch
+
     embeddings = {n: m for n, m in module.named_modules() if isinstance(m, torch.nn.Embedding)}
     bound = min(
         [m.num_embeddings for m in embeddings.values()] + ([vocab_hint] if vocab_hint else []),
@@ -122,28 +219,49 @@ def read_forward(
             f"cannot tell the vocabulary size of {type(module).__name__}: it has no nn.Embedding",
             hint="pass --arg vocab_size=N",
         )
-    module.eval()
-    gen = torch.Generator().manual_seed(0)
-    low = 1 if bound > 2 else 0
-    x = torch.randint(low, bound, (BATCH, SEQ), generator=gen)
+    return embeddings, bound
 
-    dummy_targets = False  # set when the module needs targets to return every position
 
-    def call(ids_t: Any, mask_t: Any = None, targets_t: Any = None) -> Any:
+class _Caller:
+    """Calls the module's forward with ids, an optional mask and optional targets (no grad)."""
+
+    def __init__(self, module: Any, a: _Arguments) -> None:
+        self.module = module
+        self.a = a
+        self.dummy_targets = False  # set when the module needs targets to return every position
+
+    def __call__(self, ids_t: Any, mask_t: Any = None, targets_t: Any = None) -> Any:
+        import torch
+
+        a = self.a
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
-        if ids.kind == ids.POSITIONAL_ONLY:
+        if a.ids.kind == a.ids.POSITIONAL_ONLY:
             args.append(ids_t)
         else:
-            kwargs[ids.name] = ids_t
-        if mask is not None and mask_t is not None:
-            kwargs[mask.name] = mask_t
-        if tgt is not None and targets_t is None and dummy_targets:
+            kwargs[a.ids.name] = ids_t
+        if a.mask is not None and mask_t is not None:
+            kwargs[a.mask.name] = mask_t
+        if a.tgt is not None and targets_t is None and self.dummy_targets:
             targets_t = ids_t
-        if tgt is not None and targets_t is not None:
-            kwargs[tgt.name] = targets_t
+        if a.tgt is not None and targets_t is not None:
+            kwargs[a.tgt.name] = targets_t
         with torch.no_grad():
-            return module(*args, **kwargs)
+            return self.module(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class _Traced:
+    first: Any  # the output without targets
+    with_targets: Any  # the output given targets (None: no targets argument, or it failed)
+    seen: Mapping[str, int]  # embeddings that received the ids
+    called: frozenset[str]  # submodules forward called
+
+
+def _trace(module: Any, call: _Caller, embeddings: Mapping[str, Any], x: Any, y: Any) -> _Traced:
+    """Call forward without targets (and with them, if it takes targets), recording which
+    submodules run and which embedding receives the ids."""
+    import torch
 
     seen: dict[str, int] = {}
     hooks = [
@@ -154,15 +272,15 @@ def read_forward(
         if name:
             hooks.append(m.register_forward_pre_hook(_called(name, called)))
     full_keep = torch.ones(BATCH, SEQ, dtype=torch.long)
-    y = torch.randint(low, bound, (BATCH, SEQ), generator=gen)
+    required = call.a.mask_required
     with_targets = None
     try:
-        if tgt is not None:  # the call with targets returns every position (and a loss)
-            with_targets = _try(lambda: call(x, full_keep if mask_required else None, y))
-            if with_targets is None and mask_required:
+        if call.a.tgt is not None:  # the call with targets returns every position (and a loss)
+            with_targets = _try(lambda: call(x, full_keep if required else None, y))
+            if with_targets is None and required:
                 with_targets = _try(lambda: call(x, full_keep.bool(), y))
-        first = _try(lambda: call(x, full_keep if mask_required else None))
-        if first is None and mask_required:
+        first = _try(lambda: call(x, full_keep if required else None))
+        if first is None and required:
             first = _try(lambda: call(x, full_keep.bool()))
         if first is None:
             raise InputError(
@@ -172,12 +290,21 @@ def read_forward(
     finally:
         for h in hooks:
             h.remove()
-    path, out = _main_tensor(first)
+    return _Traced(first=first, with_targets=with_targets, seen=seen, called=frozenset(called))
+
+
+def _main_output(
+    name: str, traced: _Traced
+) -> tuple[tuple[str | int, ...], Any, tuple[str | int, ...] | None, bool]:
+    """(path to the main tensor, that tensor, its path given targets, last position only)."""
+    import torch
+
+    path, out = _main_tensor(traced.first)
     last_only = False
     t_path: tuple[str | int, ...] | None = None
-    if with_targets is not None:
-        t_path, t_out = _main_tensor(with_targets)
-        short_path, short = _main_tensor(first, seq=1)
+    if traced.with_targets is not None:
+        t_path, t_out = _main_tensor(traced.with_targets)
+        short_path, short = _main_tensor(traced.first, seq=1)
         if (
             path is None
             and t_path is not None
@@ -185,90 +312,43 @@ def read_forward(
             and torch.allclose(short[:, -1], t_out[:, -1], atol=1e-5)
         ):
             last_only = True
-            dummy_targets = True
             path, out = t_path, t_out
     if path is None:
         raise InputError(
-            f"{type(module).__name__}.forward returned no (batch, seq, features) tensor",
+            f"{name}.forward returned no (batch, seq, features) tensor",
             hint="wrap returns hidden states or logits; wrap the part of the model that does",
         )
-    base_mask = full_keep if mask_required else None
+    return path, out, t_path, last_only
 
-    def run(ids_t: Any, mask_t: Any = None) -> Any:
-        return _select(
-            call(ids_t, mask_t if mask_t is not None else _layout_mask(base_mask, ids_t)), path
-        )
 
-    in_sf, out_sf = _layout(run, x, bound) if seq_first is None else (seq_first, seq_first)
-    emb_name = next(iter(seen), None)
-    emb = embeddings.get(emb_name) if emb_name else None
-    vocab = emb.num_embeddings if emb is not None else vocab_hint
-    if vocab is None:
+def _lm_head(
+    module: Any, out: Any, vocab: int, *, hint: str | None, called: frozenset[str]
+) -> str | None:
+    """The module's own LM head when forward returns hidden states (``--lm-head`` or found)."""
+    if int(out.shape[-1]) == vocab or hint == "none":
+        return None
+    lm_head = hint or _unused_lm_head(module, out, vocab, set(called))
+    if hint and not _is_lm_head(module, hint, out, vocab):
         raise InputError(
-            "cannot tell the vocabulary size: no nn.Embedding receives the token ids",
-            hint="pass --arg vocab_size=N",
+            f"--lm-head {hint}: no submodule of that name maps the hidden states to {vocab} logits",
+            hint="pass the attribute path of the module's own language-modeling head, or "
+            "--lm-head none for a new one",
         )
-    width = int(out.shape[-1])
-    lm_head = None
-    if width != vocab and lm_head_hint != "none":
-        lm_head = lm_head_hint or _unused_lm_head(module, out, vocab, called)
-        if lm_head_hint and not _is_lm_head(module, lm_head_hint, out, vocab):
-            raise InputError(
-                f"--lm-head {lm_head_hint}: no submodule of that name maps the hidden states "
-                f"to {vocab} logits",
-                hint="pass the attribute path of the module's own language-modeling head, or "
-                "--lm-head none for a new one",
-            )
-    dim = emb.embedding_dim if emb is not None else None
-    if width == vocab and dim == vocab:
-        raise InputError(
-            "cannot tell logits from hidden states: the vocabulary and the hidden size are equal",
-            hint="give them different values with --arg (e.g. --arg vocab_size=N) for the wrap",
-        )
+    return lm_head
 
-    def hf(ids_bs: Any, mask_bs: Any = None, style: str | None = None) -> Any:
-        ids_m = ids_bs.t() if in_sf else ids_bs
-        mask_m = None if mask_bs is None or style is None else _convert_mask(mask_bs, style)
-        o = run(ids_m, mask_m)
-        return o.transpose(0, 1) if out_sf else o
 
-    causal = _is_causal(hf, x, bound)
-    style = None
-    if mask is not None:
-        style = (
-            mask_style
-            if mask_style not in (None, "auto")
-            else _mask_style(hf, x, mask.name, optional=not mask_required)
-        )
-        if style == "ignore":
-            style = None
-    loss: dict[str, Any] = {}
-    if tgt is not None and t_path is not None and width == vocab and not in_sf:
-        loss = _loss_convention(call, x, y, with_targets, t_path, base_mask)
-    return ForwardSpec(
-        targets_arg=tgt.name if (tgt is not None and (loss or last_only)) else None,
-        last_only=last_only,
-        targets_output_path=t_path if (loss or last_only) else None,
-        loss_path=loss.get("path"),
-        loss_shift=bool(loss.get("shift")),
-        ignore_index=loss.get("ignore_index"),
-        loss_note=loss.get("note"),
-        ids_arg=ids.name,
-        ids_positional=ids is params[0] and ids.kind != ids.KEYWORD_ONLY,
-        mask_arg=mask.name if (mask is not None and style is not None) else None,
-        mask_style=style,  # type: ignore[arg-type]
-        mask_required=mask_required,
-        input_seq_first=in_sf,
-        output_seq_first=out_sf,
-        output_path=path,
-        output_kind="logits" if width == vocab else "hidden",
-        causal=causal,
-        width=width,
-        vocab_size=vocab,
-        input_embedding=emb_name,
-        lm_head=lm_head,
-        embedding_dim=dim,
+def _mask_convention(
+    hf: Callable[..., Any], x: Any, a: _Arguments, requested: str | None
+) -> MaskStyle | None:
+    """How the mask argument marks padding (None: no mask argument, or it is ignored)."""
+    if a.mask is None:
+        return None
+    style = (
+        requested
+        if requested not in (None, "auto")
+        else _mask_style(hf, x, a.mask.name, optional=not a.mask_required)
     )
+    return None if style == "ignore" else style  # type: ignore[return-value]
 
 
 def _recorder(name: str, x: Any, seen: dict[str, int]) -> Callable[..., None]:
