@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from hf_custom.cli.matrix_view import matrix_options
 from hf_custom.cli.options import python_option
 from hf_custom.cli.output import format_option, print_json
 
@@ -24,6 +25,7 @@ def _patterns(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--no-verify", is_flag=True, help="Do not verify the repaired copy (exit 1).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out folder.")
 @python_option
+@matrix_options
 @format_option
 def fix(
     src: Path,
@@ -34,6 +36,8 @@ def fix(
     no_verify: bool,
     force: bool,
     python: str | None,
+    transformers: tuple[str, ...],
+    allow_fail: tuple[str, ...],
     fmt: str,
 ) -> None:
     """Repair a checkpoint's custom code for the installed transformers, in a copy.
@@ -45,6 +49,8 @@ def fix(
     \b
     hf-custom fix ./my-model --out ./my-model-fixed
     hf-custom fix ./my-model --diff --select HFC252,HFC253
+    hf-custom fix ./my-model --out ./fixed --transformers 4.57,latest  (works on both lines,
+        and the outputs match the original's under 4.57)
     """
     from hf_custom.cli.main import ResultCode
     from hf_custom.cli.output import progress_sink
@@ -54,6 +60,13 @@ def fix(
         raise click.UsageError("pass --out DIR to write the repaired copy, or --diff")
     if out is not None and diff_only:
         raise click.UsageError("--diff writes nothing: drop --out, or drop --diff")
+    if src.is_dir() and python is None and not no_verify:
+        from hf_custom.cli.matrix_view import matrix_settings
+
+        transformers, allow_fail = matrix_settings(src, transformers, allow_fail)
+    if (transformers or allow_fail) and no_verify:
+        raise click.UsageError("--transformers and --allow-fail choose how to verify: "
+                               "drop them, or drop --no-verify")  # fmt: skip
     with progress_sink() as sink:
         result = fix_folder(
             src,
@@ -63,6 +76,8 @@ def fix(
             verify=not no_verify,
             force=force,
             python=python,
+            transformers=transformers,
+            allow_fail=allow_fail,
             on_event=sink,
         )
     if fmt == "json":
@@ -94,6 +109,13 @@ def _render(result: object) -> None:
     for f in result.remaining:
         if (f.id, f.path, f.line) not in named:
             w(f"{f.id} {f.path}:{f.line} remains: {f.message}\n")
+    if result.matrix is not None and len(result.matrix.columns) > 1:
+        from hf_custom.cli.matrix_view import render_cross_version, render_matrix
+        from hf_custom.cli.output import err_console
+
+        render_matrix(result.matrix, err_console())
+        if result.cross_version is not None:
+            render_cross_version(result.cross_version, err_console())
     if result.verified is None:
         verdict = "not verified (--no-verify)"
     elif result.verified:

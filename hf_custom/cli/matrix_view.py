@@ -92,3 +92,24 @@ def render_compatibility(compat: Any, console: Console) -> None:
             + (f" ({escape(extra)})" if extra else ""),
             highlight=False,
         )
+
+
+def render_cross_version(cross: Any, console: Console) -> None:
+    """One line per AutoClass: the original's outputs under v4 against the repaired copy's."""
+    from rich.markup import escape
+
+    console.print(
+        f"outputs: the original under transformers {cross.base} against the repaired copy "
+        f"under {cross.other}",
+        highlight=False,
+    )
+    for d in cross.diffs:
+        if d.status == "same":
+            text = f"same (max abs difference {d.max_abs_diff:.3g})"
+        elif d.status == "differs":
+            text = f"DIFFER: {', '.join(d.fields[:3])}: {d.detail}"
+        else:
+            text = f"not compared: {d.detail}"
+        console.print(f"  {escape(d.auto_class)}: {escape(text)}", highlight=False)
+    if not cross.diffs:
+        console.print("  nothing compared: the original gave no outputs", highlight=False)

@@ -6,7 +6,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,10 @@ class FixResult:
     verified: bool | None = None  # None: verification not run
     verify_problem: str = ""  # why verification failed
     verify_findings: tuple[Finding, ...] = field(default=(), compare=False)
+    # --transformers: the repaired copy's matrix, and the original's forward under the v4
+    # version against the copy's under the v5 version (verification.crossversion)
+    matrix: Any = field(default=None, compare=False)
+    cross_version: Any = field(default=None, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -45,6 +49,10 @@ class FixResult:
             "ok": self.verified,
             "problem": self.verify_problem or None,
             "findings": [f.to_json() for f in self.verify_findings],
+            "matrix": self.matrix.to_json() if self.matrix is not None else None,
+            "cross_version": (
+                self.cross_version.to_json() if self.cross_version is not None else None
+            ),
         }
         return doc
 
@@ -86,18 +94,72 @@ def _check_out(src: Path, out: Path, *, force: bool) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Verified:
+    ok: bool
+    problem: str = ""
+    findings: tuple[Finding, ...] = ()
+    matrix: Any = None
+    cross_version: Any = None
+
+
 def _verify_copy(
-    copy: Path, work: Path, *, python: str | None, on_event: EventSink | None
-) -> tuple[bool, str, tuple[Finding, ...]]:
+    copy: Path,
+    work: Path,
+    *,
+    src: Path,
+    python: str | None,
+    transformers: tuple[str, ...],
+    allow_fail: tuple[str, ...],
+    on_event: EventSink | None,
+) -> _Verified:
     from hf_custom.publishing import publish
 
     emit(on_event, Log("verifying the repaired copy (publish --dry-run into a temporary folder)"))
+    outputs = work / "outputs" if transformers else None
     try:
-        res = publish(copy, dry_run=True, out=work / "staged", python=python, on_event=on_event)
+        res = publish(
+            copy,
+            dry_run=True,
+            out=work / "staged",
+            python=python,
+            transformers=transformers,
+            allow_fail=allow_fail,
+            matrix_outputs=outputs,
+            on_event=on_event,
+        )
     except HFCustomError as exc:
-        return False, str(exc), tuple(exc.findings)
+        return _Verified(False, str(exc), tuple(exc.findings))
     errors = tuple(f for f in res.findings if f.severity is Severity.ERROR)
-    return res.verified, res.refused or "", errors
+    done = _Verified(res.verified, res.refused or "", errors, matrix=res.matrix)
+    if outputs is None or res.matrix is None or not res.verified:
+        return done
+    from hf_custom.verification.crossversion import cross_version, pick_lines
+
+    lines = pick_lines([c.target for c in res.matrix.columns])
+    if lines is None:
+        emit(on_event, Log("outputs not compared across versions: the matrix needs a v4 "
+                           "and a v5 version (e.g. --transformers 4.57,latest)"))  # fmt: skip
+        return done
+    cross = cross_version(
+        src,
+        base=lines[0],
+        other=lines[1],
+        other_outputs=outputs / lines[1].version,
+        work=work,
+        on_event=on_event,
+    )
+    bad = tuple(f for f in cross.findings if f.severity is Severity.ERROR)
+    problem = (
+        f"the outputs differ from the original's under transformers {cross.base}" if bad else ""
+    )
+    return replace(
+        done,
+        ok=not bad,
+        problem=problem,
+        findings=done.findings + bad,
+        cross_version=cross,
+    )
 
 
 def fix_folder(
@@ -109,12 +171,17 @@ def fix_folder(
     verify: bool = True,
     force: bool = False,
     python: str | None = None,
+    transformers: Collection[str] = (),
+    allow_fail: Collection[str] = (),
     on_event: EventSink | None = None,
 ) -> FixResult:
     """Repair a copy of ``src`` into ``out`` (``out`` None: plan and verify only, write nothing).
 
     ``src`` is only read. The repaired copy is checked again by doctor for the repair rules and,
-    with ``verify``, staged and verified through the publish pipeline (dry run).
+    with ``verify``, staged and verified through the publish pipeline (dry run). With
+    ``transformers`` (``--transformers`` specs) the copy is verified once per version, and when
+    the matrix holds a v4 and a v5 version, the original's forward under the v4 one is compared
+    with the copy's under the v5 one (a difference fails the verification, HFC592).
     """
     from hf_custom.checks import selected_rules
     from hf_custom.diagnosis import doctor
@@ -145,12 +212,16 @@ def fix_folder(
         if rules:
             report = doctor(copy, select=sorted(rules))
             remaining = tuple(f for f in report.findings if f.severity is Severity.ERROR)
-        verified: bool | None = None
-        problem: str = ""
-        vfindings: tuple[Finding, ...] = ()
+        checked: _Verified | None = None
         if verify:
-            verified, problem, vfindings = _verify_copy(
-                copy, work, python=python, on_event=on_event
+            checked = _verify_copy(
+                copy,
+                work,
+                src=src_path,
+                python=python,
+                transformers=tuple(transformers),
+                allow_fail=tuple(allow_fail),
+                on_event=on_event,
             )
         if out_path is not None:
             if out_path.exists():
@@ -162,9 +233,11 @@ def fix_folder(
             out=str(out_path) if out_path is not None else None,
             plan=plan,
             remaining=remaining,
-            verified=verified,
-            verify_problem=problem,
-            verify_findings=vfindings,
+            verified=checked.ok if checked is not None else None,
+            verify_problem=checked.problem if checked is not None else "",
+            verify_findings=checked.findings if checked is not None else (),
+            matrix=checked.matrix if checked is not None else None,
+            cross_version=checked.cross_version if checked is not None else None,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -52,3 +52,53 @@ Drop `--allow-fail` once the code supports that version again.
         needs="load",
     )
 )
+
+define(
+    Rule(
+        id="HFC592",
+        name="outputs-differ-across-versions",
+        severity=Severity.ERROR,
+        summary="the repaired package's forward under transformers v5 differs from the original's under v4",
+        fix="find what the repair or v5 changed in the computation (often a weight left random: "
+        "tie_word_embeddings, a base-config attribute v5 no longer sets) and fix it in the code",
+        explanation="""\
+## What it does
+`hf-custom fix --transformers 4.57,5.24` (any v4 and v5 versions) runs the ORIGINAL package's forward under the v4 version and the REPAIRED copy's forward under the v5 version, on the same inputs built from the config and the same weights, and compares every output tensor (relative tolerance 1e-4, absolute 1e-5). It reports each AutoClass whose outputs differ.
+
+## Why is this bad?
+A repair is meant to keep the model's behaviour. A copy that loads on v5 but computes something else silently breaks every user who upgrades: the v4 users had a working model.
+
+## Example
+The original relies on v4 defaulting `tie_word_embeddings` to true; under v5 the repaired copy loads with `lm_head` randomly initialised, so its logits differ from the v4 ones.
+
+## How to fix
+Read the AutoClass and the output field named, compare the loading reports of both versions (`hf-custom doctor --load --transformers 4.57,5.24`), and make the code set what v5 no longer sets for it.
+""",
+        needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC593",
+        name="outputs-not-compared-across-versions",
+        severity=Severity.WARNING,
+        summary="the cross-version output comparison of fix could not be made for an AutoClass",
+        fix="make the original verify under the v4 version (or drop that version) and the forward "
+        "run on both sides; the comparison is otherwise not proof",
+        explanation="""\
+## What it does
+Reports an AutoClass whose forward outputs `hf-custom fix` could not compare across transformers versions: the original does not verify under the v4 version (no baseline), the forward did not pass on one side, or the two runs built different inputs from their configs.
+
+## Why is this bad?
+Nothing was proven about that AutoClass's outputs: a comparison that did not run must not read as one that passed.
+
+## Example
+The original package already fails on transformers 4.57, so there is no v4 output to compare the repaired copy with.
+
+## How to fix
+Check the original under the v4 version with `hf-custom doctor ORIGINAL --load --transformers 4.57`, or compare with another v4 version.
+""",
+        needs="load",
+    )
+)

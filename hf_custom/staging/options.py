@@ -56,6 +56,7 @@ class PublishOptions:
     # --transformers specs: verify once per version in cached environments (matrix step)
     transformers: tuple[str, ...] = ()
     allow_fail: tuple[str, ...] = ()  # versions whose failure does not refuse
+    matrix_outputs: Path | None = None  # fix: keep each version's forward outputs here
 
     def __post_init__(self) -> None:
         if self.out is not None and not isinstance(self.out, Path):

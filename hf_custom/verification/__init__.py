@@ -145,11 +145,15 @@ def verify(
     python: str | None = None,
     timeout: float = 600,
     on_event: EventSink | None = None,
+    outputs: Path | None = None,
 ) -> VerifyReport:
     """Load ``staged`` through every AutoClass in a clean child process and check it.
 
     ``python`` is the interpreter to run the checks with (default: the current one); it needs
     torch and transformers, not hf_custom. The run is killed after ``timeout`` seconds.
+    ``outputs`` (a folder that must not exist yet): each AutoClass whose forward passed leaves
+    its inputs and outputs there as ``<AutoClass>.safetensors`` (the matrix compares them
+    across transformers versions).
     """
     staged = _check_staged(staged, need_config=True)
     if python is None:
@@ -159,10 +163,11 @@ def verify(
         require("transformers", purpose="verification")
     start = time.perf_counter()
     run = run_child(
-        {"mode": "verify", "staged": str(staged)},
+        {"mode": "verify", "staged": str(staged), "save_outputs": outputs is not None},
         python=python,
         timeout=timeout,
         on_event=on_event,
+        outputs_to=outputs,
     )
     findings = _findings(run)
     findings += _process_findings(run, timeout=timeout, what="verification")

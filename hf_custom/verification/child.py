@@ -38,6 +38,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # noqa: PTH100, PTH120
 
 import child_diagnose
+import child_model
 from child_diagnose import (
     FAILED,
     PASSED,
@@ -277,6 +278,9 @@ def main(argv: list[str]) -> int:
     rep = Reporter(argv[2])
     t0 = time.perf_counter()
     child_diagnose.STAGED = req["staged"] = os.path.realpath(req["staged"])
+    if req.get("save_outputs"):  # next to RESULT.jsonl, in the folder the parent collects
+        result_dir = os.path.dirname(os.path.abspath(argv[2]))  # noqa: PTH100, PTH120
+        child_model.OUTPUTS = os.path.join(result_dir, "outputs")
     try:
         import torch
         import transformers

@@ -36,7 +36,40 @@ from child_inputs import (
     main_input,
 )
 
-# --------------------------------------------------------------------------------------------
+# Where each AutoClass's forward inputs and outputs go (``<auto_class>.safetensors``), set by
+# child.main when the request asks for them (the cross-version comparison of the matrix).
+OUTPUTS: str | None = None
+_NOT_SAVED = frozenset({"past_key_values", "cache_params"})  # caches: version-specific objects
+
+
+def _flat_tensors(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        out[prefix] = value.detach().to("cpu").contiguous()
+    elif isinstance(value, Mapping) or hasattr(value, "items"):
+        for k, v in value.items():
+            if k not in _NOT_SAVED and v is not None:
+                _flat_tensors(f"{prefix}.{k}", v, out)
+    elif isinstance(value, (tuple, list)):
+        for i, v in enumerate(value):
+            _flat_tensors(f"{prefix}.{i}", v, out)
+
+
+def save_outputs(auto_class: str, inputs: Mapping[str, Any], out: Any) -> None:
+    """Write the forward's inputs and output tensors to OUTPUTS/<auto_class>.safetensors
+    (atomically), so that the parent can compare them across transformers versions."""
+    if OUTPUTS is None:
+        return
+    from safetensors.torch import save_file
+
+    tensors: dict[str, Any] = {}
+    _flat_tensors("input", dict(inputs), tensors)
+    _flat_tensors("output", out, tensors)
+    os.makedirs(OUTPUTS, exist_ok=True)  # noqa: PTH103
+    path = os.path.join(OUTPUTS, f"{auto_class}.safetensors")
+    save_file({k: v.clone() for k, v in tensors.items()}, path + ".tmp")
+    os.replace(path + ".tmp", path)  # noqa: PTH105
 
 
 # --------------------------------------------------------------------------------------------
@@ -601,6 +634,8 @@ def verify_model(
             )  # fmt: skip
             if row.forward == FAILED:
                 row.details.append(d)
+            else:
+                save_outputs(auto_class, inputs, out)
         except Exception as exc:
             row.forward = FAILED
             cause = forward_cause(auto_class, config)

@@ -126,8 +126,12 @@ def run_child(
     timeout: float = 600.0,
     on_event: EventSink | None = None,
     task: str = "verify",
+    outputs_to: Path | None = None,
 ) -> ChildRun:
     """Run ``child.py`` on ``request`` (must name ``staged``) and collect its JSON lines.
+
+    ``outputs_to``: where the files the child wrote into its ``outputs`` folder (forward outputs,
+    with ``save_outputs`` in the request) are moved before the temporary folder is removed.
 
     Never raises for what happens inside the child: a timeout or a crash is reported in the
     returned :class:`ChildRun`. Raises :class:`InputError` if the interpreter cannot be started.
@@ -171,6 +175,9 @@ def run_child(
                 proc.wait()
                 raise
         seconds = time.perf_counter() - start
+        if outputs_to is not None and (home / "outputs").is_dir():
+            outputs_to.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(home / "outputs"), str(outputs_to))
         steps = [r for r in records if r.get("type") == "step"]
         envs = [r for r in records if r.get("type") == "env"]
         return ChildRun(

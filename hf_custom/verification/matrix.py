@@ -183,14 +183,24 @@ def verify_matrix(
     allow_fail: Sequence[str] = (),
     timeout: float = 600,
     on_event: EventSink | None = None,
+    outputs: Path | None = None,
 ) -> MatrixReport:
-    """Verify ``staged`` once per target (one clean child process each)."""
+    """Verify ``staged`` once per target (one clean child process each).
+
+    ``outputs``: each version's forward inputs and outputs are kept in ``outputs/<version>/``
+    (see :func:`hf_custom.verification.verify`), for :mod:`hf_custom.verification.crossversion`."""
     check_allow_fail(allow_fail, targets)
     columns = []
     findings: list[Finding] = []
     for target in targets:
         emit(on_event, Log(f"verifying with transformers {target.version}"))
-        report = verify(staged, python=target.python, timeout=timeout, on_event=on_event)
+        report = verify(
+            staged,
+            python=target.python,
+            timeout=timeout,
+            on_event=on_event,
+            outputs=outputs / target.version if outputs is not None else None,
+        )
         allowed = any(_allowed(v, target) for v in allow_fail)
         columns.append(Column(target=target, report=report, allowed_to_fail=allowed))
         if report.ok:
@@ -231,6 +241,7 @@ def run_matrix(
     timeout: float = 600,
     root: Path | None = None,
     on_event: EventSink | None = None,
+    outputs: Path | None = None,
 ) -> MatrixReport:
     """Resolve ``specs`` (``--transformers`` values), build or reuse their environments and
     verify ``staged`` under each; ``allow_fail`` must name resolved versions."""
@@ -238,7 +249,14 @@ def run_matrix(
 
     parsed = parse_specs(specs)
     targets = resolve_targets(parsed, root=root, on_event=on_event)
-    return verify_matrix(staged, targets, allow_fail=allow_fail, timeout=timeout, on_event=on_event)
+    return verify_matrix(
+        staged,
+        targets,
+        allow_fail=allow_fail,
+        timeout=timeout,
+        on_event=on_event,
+        outputs=outputs,
+    )
 
 
 def compatibility_of(matrix: MatrixReport, *, date: str, version: str) -> Compatibility:

@@ -40,6 +40,7 @@ def matrix(ctx: PublishContext, art: PublishArtefacts) -> PublishArtefacts:
             allow_fail=opts.allow_fail,
             timeout=opts.verify_timeout,
             on_event=ctx.on_event,
+            outputs=opts.matrix_outputs,
         )
     except BaseException:  # never leave an unproven --out behind
         shutil.rmtree(ctx.staged.out, ignore_errors=True)
