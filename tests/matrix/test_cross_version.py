@@ -33,7 +33,11 @@ def test_compare_outputs_same_differs_and_not_compared(tmp_path: Path) -> None:
     _write(b, "AutoModelForMaskedLM", {**base, "input.input_ids": ids + 1})
     _write(a, "AutoModelForSequenceClassification", base)  # the copy's forward failed
     _write(a, "AutoModelForTokenClassification", base)
-    _write(b, "AutoModelForTokenClassification", {**base, "output.logits": logits[..., :2].contiguous()})
+    _write(
+        b,
+        "AutoModelForTokenClassification",
+        {**base, "output.logits": logits[..., :2].contiguous()},
+    )
     diffs = {d.auto_class: d for d in compare_outputs(a, b)}
     assert diffs["AutoModel"].status == "same" and diffs["AutoModel"].fields == ("logits",)
     causal = diffs["AutoModelForCausalLM"]
