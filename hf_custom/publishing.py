@@ -138,6 +138,8 @@ def publish(
         if tmp_parent is not None:  # a temporary staging folder: nothing left behind
             shutil.rmtree(tmp_parent, ignore_errors=True)
         raise
+    if art.refused is not None and staged.fixable:  # name what --fix would repair
+        art = replace(art, refused=f"{art.refused}; {staged.fix_hint()}")
     kept = True
     if tmp_parent is not None and not opts.dry_run and art.refused is None:
         shutil.rmtree(tmp_parent, ignore_errors=True)

@@ -96,6 +96,12 @@ def _renames(values: tuple[str, ...]) -> list[tuple[str, str]]:
     "--dtype", type=click.Choice(["bfloat16", "float16", "float32"]), help="Cast the weights."
 )
 @click.option("--max-shard-size", default="5GB", show_default=True, help="Largest shard size.")
+@click.option(
+    "--fix",
+    "fix",
+    is_flag=True,
+    help="Apply hf-custom fix's code repairs to the staged copy (SRC is not modified).",
+)
 @python_option
 @matrix_options
 @endpoint_option
@@ -119,6 +125,7 @@ def publish(
     rename: tuple[str, ...],
     dtype: str | None,
     max_shard_size: str,
+    fix: bool,
     python: str | None,
     transformers: tuple[str, ...],
     allow_fail: tuple[str, ...],
@@ -133,6 +140,9 @@ def publish(
     """Publish the checkpoint folder SRC so that AutoModel*.from_pretrained(...,
     trust_remote_code=True) works: package the code, normalise config.json, convert the weights,
     write tokenizer files and a model card, verify the result loads, then upload in one commit.
+
+    With --fix, the repairs of `hf-custom fix` are made in the staged copy and listed under
+    Changes; without it, a refusal names the repairs --fix would make.
 
     \b
     hf-custom publish ./ckpt --dry-run --out staged     stage and verify only
@@ -158,6 +168,7 @@ def publish(
             python=python,
             repo_id=repo_id,
             force=force,
+            fix=fix,
         ),
         dry_run=dry_run,
         out=out,
@@ -209,13 +220,21 @@ def _human(result: Any, *, local: bool = False) -> None:
         err.print("[bold]Code rewrites[/]")
         for r in st.rewrites:
             err.print(f"  {escape(r.path)}:{r.line}  {escape(r.old)} -> {escape(r.new)}")
-    if st.changes:
+    if st.changes or st.repairs:
         err.print("[bold]Changes[/]")
         for c in st.changes:
             err.print(
                 f"  {escape(c.file)} {escape(c.key)}: {escape(repr(c.old))} -> "
                 f"{escape(repr(c.new))}  [dim]{escape(c.reason)}[/]"
             )
+        for rep in st.repairs:
+            err.print(
+                f"  {escape(rep.path)}:{rep.line} {rep.rule} {escape(rep.change)}  [dim]--fix[/]"
+            )
+    if st.unrepaired:
+        err.print("[bold]Not repairable by --fix[/]")
+        for u in st.unrepaired:
+            err.print(f"  {escape(u.path)}:{u.line} {u.rule} {escape(u.cause)}")
     if st.renames:
         err.print(f"[bold]Weight renames[/] ({len(st.renames)}; every name in --format json)")
         for reason, group in _group_renames(st.renames):

@@ -19,6 +19,7 @@ from hf_custom.staging.options import PublishOptions, StageOptions
 if TYPE_CHECKING:  # pragma: no cover
     from hf_custom.codeinfo import CodePackage
     from hf_custom.diagnosis import DoctorReport
+    from hf_custom.fixing import FixPlan
     from hf_custom.inventory import Inventory
     from hf_custom.remote import Endpoint, UploadResult
     from hf_custom.staging.card import CardPlan
@@ -59,6 +60,8 @@ class Artefacts:
     code: CodePlan | None = None  # code (files possibly edited by config: model_type rename)
     package: CodePackage | None = None  # code: static facts of the staged code
     config_plan: ConfigResult | None = None  # config
+    fixes: FixPlan | None = None  # fix: the repairs (source paths); applied when ``fixed``
+    fixed: bool = False  # fix: --fix applied them to the code plan
     config: JSONObject = field(default_factory=dict)  # config, then keys/tokenizer/weights
     tokenizer: TokenizerPlan | None = None  # tokenizer
     expected: Mapping[str, ExpectedKeys] = field(default_factory=dict)  # keys

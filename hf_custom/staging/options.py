@@ -30,6 +30,7 @@ class StageOptions:
     python: str | None = None  # interpreter of the child processes (keys, verification)
     repo_id: str | None = None  # named in the model card's usage snippet
     force: bool = False  # replace a non-empty output folder
+    fix: bool = False  # --fix: apply hf-custom fix's repairs to the staged code
 
     def __post_init__(self) -> None:
         if self.code_root is not None and not isinstance(self.code_root, Path):

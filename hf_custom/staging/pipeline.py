@@ -1,6 +1,6 @@
 """The staging pipeline: the list of steps, and :func:`stage` that runs them.
 
-    read -> code -> config -> tokenizer -> gate -> write -> keys -> weights -> card -> checks
+    read -> code -> config -> fix -> tokenizer -> gate -> write -> keys -> weights -> card -> checks
 
 Each step is ``step(ctx, art) -> art`` (see :mod:`hf_custom.staging.context`), one module each
 under :mod:`hf_custom.staging.steps`. To add a step, write it and add one line to
@@ -29,6 +29,7 @@ from hf_custom.staging.steps.card import card
 from hf_custom.staging.steps.checks import checks
 from hf_custom.staging.steps.code import code
 from hf_custom.staging.steps.config import config
+from hf_custom.staging.steps.fix import fix
 from hf_custom.staging.steps.gate import gate
 from hf_custom.staging.steps.keys import keys
 from hf_custom.staging.steps.read import read
@@ -42,6 +43,7 @@ STAGE_STEPS: tuple[tuple[str, Step], ...] = (
     ("read", read),
     ("code", code),
     ("config", config),
+    ("fix", fix),
     ("tokenizer", tokenizer),
     ("gate", gate),
     ("write", write),
@@ -120,6 +122,7 @@ def _result(ctx: StageContext, art: Artefacts, *, seconds: float) -> StageResult
     )
     archs = art.config.get("architectures")
     report = art.checks
+    fixes = art.fixes
     return StageResult(
         out=ctx.out,
         source=ctx.src,
@@ -141,6 +144,9 @@ def _result(ctx: StageContext, art: Artefacts, *, seconds: float) -> StageResult
         ),
         steps=art.steps,
         seconds=seconds,
+        repairs=fixes.repairs if fixes is not None and art.fixed else (),
+        fixable=fixes.repairs if fixes is not None and not art.fixed else (),
+        unrepaired=fixes.unrepaired if fixes is not None else (),
     )
 
 

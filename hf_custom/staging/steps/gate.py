@@ -14,10 +14,15 @@ def gate(ctx: StageContext, art: Artefacts) -> Artefacts:
         Refusal: with every finding so far; nothing is installed at ``out``.
     """
     if any(f.severity is Severity.ERROR for f in art.findings):
+        from hf_custom.staging.result import fix_hint
+
+        hint = "fix the errors above (hf-custom explain ID tells more), then run again"
+        if art.fixes is not None and not art.fixed and art.fixes.repairs:
+            hint += "; " + fix_hint(art.fixes.repairs)
         raise Refusal(
             "the checkpoint cannot be staged as it is",
             path=str(ctx.src),
-            hint="fix the errors above (hf-custom explain ID tells more), then run again",
+            hint=hint,
             findings=sort_findings(set(art.findings)),
         )
     return art
