@@ -244,12 +244,20 @@ def run(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
 ) -> HookRun:
-    """What the installed script runs: the previous hook, then the static doctor."""
+    """What the installed script runs: the previous hook, then the static doctor.
+
+    ``select``/``ignore`` default to the repository's settings (``hf-custom.toml`` or
+    ``[tool.hf-custom]`` at its root); the checks read its default matrix from the checked tree.
+    """
     from hf_custom.checks.gitview import GitTreeView
     from hf_custom.diagnosis import diagnose_view
+    from hf_custom.settings import load_settings
 
     _check_hook_type(hook_type)
     repo = repo_root(path)
+    settings = load_settings(repo)
+    select = tuple(select) or settings.select
+    ignore = tuple(ignore) or settings.ignore
     legacy_code = run_legacy(hook_dir, hook_type, args, stdin) if hook_dir else None
     reports: list[tuple[str, DoctorReport]] = []
     stdin_text = stdin.decode(errors="replace")

@@ -1,13 +1,16 @@
 """Per-repository defaults: ``hf-custom.toml`` or ``[tool.hf-custom]`` in ``pyproject.toml``.
 
-The keys are the command-line option names (``transformers``, ``allow-fail``); a value given on
-the command line wins. The file is looked up in the folder given and its parents, up to the
-first folder holding ``.git`` (the repository root), so the git hooks find it too.
+The keys are the command-line option names (``transformers``, ``allow-fail``, ``select``,
+``ignore``); a value given on the command line wins. The file is looked up in the folder given
+and its parents, up to the first folder holding ``.git`` (the repository root), so the git hooks
+find it too.
 
 ```toml
 # hf-custom.toml
-transformers = ["4.57", "latest"]
+transformers = ["4.57", "latest"]   # publish, doctor --load, fix: the default matrix
 allow-fail = ["4.57"]
+select = ["HFC2", "HFC6"]           # doctor and the git hooks: the default rule selection
+ignore = ["HFC604"]
 ```
 """
 
@@ -20,9 +23,9 @@ import tomllib
 
 from hf_custom.errors import InputError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "load_settings", "parse_settings"]
 
-KEYS = ("transformers", "allow-fail")
+KEYS = ("transformers", "allow-fail", "select", "ignore")
 FILE = "hf-custom.toml"
 
 
@@ -30,32 +33,45 @@ FILE = "hf-custom.toml"
 class Settings:
     transformers: tuple[str, ...] = ()
     allow_fail: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
     source: str = ""  # the file the settings came from ("" when none)
 
     def to_json(self) -> dict[str, object]:
         return {
             "transformers": list(self.transformers),
             "allow-fail": list(self.allow_fail),
+            "select": list(self.select),
+            "ignore": list(self.ignore),
             "source": self.source,
         }
 
 
+def _parse(data: bytes, *, where: str) -> dict[str, object]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid TOML: {exc}", path=where, hint="fix the file") from exc
+
+
 def _read(path: Path) -> dict[str, object]:
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML: {exc}", path=str(path), hint="fix the file") from exc
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    return _parse(data, where=str(path))
+
+
+def _tool_table(doc: dict[str, object]) -> dict[str, object] | None:
+    tool = doc.get("tool")
+    table = tool.get("hf-custom") if isinstance(tool, dict) else None
+    return table if isinstance(table, dict) else None
 
 
 def _table(path: Path) -> dict[str, object] | None:
     if path.name == FILE:
         return _read(path)
-    tool = _read(path).get("tool")
-    table = tool.get("hf-custom") if isinstance(tool, dict) else None
-    return table if isinstance(table, dict) else None
+    return _tool_table(_read(path))
 
 
 def _strings(value: object, *, key: str, path: Path) -> tuple[str, ...]:
@@ -91,7 +107,19 @@ def load_settings(start: Path) -> Settings:
     path = find_settings_file(start)
     if path is None:
         return Settings()
-    table = _table(path) or {}
+    return _settings(_table(path) or {}, path=path)
+
+
+def parse_settings(data: bytes, *, name: str) -> Settings | None:
+    """The settings in the contents of a file called ``name`` (``hf-custom.toml`` or
+    ``pyproject.toml``, e.g. read from a git tree); None when a pyproject.toml has no
+    [tool.hf-custom] table."""
+    doc = _parse(data, where=name)
+    table = doc if Path(name).name == FILE else _tool_table(doc)
+    return None if table is None else _settings(table, path=Path(name))
+
+
+def _settings(table: dict[str, object], *, path: Path) -> Settings:
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
         raise InputError(
@@ -99,8 +127,11 @@ def load_settings(start: Path) -> Settings:
             path=str(path),
             hint=f"the settings are: {', '.join(KEYS)}",
         )
+    values = {k: _strings(table.get(k, []), key=k, path=path) for k in KEYS}
     return Settings(
-        transformers=_strings(table.get("transformers", []), key="transformers", path=path),
-        allow_fail=_strings(table.get("allow-fail", []), key="allow-fail", path=path),
+        transformers=values["transformers"],
+        allow_fail=values["allow-fail"],
+        select=values["select"],
+        ignore=values["ignore"],
         source=str(path),
     )

@@ -29,7 +29,16 @@ if TYPE_CHECKING:
 Needs = Literal["static", "torch", "load"]
 CheckFunc = Callable[["Context"], Iterable[Finding]]
 
-CHECK_MODULES = ("config", "code", "v5code", "weights", "tokenizer", "hygiene", "loading")
+CHECK_MODULES = (
+    "config",
+    "code",
+    "v5code",
+    "weights",
+    "tokenizer",
+    "hygiene",
+    "matrix",
+    "loading",
+)
 CRASH_RULE = "HFC699"
 
 

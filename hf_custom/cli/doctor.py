@@ -79,10 +79,15 @@ def doctor(
     from hf_custom.cli.output import progress_sink
     from hf_custom.diagnosis import doctor as run_doctor
 
-    if load and python is None and Path(target).is_dir():  # the folder's settings file
-        from hf_custom.cli.matrix_view import matrix_settings
+    if Path(target).is_dir():  # the folder's settings file gives what the command line does not
+        from hf_custom.settings import load_settings
 
-        transformers, allow_fail = matrix_settings(Path(target), transformers, allow_fail)
+        settings = load_settings(Path(target))
+        select = select or settings.select
+        ignore = ignore or settings.ignore
+        if load and python is None:
+            transformers = transformers or settings.transformers
+            allow_fail = allow_fail or settings.allow_fail
 
     with progress_sink() as sink:
         report = run_doctor(

@@ -1,4 +1,4 @@
-"""Rules of the verification matrix (HFC590-HFC599, owned by matrix). Pure data."""
+"""Rules of the verification matrix (HFC590-HFC599, HFC750-HFC769, owned by matrix). Pure data."""
 
 from __future__ import annotations
 
@@ -100,5 +100,29 @@ The original package already fails on transformers 4.57, so there is no v4 outpu
 Check the original under the v4 version with `hf-custom doctor ORIGINAL --load --transformers 4.57`, or compare with another v4 version.
 """,
         needs="load",
+    )
+)
+
+define(
+    Rule(
+        id="HFC750",
+        name="matrix-not-on-card",
+        severity=Severity.WARNING,
+        summary="a transformers version of the repository's default matrix is not shown as verified on the model card",
+        fix="publish again (hf-custom publish runs the matrix of hf-custom.toml and rewrites the "
+        "card's Compatibility section), or drop the version from the settings",
+        explanation="""\
+## What it does
+Reads the default matrix of the repository (`transformers` in `hf-custom.toml`, or in `[tool.hf-custom]` of `pyproject.toml`) and the Compatibility section hf-custom writes into the model card (README.md), and reports every version of the matrix the card does not show as verified and passing. A failing version that `allow-fail` accepts is not reported. `latest` and `installed` are answered by any verified version (which version they mean is only known to the package registry). The git hooks run it on the tree being pushed, so a push of code changed since the last publish is flagged. Without a matrix in the settings, or without a card (HFC604), there is nothing to compare.
+
+## Why is this bad?
+The settings say which transformers versions the repository supports; the card is what its users read. A card that does not show those versions verified (an old card, a push of code that was never published through hf-custom) promises what nothing proved.
+
+## Example
+`hf-custom.toml` says `transformers = ["4.57", "latest"]`, and README.md has no `## Compatibility` section, or one listing only 5.24.0.
+
+## How to fix
+Run `hf-custom publish` (its matrix step verifies each version and rewrites the section), or remove the version from the settings if it is no longer supported.
+""",
     )
 )

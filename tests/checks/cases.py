@@ -27,6 +27,17 @@ from .repo import (
     safetensors_bytes,
 )
 
+MATRIX_TOML = 'transformers = ["4.57", "latest"]\n'
+
+
+def _card_verified(*versions: str) -> str:
+    from hf_custom.compatibility import Compatibility, VersionResult, render_section, with_section
+
+    compat = Compatibility(
+        "2026-12-01", "0.2.0", tuple(VersionResult(v, ok=True) for v in versions)
+    )
+    return with_section(CARD, render_section(compat))
+
 
 @dataclass(frozen=True)
 class Case:
@@ -530,6 +541,11 @@ CASES: dict[str, Case | CallCase] = {
     "HFC605": Case(fail={"README.md": "---\nlibrary_name: [unclosed\n---\n# Toy\n"}),
     "HFC606": Case(fail={"README.md": CARD.replace("- custom_code\n", "- toy\n")}),
     "HFC607": Case(fail={"notes.txt": "todo\n"}),
+    # -- matrix --------------------------------------------------------------------------------
+    "HFC750": Case(
+        fail={"hf-custom.toml": MATRIX_TOML, "README.md": _card_verified("5.24.0")},
+        ok={"hf-custom.toml": MATRIX_TOML, "README.md": _card_verified("4.57.6", "5.24.0")},
+    ),
     # -- hub -----------------------------------------------------------------------------------
     "HFC650": Case(fail={"data.tar": Sparse(51 * 10**9)}, ok={"data.tar": Sparse(10**9)}),
     "HFC651": Case(fail={"data.tar": Sparse(21 * 10**9)}, ok={"data.tar": Sparse(19 * 10**9)}),
