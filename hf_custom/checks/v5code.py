@@ -1,14 +1,21 @@
-"""Checks for v5 breaks repaired by ``hf-custom fix`` (HFC257, HFC258): pure ast, never run."""
+"""Checks for v5 breaks repaired by ``hf-custom fix`` (HFC257-HFC260): pure ast, never run."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from hf_custom.checks import Skip, register
 from hf_custom.checks.context import Context
+from hf_custom.codeinfo import ClassInfo, CodePackage
 from hf_custom.findings import Finding, finding
+
+# Names v4-era configs gave the layer count that generate() reads as num_hidden_layers.
+LAYER_COUNT_ALIASES = ("n_layer", "n_layers", "num_layers", "nlayers", "num_blocks")
+CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")
+GENERATIVE_AUTO = frozenset({"AutoModelForCausalLM", "AutoModelForSeq2SeqLM"})
 
 
 @dataclass(frozen=True)
@@ -116,3 +123,192 @@ def tokenizer_pad(ctx: Context) -> Iterator[Finding]:
                 path=path,
                 line=fn.lineno,
             )
+
+
+# --- HFC259: the layer count under another name ---------------------------------------------
+
+
+def class_node(tree: ast.AST, cls: ClassInfo) -> ast.ClassDef | None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == cls.name and node.lineno == cls.line:
+            return node
+    return None
+
+
+def _assigned(node: ast.ClassDef) -> set[str]:
+    """``self.X = ...`` targets anywhere in the class."""
+    return {
+        n.attr
+        for n in ast.walk(node)
+        if isinstance(n, ast.Attribute)
+        and isinstance(n.ctx, ast.Store)
+        and isinstance(n.value, ast.Name)
+        and n.value.id == "self"
+    }
+
+
+def _generative(pkg: CodePackage, config: Mapping[str, Any]) -> bool:
+    if any(c.name.endswith(CAUSAL_SUFFIXES) for c in pkg.model_classes()):
+        return True
+    auto_map = config.get("auto_map")
+    return isinstance(auto_map, dict) and any(a in GENERATIVE_AUTO for a in auto_map)
+
+
+@dataclass(frozen=True)
+class LayerAlias:
+    cls: ClassInfo  # the config class
+    path: str  # its file
+    alias: str  # the name it stores the layer count under
+
+
+def layer_count_alias(
+    pkg: CodePackage, config: Mapping[str, Any] | None, trees: Mapping[str, ast.AST]
+) -> LayerAlias | None:
+    """The generative package's config class keeping its layer count under another name."""
+    from hf_custom.staging.config import _pick_config_class
+
+    cfg = dict(config or {})
+    cls = _pick_config_class(cfg, pkg, [])
+    if cls is None or not _generative(pkg, cfg):
+        return None
+    names: set[str] = set(cfg)
+    for c in pkg.ancestors(cls):
+        names.update(c.init_params, c.attrs)
+        amap = c.attrs.get("attribute_map")
+        if isinstance(amap, dict):
+            names.update(str(k) for k in amap)
+        elif "attribute_map" in c.attrs:
+            return None  # not a literal: cannot tell
+        path = next((p for p, m in pkg.modules.items() if c in m.classes), "")
+        node = class_node(trees[path], c) if path in trees else None
+        if node is not None:
+            names.update(_assigned(node))
+    if "num_hidden_layers" in names:
+        return None
+    path = next((p for p, m in pkg.modules.items() if cls in m.classes), "")
+    for alias in LAYER_COUNT_ALIASES:
+        if alias in names:
+            return LayerAlias(cls, path, alias)
+    return None
+
+
+# --- HFC260: a config __post_init__ v5's dataclass config calls -----------------------------
+
+
+def _calls_super_post_init(fn: ast.FunctionDef) -> bool:
+    return any(
+        isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr == "__post_init__"
+        and isinstance(n.func.value, ast.Call)
+        and isinstance(n.func.value.func, ast.Name)
+        and n.func.value.func.id == "super"
+        for n in ast.walk(fn)
+    )
+
+
+def config_post_inits(
+    pkg: CodePackage, trees: Mapping[str, ast.AST]
+) -> list[tuple[str, ClassInfo, ast.ClassDef, ast.FunctionDef]]:
+    """(path, class, class node, def) of config classes defining ``__post_init__`` without
+    handing v5's base its kwargs (no ``super().__post_init__(...)`` call)."""
+    out = []
+    for path, mod in sorted(pkg.modules.items()):
+        tree = trees.get(path)
+        for cls in mod.classes:
+            if "__post_init__" not in cls.methods or not pkg.is_config_class(cls) or tree is None:
+                continue
+            node = class_node(tree, cls)
+            for fn in node.body if node else []:
+                if (
+                    isinstance(fn, ast.FunctionDef)
+                    and fn.name == "__post_init__"
+                    and not _calls_super_post_init(fn)
+                    and node is not None
+                ):
+                    out.append((path, cls, node, fn))
+    return out
+
+
+def _parsed(ctx: Context) -> dict[str, ast.AST]:
+    return dict(_trees(ctx))
+
+
+@register("code.v5-layer-count-name", rules=("HFC259",))
+def layer_count_name(ctx: Context) -> Iterator[Finding]:
+    """Generative packages whose config stores num_hidden_layers under another name."""
+    trees = _parsed(ctx)
+    found = layer_count_alias(ctx.package, ctx.config, trees)
+    if found is not None:
+        yield finding(
+            "HFC259",
+            f"{found.cls.name} stores the layer count as {found.alias}, but generate() reads "
+            "config.num_hidden_layers to build its cache",
+            path=found.path,
+            line=found.cls.line,
+        )
+
+
+@register("code.v5-config-post-init", rules=("HFC260",))
+def config_post_init(ctx: Context) -> Iterator[Finding]:
+    """Config classes defining a __post_init__ that v5's dataclass config calls with kwargs."""
+    for path, cls, _, fn in config_post_inits(ctx.package, _parsed(ctx)):
+        yield finding(
+            "HFC260",
+            f"{cls.name} defines __post_init__, which transformers v5's dataclass config calls "
+            "with the load's extra kwargs instead of its own",
+            path=path,
+            line=fn.lineno,
+        )
+
+
+# --- HFC261: generation parameters v5 drops from config.json, read by the code ---------------
+
+
+def undeclared_config_reads(
+    pkg: CodePackage, cls: ClassInfo, config: Mapping[str, Any] | None, rule: str
+) -> list[tuple[str, int, str]]:
+    """(attr, line, path) of the code's ``config.X`` reads the config class ``cls`` does not
+    declare: for HFC115 v4 base defaults config.json lacks; for HFC261 generation parameters,
+    which v5 drops from config.json whatever it holds."""
+    from hf_custom.staging.config import (
+        GENERATION_PARAMS,
+        V4_BASE_DEFAULTS,
+        V5_BASE_ATTRS,
+        _declared_attrs,
+    )
+
+    declared = _declared_attrs(pkg, cls)
+    cfg = config or {}
+    out: list[tuple[str, int, str]] = []
+    seen: set[str] = set()
+    for path, mod in sorted(pkg.modules.items()):
+        for attr, line in mod.config_reads:
+            if attr in seen or attr in declared or attr in V5_BASE_ATTRS:
+                continue
+            if rule == "HFC115" and (attr not in V4_BASE_DEFAULTS or attr in cfg):
+                continue
+            if rule == "HFC261" and attr not in GENERATION_PARAMS:
+                continue
+            seen.add(attr)
+            out.append((attr, line, path))
+    return out
+
+
+@register("code.v5-dropped-generation-params", rules=("HFC261",))
+def dropped_generation_params(ctx: Context) -> Iterator[Finding]:
+    """config.max_length / config.use_cache / ... reads the config class does not declare."""
+    from hf_custom.staging.config import _pick_config_class
+
+    pkg = ctx.package if ctx.top_py_files else None
+    cls = _pick_config_class(dict(ctx.config or {}), pkg, []) if pkg else None
+    if pkg is None or cls is None:
+        raise Skip("no config class in the code")
+    for attr, line, path in undeclared_config_reads(pkg, cls, ctx.config, "HFC261"):
+        yield finding(
+            "HFC261",
+            f"reads config.{attr}, a generation parameter transformers v5 drops from "
+            f"config.json unless {cls.name}.__init__ takes it",
+            path=path,
+            line=line,
+        )

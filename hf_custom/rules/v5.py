@@ -1,4 +1,4 @@
-"""Rules HFC257-HFC258: more transformers v5 breaks that ``hf-custom fix`` repairs.
+"""Rules HFC257-HFC261: more transformers v5 breaks that ``hf-custom fix`` repairs.
 
 Found by :mod:`hf_custom.checks.v5code`; repaired by :mod:`hf_custom.fixing.repairs`.
 """
@@ -64,6 +64,114 @@ def _pad(self, encoded_inputs, max_length=None, padding_strategy=PaddingStrategy
 ## How to fix
 Accept the argument: `..., return_attention_mask=None, padding_side=None):`. The override keeps
 its own padding behaviour (as it had under v4). `hf-custom fix` adds the parameter.
+""",
+    )
+)
+
+define(
+    Rule(
+        id="HFC259",
+        name="layer-count-name",
+        severity=Severity.WARNING,
+        summary="The config of a generative model stores num_hidden_layers under another name.",
+        fix='map it: `attribute_map = {"num_hidden_layers": "n_layer"}` (`hf-custom fix` does it)',
+        explanation="""\
+## What it does
+Flags the config class of a package with a causal LM (or an `AutoModelForCausalLM` /
+`AutoModelForSeq2SeqLM` entry) that defines none of `num_hidden_layers` (as an `__init__`
+parameter, attribute, `attribute_map` key or config.json key) but stores the layer count as
+`n_layer`, `n_layers`, `num_layers`, `nlayers` or `num_blocks`.
+
+## Why is this bad?
+`generate()` builds its KV cache from `config.num_hidden_layers` (transformers 4.5x and v5):
+it fails with `AttributeError: ... has no attribute 'num_hidden_layers'` before the first token.
+
+## Example
+```python
+class GPTConfig(PretrainedConfig):
+    def __init__(self, n_layer=12, **kwargs):
+        self.n_layer = n_layer
+        super().__init__(**kwargs)
+```
+
+## How to fix
+Map the standard name to the one the code uses:
+`attribute_map = {"num_hidden_layers": "n_layer"}` on the config class. Reading and writing
+either name then reaches the same value. `hf-custom fix` adds the entry.
+""",
+    )
+)
+
+define(
+    Rule(
+        id="HFC260",
+        name="config-post-init",
+        severity=Severity.ERROR,
+        summary="A config class defines __post_init__, which transformers v5 calls with the load's kwargs.",
+        fix="rename the method and call it from __init__ (`hf-custom fix` does it)",
+        explanation="""\
+## What it does
+Flags config classes of the package that define `__post_init__` without calling
+`super().__post_init__(**kwargs)`.
+
+## Why is this bad?
+transformers v5's `PreTrainedConfig` is a dataclass: its `__init__` calls
+`self.__post_init__(**kwargs)` with every key of config.json it has no field for, and its own
+`__post_init__` is what stores them. A v4-era `__post_init__(self)` (a helper the author called,
+or never called) replaces it: loading fails with `TypeError: __post_init__() got an unexpected
+keyword argument`, or the config silently loses its extra keys.
+
+## Example
+```python
+class MyConfig(PretrainedConfig):
+    def __init__(self, hidden_size=64, **kwargs):
+        self.hidden_size = hidden_size
+        super().__init__(**kwargs)
+        self.__post_init__()
+
+    def __post_init__(self):
+        self.head_dim = self.hidden_size // 4
+```
+
+## How to fix
+Give the helper another name (`_legacy_post_init`) and call it where the author called it.
+v4 never called `__post_init__` itself, so behaviour under v4 is unchanged. `hf-custom fix`
+renames the method and its `self.__post_init__()` calls.
+""",
+    )
+)
+
+define(
+    Rule(
+        id="HFC261",
+        name="generation-param-dropped",
+        severity=Severity.ERROR,
+        summary="The code reads a generation parameter (max_length, use_cache, ...) that v5 drops from config.json.",
+        fix="take it as a parameter of the config class's __init__ and store it (`hf-custom fix` does it)",
+        explanation="""\
+## What it does
+Flags `config.max_length`, `config.use_cache`, `config.num_beams`, ... reads in the code when the
+config class neither takes the attribute in `__init__` nor sets it as a class attribute.
+
+## Why is this bad?
+transformers v5 moves generation parameters to `generation_config.json`: its base config pops
+them from the keyword arguments (config.json's keys) before storing the rest, so even a
+config.json that holds `"use_cache": true` leaves `config.use_cache` undefined and the code
+fails with `AttributeError`. v4 stored them (and defaulted `max_length` to 20).
+
+## Example
+```python
+class ChatConfig(PretrainedConfig):
+    def __init__(self, hidden_size=64, **kwargs):
+        self.hidden_size = hidden_size
+        super().__init__(**kwargs)
+# modeling: self.max_len = config.max_length; use_cache = config.use_cache
+```
+
+## How to fix
+Take it in the config class: `def __init__(self, hidden_size=64, max_length=20, **kwargs)` and
+`self.max_length = max_length` after `super().__init__(**kwargs)`, with v4's default (`None`
+for `use_cache`, which v4 did not default). `hf-custom fix` makes that edit.
 """,
     )
 )

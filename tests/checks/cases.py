@@ -419,6 +419,50 @@ CASES: dict[str, Case | CallCase] = {
             "        return encoded_inputs\n"
         },
     ),
+    "HFC259": Case(
+        fail={
+            "configuration_toy.py": CONFIGURATION.replace(
+                "vocab_size=8,", "vocab_size=8, n_layer=2,"
+            ).replace("        super()", "        self.n_layer = n_layer\n        super()")
+        },
+        ok={
+            "configuration_toy.py": CONFIGURATION.replace(
+                '    model_type = "toyhfc"\n',
+                '    model_type = "toyhfc"\n    attribute_map = {"num_hidden_layers": "n_layer"}\n',
+            )
+            .replace("vocab_size=8,", "vocab_size=8, n_layer=2,")
+            .replace("        super()", "        self.n_layer = n_layer\n        super()")
+        },
+    ),
+    "HFC260": Case(
+        fail={
+            "configuration_toy.py": CONFIGURATION
+            + "\n    def __post_init__(self):\n        self.width = 2 * self.hidden_size\n"
+        },
+        ok={
+            "configuration_toy.py": CONFIGURATION
+            + "\n    def __post_init__(self, **kwargs):\n        self.width = 2 * self.hidden_size\n"
+            "        super().__post_init__(**kwargs)\n"
+        },
+    ),
+    "HFC261": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "        hidden = self.model(input_ids)",
+                "        cache = self.config.use_cache\n        hidden = self.model(input_ids)",
+            )
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                "        hidden = self.model(input_ids)",
+                "        cache = self.config.use_cache\n        hidden = self.model(input_ids)",
+            ),
+            "configuration_toy.py": CONFIGURATION.replace(
+                "tie_word_embeddings=True, **kwargs",
+                "tie_word_embeddings=True, use_cache=True, **kwargs",
+            ).replace("        super()", "        self.use_cache = use_cache\n        super()"),
+        },
+    ),
     # -- weights -------------------------------------------------------------------------------
     "HFC300": Case(
         fail={"training_args.bin": PICKLE_WITH_GLOBAL}, ok={"training_args.bin": PLAIN_PICKLE}

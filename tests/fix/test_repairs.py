@@ -11,6 +11,7 @@ from hf_custom.diagnosis import doctor
 from hf_custom.fixing import plan_fixes, repair_rules
 from tests.checks.repo import CONFIG, CONFIGURATION, MODELING, write_repo
 
+from .test_repairs_config import CONFIG_CASES
 from .toy import BROKEN
 
 
@@ -54,7 +55,7 @@ CASES = {
 
 
 def test_every_repair_has_a_case() -> None:
-    assert set(CASES) == set(repair_rules())
+    assert set(CASES) | set(CONFIG_CASES) == set(repair_rules())
 
 
 @pytest.mark.parametrize("rule", sorted(CASES))
