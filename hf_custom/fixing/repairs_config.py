@@ -307,4 +307,5 @@ def rename_post_init(ctx: FixContext) -> None:
         )
 
 
-REGISTERED = ("HFC115", "HFC259", "HFC260", "HFC261")  # engine.py imports this module to register them
+# engine.py imports this module, which registers its repairs
+REGISTERED = ("HFC115", "HFC259", "HFC260", "HFC261")
