@@ -10,7 +10,8 @@ huggingface_hub and tokenizers shadow the user's.
 
 Building is atomic (a temporary folder renamed into place once the install is checked) and
 locked per key, so concurrent builders wait for each other and reuse the result. The installer
-is ``uv`` when it is on PATH, else pip (the current interpreter's, else the environment's own).
+is ``uv`` when it is on PATH or beside the interpreter (never resolving torch: it is overridden
+away), else pip (the current interpreter's, else the environment's own).
 A build that fails (no such version, registry unreachable) raises :class:`EnvBuildError`
 naming the version; it is never skipped silently.
 
@@ -319,10 +320,15 @@ def ensure_env(
     root: Path | None = None,
     on_event: EventSink | None = None,
     timeout: float = 1800,
+    installer: str | None = None,
 ) -> tuple[Env, bool]:
     """The environment for the exact transformers ``version``, built if missing.
 
-    Returns ``(env, built)``; ``built`` is False when a cached environment was reused."""
+    ``installer`` (``uv`` or ``pip``) forces the installer of a build; by default uv when it is
+    found (:func:`find_uv`), else pip. Returns ``(env, built)``; ``built`` is False when a
+    cached environment was reused."""
+    if installer not in (None, *INSTALLERS):
+        raise InputError(f"unknown installer {installer!r}", hint="use uv or pip")
     if not _RELEASE_RE.match(version):
         raise InputError(f"not an exact transformers version: {version!r}", hint="e.g. 4.57.6")
     root = envs_root() if root is None else root
@@ -336,7 +342,15 @@ def ensure_env(
         if path.exists():  # incomplete, or its torch folder moved: rebuild
             emit(on_event, Log(f"environment {key} is stale: rebuilding", level="warning"))
             _rmtree_atomic(path)
-        env = _build(version, key=key, root=root, site=site, on_event=on_event, timeout=timeout)
+        env = _build(
+            version,
+            key=key,
+            root=root,
+            site=site,
+            on_event=on_event,
+            timeout=timeout,
+            installer=installer,
+        )
         return env, True
 
 
@@ -348,6 +362,7 @@ def _build(
     site: Path,
     on_event: EventSink | None,
     timeout: float,
+    installer: str | None,
 ) -> Env:
     task = f"environment transformers {version}"
     emit(on_event, Log(f"building the environment for transformers {version} (first use)"))
@@ -363,7 +378,7 @@ def _build(
                                 "site-packages folder", path=str(tmp))  # fmt: skip
         (site_dirs[0] / TORCH_PTH).write_text(f"{site}\n", encoding="utf-8")
         emit(on_event, Progress(task, 1, 3, unit="steps"))
-        installer = _install(python, version, timeout=timeout)
+        used = _install(python, version, timeout=timeout, installer=installer)
         emit(on_event, Progress(task, 2, 3, unit="steps"))
         versions = _probe(python, version)
         if versions.get("transformers") != version:
@@ -380,7 +395,7 @@ def _build(
             "torch_site": str(site),
             "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "build_seconds": round(seconds, 3),
-            "installer": installer,
+            "installer": used,
         }
         marker_tmp = tmp / (MARKER + ".tmp")
         marker_tmp.write_text(json.dumps(doc, indent=2, sort_keys=True), encoding="utf-8")
@@ -395,12 +410,45 @@ def _build(
     return env
 
 
-def _install(python: Path, version: str, *, timeout: float) -> str:
-    """Install transformers==version into the environment; returns the installer's name."""
+# Never resolved by uv: the user's own torch is layered in by the .pth line. uv does not look
+# through .pth folders for installed packages (pip does), so these are overridden away.
+NEVER_RESOLVED = ("torch", "torchvision", "torchaudio", "triton")
+INSTALLERS = ("uv", "pip")
+
+
+def find_uv() -> str | None:
+    """The ``uv`` executable: on PATH, else beside the current interpreter (``pip install uv``
+    into the venv that runs hf-custom, without activating it)."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / "uv"
+    return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
+
+
+def uv_command(uv: str, python: Path, requirement: str, *, overrides: Path) -> list[str]:
+    """``uv pip install`` of ``requirement`` into ``python``'s environment, with torch (and its
+    companions) excluded from the resolution by ``overrides`` (written here)."""
+    overrides.write_text(
+        "".join(f'{name}; sys_platform == "never"\n' for name in NEVER_RESOLVED), encoding="utf-8"
+    )
+    return [uv, "pip", "install", "--python", str(python), "--override", str(overrides),
+            requirement]  # fmt: skip
+
+
+def _install(python: Path, version: str, *, timeout: float, installer: str | None) -> str:
+    """Install transformers==version into the environment; returns the installer's name.
+
+    ``installer``: ``uv``, ``pip``, or None for uv when it is found, else pip."""
     req = f"transformers=={version}"
-    uv = shutil.which("uv")
+    uv = find_uv() if installer in (None, "uv") else None
+    if installer == "uv" and uv is None:
+        raise EnvBuildError(
+            f"cannot build the environment for transformers {version}: uv is not installed",
+            hint="pip install uv, or let hf-custom use pip",
+        )
     if uv:
-        cmd = [uv, "pip", "install", "--python", str(python), req]
+        cmd = uv_command(uv, python, req, overrides=python.parent.parent / "uv-overrides.txt")
         name = "uv"
     elif importlib.util.find_spec("pip") is not None:
         cmd = [sys.executable, "-m", "pip", "--python", str(python), "install",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,7 +12,14 @@ import pytest
 from packages import make_package
 
 from hf_custom.cli.main import main
-from hf_custom.envs import EnvBuildError, ensure_env, list_envs, resolve_targets
+from hf_custom.envs import (
+    EnvBuildError,
+    ensure_env,
+    find_uv,
+    list_envs,
+    resolve_targets,
+    uv_command,
+)
 from hf_custom.verification.matrix import MatrixReport, verify_matrix
 
 pytestmark = pytest.mark.slow
@@ -38,6 +47,35 @@ def test_v4_environment_has_the_v4_line(v4_targets) -> None:  # type: ignore[no-
 
     assert v4.env.versions["torch"] == torch.__version__  # the user's own torch build
     assert installed.installed and installed.python is None
+    assert v4.env.installer == ("uv" if find_uv() else "pip")
+    site = next((v4.env.path / "lib").glob("python*/site-packages"))
+    assert not (site / "torch").exists()  # layered in by the .pth line, never installed
+    assert not list(site.glob("nvidia*"))
+
+
+def test_uv_never_resolves_torch(tmp_path: Path) -> None:
+    uv = find_uv()
+    if uv is None:
+        pytest.skip("uv is not installed (pip install uv); environments are built with pip")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    # accelerate requires torch: the resolution must go through without it
+    cmd = uv_command(uv, venv / "bin" / "python", "accelerate", overrides=tmp_path / "o.txt")
+    proc = subprocess.run([*cmd, "--dry-run"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "+ accelerate==" in proc.stderr
+    assert "+ torch==" not in proc.stderr and "nvidia" not in proc.stderr
+    proc = subprocess.run([uv, "pip", "install", "--python", str(venv / "bin" / "python"),
+                           "accelerate", "--dry-run"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert "+ torch==" in proc.stderr  # without the override it would be downloaded
+
+
+def test_pip_builds_the_same_environment(tmp_path: Path, v4_targets) -> None:  # type: ignore[no-untyped-def]
+    v4 = v4_targets[0]
+    env, built = ensure_env(v4.version, root=tmp_path / "envs", installer="pip")
+    assert built and env.installer == "pip"
+    for name in ("transformers", "huggingface_hub", "tokenizers", "torch"):
+        assert env.versions[name] == v4.env.versions[name], name
 
 
 def test_package_loading_on_both_lines(matrices: dict[str, MatrixReport], v4_targets) -> None:  # type: ignore[no-untyped-def]
