@@ -101,14 +101,18 @@ def _render(result: object) -> None:
             )
         else:
             w(change.diff())
+    if result.plan.repairs:
+        w(f"Repairs ({len(result.plan.repairs)})\n")
     for r in result.plan.repairs:
-        w(f"{r.rule} {r.path}:{r.line} {r.change}\n")
-    for u in result.plan.unrepaired:
-        w(f"{u.rule} {u.path}:{u.line} NOT repaired: {u.cause}\n")
+        w(f"  {r.rule} {r.path}:{r.line} {r.change}\n")
     named = {(u.rule, u.path, u.line) for u in result.plan.unrepaired}
-    for f in result.remaining:
-        if (f.id, f.path, f.line) not in named:
-            w(f"{f.id} {f.path}:{f.line} remains: {f.message}\n")
+    remains = [f for f in result.remaining if (f.id, f.path, f.line) not in named]
+    if result.plan.unrepaired or remains:
+        w(f"Left ({len(result.plan.unrepaired) + len(remains)})\n")
+    for u in result.plan.unrepaired:
+        w(f"  {u.rule} {u.path}:{u.line} NOT repaired: {u.cause}\n")
+    for f in remains:
+        w(f"  {f.id} {f.path}:{f.line} remains: {f.message}\n")
     if result.matrix is not None and len(result.matrix.columns) > 1:
         from hf_custom.cli.matrix_view import render_cross_version, render_matrix
         from hf_custom.cli.output import err_console
@@ -121,9 +125,11 @@ def _render(result: object) -> None:
     elif result.verified:
         verdict = "the repaired copy verifies"
     else:
-        verdict = f"verification FAILED: {result.verify_problem}"
+        verdict = "verification FAILED"
+        w(f"Verification FAILED: {result.verify_problem}\n")
         for f in result.verify_findings:
-            w(f"  {f.id} {f.path}:{f.line} {f.message}\n" if f.path else f"  {f.id} {f.message}\n")
-    n, left = len(result.plan.repairs), len(result.plan.unrepaired) + len(result.remaining)
+            where = f" {f.path}:{f.line}" if f.path and f.line else (f" {f.path}" if f.path else "")
+            w(f"  blocking: {f.id}{where} {f.message}\n")
+    n, left = len(result.plan.repairs), len(result.plan.unrepaired) + len(remains)
     where = f"written to {result.out}" if result.out else "nothing written (--diff)"
     w(f"{n} repair(s), {left} left; {verdict}; {where}\n")

@@ -25,9 +25,10 @@ class FixResult:
     src: str
     out: str | None  # None with --diff (nothing written)
     plan: FixPlan
-    remaining: tuple[Finding, ...] = ()  # errors of the repair rules doctor still finds
+    remaining: tuple[Finding, ...] = ()  # errors doctor still finds in the repaired copy
     verified: bool | None = None  # None: verification not run
     verify_problem: str = ""  # why verification failed
+    # the errors that failed it (blocking findings: rule id, file:line, message)
     verify_findings: tuple[Finding, ...] = field(default=(), compare=False)
     # --transformers: the repaired copy's matrix, and the original's forward under the v4
     # version against the copy's under the v5 version (verification.crossversion)
@@ -128,8 +129,9 @@ def _verify_copy(
             matrix_outputs=outputs,
             on_event=on_event,
         )
-    except HFCustomError as exc:
-        return _Verified(False, str(exc), tuple(exc.findings))
+    except HFCustomError as exc:  # the message names the temporary copy: say what, not where
+        blocking = tuple(f for f in exc.findings if f.severity is Severity.ERROR)
+        return _Verified(False, f"the repaired copy cannot be staged: {exc.message}", blocking)
     errors = tuple(f for f in res.findings if f.severity is Severity.ERROR)
     done = _Verified(res.verified, res.refused or "", errors, matrix=res.matrix)
     if outputs is None or res.matrix is None or not res.verified:
@@ -177,7 +179,8 @@ def fix_folder(
 ) -> FixResult:
     """Repair a copy of ``src`` into ``out`` (``out`` None: plan and verify only, write nothing).
 
-    ``src`` is only read. The repaired copy is checked again by doctor for the repair rules and,
+    ``src`` is only read. The repaired copy is checked again by doctor (every error it still
+    finds is in ``remaining``) and,
     with ``verify``, staged and verified through the publish pipeline (dry run). With
     ``transformers`` (``--transformers`` specs) the copy is verified once per version, and when
     the matrix holds a v4 and a v5 version, the original's forward under the v4 one is compared
@@ -208,10 +211,10 @@ def fix_folder(
             tmp = target.with_name(f".{target.name}.hfc-tmp")
             tmp.write_bytes(change.after)
             tmp.replace(target)
-        remaining: tuple[Finding, ...] = ()
-        if rules:
-            report = doctor(copy, select=sorted(rules))
-            remaining = tuple(f for f in report.findings if f.severity is Severity.ERROR)
+        # every error doctor still finds in the copy (a repair rule's, or a break no repair
+        # answers: a module file missing, a GPU-only construction, ...), named with its cause
+        report = doctor(copy, select=tuple(select), ignore=tuple(ignore))
+        remaining = tuple(f for f in report.findings if f.severity is Severity.ERROR)
         checked: _Verified | None = None
         if verify:
             checked = _verify_copy(
