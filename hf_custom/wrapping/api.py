@@ -93,6 +93,7 @@ class WrapResult:
                 "own_loss": f.loss_path is not None and f.ignore_index is not None,
                 "loss_shifts_targets": f.loss_shift,
                 "ignore_index": f.ignore_index,
+                "kv_cache": _cache_json(f),
             },
             "config": {"kind": self.config_kind, "renamed": dict(self.renamed)},
             "vendored": dict(self.vendored),
@@ -101,6 +102,20 @@ class WrapResult:
             "next_command": self.next_command,
             "ok": self.ok,
         }
+
+
+def _cache_json(f: ForwardSpec) -> dict[str, object] | None:
+    c = f.cache
+    if c is None:
+        return None
+    return {
+        "style": c.style,
+        "cache_argument": c.cache_arg,
+        "flag_argument": c.flag_arg,
+        "position_argument": c.position_arg,
+        "reset": c.reset,
+        "beam_search": c.reorderable,
+    }
 
 
 def names_for(name: str) -> tuple[str, str, str]:
@@ -183,6 +198,7 @@ def wrap(
                 f"{cls.__name__} returns the last position's logits without `{fwd.targets_arg}`: "
                 "the wrapper passes the ids as targets to get every position"
             )
+        notes += _cache_notes(cls.__name__, fwd, chosen)
         prefix, snake, model_type = names_for(name or cls.__name__)
         _check_model_type(model_type)
         state, source = _weights(module, weights)
@@ -218,6 +234,7 @@ def wrap(
             config_type_module=config_type_module,
             tied=tied,
             computed_buffers=computed,
+            plain_tensors=_plain_tensors(module),
             origin=tgt.source.name,
             notes=notes,
         )
@@ -252,6 +269,26 @@ def wrap(
         emit(on_event, Log("verifying the folder in a clean process"))
         result = replace(result, verification=run_verify(out, on_event=on_event))
     return result
+
+
+def _cache_notes(name: str, fwd: ForwardSpec, tasks: Sequence[str]) -> list[str]:
+    if "causal-lm" not in tasks:
+        return []
+    c = fwd.cache
+    if c is None:
+        return [fwd.cache_note] if fwd.cache_note else []
+    how = {
+        "returned": f"the cache its forward returns (`{c.cache_arg}`)",
+        "held": "the cache it keeps itself"
+        + (f" (`{c.flag_arg}=True`)" if c.flag_arg else "")
+        + (f", emptied by `{c.reset}()`" if c.reset else ""),
+    }[c.style]
+    where = f", new tokens placed by `{c.position_arg}`" if c.position_arg else ""
+    beams = "" if c.reorderable else "; beam search needs use_cache=False"
+    return [
+        f"generate() decodes with {name}'s own key/value cache: {how}{where} (proven equal "
+        f"to full forwards when wrapped{beams})"
+    ]
 
 
 def _build(cls: type, ctor: Constructor) -> Any:
@@ -364,6 +401,20 @@ def _tied(module: Any) -> dict[str, str]:
     return tied
 
 
+def _plain_tensors(module: Any) -> tuple[str, ...]:
+    """Tensors the research module keeps as plain attributes (a preallocated key/value cache,
+    precomputed rotary frequencies): neither weights nor buffers, so from_pretrained, which
+    builds the model on the meta device, leaves them without data."""
+    import torch
+
+    found = []
+    for prefix, m in module.named_modules():
+        for attr, value in vars(m).items():
+            if isinstance(value, torch.Tensor) and not isinstance(value, torch.nn.Parameter):
+                found.append(f"{prefix}.{attr}" if prefix else attr)
+    return tuple(sorted(found))
+
+
 def _plan_code(source: Path, src_dir: Path, code_root: Path | None, snake: str) -> Any:
     from hf_custom.staging.code import plan_code
 
@@ -417,6 +468,7 @@ def _design(
     config_type_module: str | None,
     tied: Mapping[str, str],
     computed_buffers: tuple[str, ...],
+    plain_tensors: tuple[str, ...],
     origin: str,
     notes: list[str],
 ) -> Design:
@@ -456,8 +508,8 @@ def _design(
     heads = ("sequence-classification", "token-classification", "multiple-choice")
     if any(t in heads for t in tasks):
         extra.append(Field("classifier_dropout", 0.1, "float"))
-    if "causal-lm" in tasks:  # no key/value cache: generate() must rerun the whole text
-        extra.append(Field("use_cache", False, "bool"))
+    if "causal-lm" in tasks:  # without the module's own cache generate() reruns the whole text
+        extra.append(Field("use_cache", fwd.cache is not None, "bool"))
     lm_tie = None
     needs_head = (
         fwd.output_kind == "hidden"
@@ -488,6 +540,7 @@ def _design(
         tied=dict(tied),
         lm_head_tie=lm_tie,
         computed_buffers=computed_buffers,
+        plain_tensors=plain_tensors,
         origin=origin,
     )
 

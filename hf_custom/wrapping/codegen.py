@@ -14,6 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hf_custom.wrapping.codegen_cache import (
+    cache_class_name,
+    render_cache_class,
+    render_cache_switch,
+    render_run_cached,
+)
 from hf_custom.wrapping.signature import ConfigKind, Field
 from hf_custom.wrapping.trace import ForwardSpec
 
@@ -90,6 +96,7 @@ class Design:
     tied: Mapping[str, str] = field(default_factory=dict)  # inside the research module
     lm_head_tie: str | None = None  # parameter the new lm_head is tied to
     computed_buffers: tuple[str, ...] = ()  # non-persistent buffers built by the constructor
+    plain_tensors: tuple[str, ...] = ()  # tensors kept as plain attributes (dotted names)
     origin: str = ""  # "ltgbert.py" (for docstrings)
 
     @property
@@ -101,6 +108,8 @@ class Design:
 
     def generated_names(self) -> set[str]:
         names = {self.config_class, f"{self.prefix}PreTrainedModel", "build_research_model"}
+        if self.forward.cache is not None:
+            names |= {cache_class_name(self), "_reorder", "_tensors"}
         return names | {self.class_name(t) for t in self.tasks}
 
     @property
@@ -217,9 +226,13 @@ def render_config(d: Design) -> str:
     lines += [f"        {p}," for p in params]
     lines += ["        **kwargs,", "    ):"]
     for f in fields:
-        if f.name == "use_cache":
+        if f.name == "use_cache" and not f.value:
             lines.append(
                 "        # the network keeps no key/value cache: generate() reruns the whole text"
+            )
+        elif f.name == "use_cache":
+            lines.append(
+                f"        # generate() decodes with {d.research_class}'s own key/value cache"
             )
         assign = f"        self.{f.name} = {f.name}"
         if len(assign) > WIDTH:  # as ruff format splits it
@@ -267,6 +280,9 @@ def render_modeling(d: Design) -> str:
     tf = ["PreTrainedModel"]
     if "causal-lm" in d.tasks:
         tf.insert(0, "GenerationMixin")
+    cached = d.forward.cache is not None and "causal-lm" in d.tasks
+    if cached:
+        tf.insert(0, "Cache")
     imports.append(f"from transformers import {', '.join(tf)}")
     imports += _call_import("transformers.modeling_outputs", outputs)
     if d.ctor_kind == "namespace":
@@ -301,6 +317,11 @@ def render_modeling(d: Design) -> str:
         *_builder(d),
         "",
         "",
+        *(
+            [*render_cache_class(d, d.forward.cache), "", ""]
+            if cached and d.forward.cache is not None
+            else []
+        ),
         *_base_class(d),
     ]
     for task in d.tasks:
@@ -399,6 +420,8 @@ def _base_class(d: Design) -> list[str]:
             *_call_for(names),
             "                    module.get_buffer(name).copy_(fresh.get_buffer(name))",
         ]
+    if d.plain_tensors:
+        lines += ["", *_restore_plain(d)]
     what = "logits" if f.output_kind == "logits" else "hidden_states"
     shape = "vocab_size" if f.output_kind == "logits" else "hidden_size"
     if f.targets_arg:
@@ -428,6 +451,8 @@ def _base_class(d: Design) -> list[str]:
                 8,
             ),
         ]
+    if d.plain_tensors:
+        lines.append("        self._restore_plain_tensors()")
     ids = "input_ids.transpose(0, 1)" if f.input_seq_first else "input_ids"
     args: list[str] = []
     remarks = []
@@ -460,6 +485,7 @@ def _base_class(d: Design) -> list[str]:
             mask = name
         args.append(f"{f.mask_arg}={mask}")
     args.insert(0, ids if f.ids_positional else f"{f.ids_arg}={ids}")
+    args += [f"{k}={v!r}" for k, v in f.fixed_args]  # e.g. start_pos=0: no tokens before these
     if f.targets_arg and f.last_only:
         lines += _comment(
             f"{d.research_class} returns the last position's logits only unless it is given "
@@ -491,6 +517,36 @@ def _base_class(d: Design) -> list[str]:
         return [*lines, f"        return {value}, None"]
     loss = f"output{_path(f.loss_path)}"
     return [*lines, f"        return {value}, None if targets is None else {loss}"]
+
+
+def _restore_plain(d: Design) -> list[str]:
+    """Plain tensor attributes are not weights: from_pretrained builds them on the meta device
+    and loads nothing into them. Build them again, once, before the first forward."""
+    items = [f'"{n}"' for n in d.plain_tensors]
+    one = f"        names = ({', '.join(items)}{',' if len(items) == 1 else ''})"
+    names = (
+        [one]
+        if len(one) <= WIDTH
+        else ["        names = (", *[f"            {i}," for i in items], "        )"]
+    )
+    return [
+        "    def _restore_plain_tensors(self) -> None:",
+        *_doc(
+            f"Build again the tensors {d.research_class} keeps as plain attributes (neither "
+            "weights nor buffers): from_pretrained leaves them on the meta device.",
+            8,
+        ),
+        *names,
+        '        owners = [self.model.get_submodule(n.rpartition(".")[0]) for n in names]',
+        '        attrs = [n.rpartition(".")[2] for n in names]',
+        "        if not any(getattr(o, a).is_meta for o, a in zip(owners, attrs, strict=True)):",
+        "            return",
+        '        with torch.device("cpu"):',
+        "            fresh = build_research_model(self.config)",
+        "        for name, owner, attr in zip(names, owners, attrs, strict=True):",
+        '            value = getattr(fresh.get_submodule(name.rpartition(".")[0]), attr)',
+        "            setattr(owner, attr, value.to(self.device))",
+    ]
 
 
 def _path(path: Sequence[str | int]) -> str:
@@ -621,6 +677,9 @@ def _task_class(d: Design, task: str) -> list[str]:
             lines.append("")
         extra = ["self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)"]
         lines += _init(d, extra if head else [])
+        cache = f.cache if task == "causal-lm" else None
+        if cache is not None:
+            lines += ["", *render_run_cached(d, cache)]
         if head:
             lines += [
                 "",
@@ -630,7 +689,12 @@ def _task_class(d: Design, task: str) -> list[str]:
                 "    def set_output_embeddings(self, new_embeddings: nn.Module) -> None:",
                 "        self.lm_head = new_embeddings",
             ]
-        lines += ["", *_forward_head(returns, ["labels: torch.Tensor | None = None"])]
+        labels = ["labels: torch.Tensor | None = None"]
+        if cache is not None:
+            labels += ["cache: Cache | None = None", "use_cache: bool | None = None"]
+        lines += ["", *_forward_head(returns, labels)]
+        if cache is not None:
+            lines += render_cache_switch(d)
         if head:
             lines += [
                 "        hidden_states = self._run_model(input_ids, attention_mask)",

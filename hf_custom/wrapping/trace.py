@@ -14,7 +14,9 @@ than by guessing from names, whenever a run can decide it:
   the module's loss, kept for training only if a cross-entropy recomputation from the logits
   agrees with it (which also tells whether the module shifts the targets itself, and which
   ignore index it uses). Logits for the last position only without targets (a common inference
-  shortcut) are recognised, and the wrapper then always passes targets to get every position.
+  shortcut) are recognised, and the wrapper then always passes targets to get every position;
+- key/value cache: a causal LM's own cache is used by generate() only when decoding with it
+  reproduces full forwards (:mod:`~hf_custom.wrapping.kvcache`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from hf_custom.errors import InputError
+from hf_custom.wrapping.kvcache import CacheArgs, CacheSpec, cache_arguments, read_cache
 
 IDS_NAMES = (
     "input_ids",
@@ -75,6 +78,9 @@ class ForwardSpec:
     loss_shift: bool = False  # the module shifts the targets itself (HF-style labels)
     ignore_index: int | None = None  # the target value its loss skips
     loss_note: str | None = None  # why the module's loss is not used, if it is not
+    fixed_args: tuple[tuple[str, int], ...] = ()  # always passed (start_pos=0 outside generate)
+    cache: CacheSpec | None = None  # the module's own key/value cache, proven exact
+    cache_note: str | None = None  # why generate() runs without a cache, if it does
 
 
 def read_forward(
@@ -89,7 +95,8 @@ def read_forward(
     import torch
 
     name = type(module).__name__
-    a = _arguments(module)
+    cargs = cache_arguments(module)
+    a = _arguments(module, cargs)
     embeddings, bound = _embeddings(module, vocab_hint)
     module.eval()
     gen = torch.Generator().manual_seed(0)
@@ -137,7 +144,15 @@ def read_forward(
     if a.tgt is not None and t_path is not None and width == vocab and not in_sf:
         loss = _loss_convention(call, x, y, traced.with_targets, t_path, base_mask)
     uses_targets = a.tgt is not None and bool(loss or last_only)
+    cache, cache_note = None, None
+    if causal and width == vocab:
+        cache, cache_note = _kv_cache(
+            call, module, cargs, x, plain=lambda: run(x), seq_first=in_sf or out_sf, mask=style
+        )
     return ForwardSpec(
+        fixed_args=a.fixed,
+        cache=cache,
+        cache_note=cache_note,
         targets_arg=a.tgt.name if (a.tgt is not None and uses_targets) else None,
         last_only=last_only,
         targets_output_path=t_path if uses_targets else None,
@@ -171,13 +186,14 @@ class _Arguments:
     ids: inspect.Parameter
     mask: inspect.Parameter | None
     tgt: inspect.Parameter | None
+    fixed: tuple[tuple[str, int], ...] = ()  # required position arguments, 0 outside generate
 
     @property
     def mask_required(self) -> bool:
         return self.mask is not None and self.mask.default is inspect.Parameter.empty
 
 
-def _arguments(module: Any) -> _Arguments:
+def _arguments(module: Any, cargs: CacheArgs) -> _Arguments:
     sig = inspect.signature(module.forward)
     params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     if not params:
@@ -195,14 +211,19 @@ def _arguments(module: Any) -> _Arguments:
     )
     if tgt is not None and tgt.default is inspect.Parameter.empty:
         tgt = None  # a required argument wrap cannot tell the meaning of: refused below
+    fixed: tuple[tuple[str, int], ...] = ()
+    if cargs.position_required and cargs.position_arg not in (ids.name, getattr(mask, "name", "")):
+        fixed = ((str(cargs.position_arg), 0),)  # start_pos: no tokens before these
     for p in params:
+        if p.name in dict(fixed):
+            continue
         if p not in (ids, mask, tgt) and p.default is inspect.Parameter.empty:
             raise InputError(
                 f"{type(module).__name__}.forward needs `{p.name}`, which wrap cannot supply",
                 hint="give it a default in the research module, or wrap a module whose forward "
                 "takes only token ids and a mask",
             )
-    return _Arguments(params=tuple(params), ids=ids, mask=mask, tgt=tgt)
+    return _Arguments(params=tuple(params), ids=ids, mask=mask, tgt=tgt, fixed=fixed)
 
 
 def _embeddings(module: Any, vocab_hint: int | None) -> tuple[dict[str, Any], int]:
@@ -230,22 +251,23 @@ class _Caller:
         self.a = a
         self.dummy_targets = False  # set when the module needs targets to return every position
 
-    def __call__(self, ids_t: Any, mask_t: Any = None, targets_t: Any = None) -> Any:
+    def __call__(self, ids_t: Any, mask_t: Any = None, targets_t: Any = None, **extra: Any) -> Any:
         import torch
 
         a = self.a
         args: list[Any] = []
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = dict(a.fixed)
         if a.ids.kind == a.ids.POSITIONAL_ONLY:
             args.append(ids_t)
         else:
             kwargs[a.ids.name] = ids_t
         if a.mask is not None and mask_t is not None:
             kwargs[a.mask.name] = mask_t
-        if a.tgt is not None and targets_t is None and self.dummy_targets:
-            targets_t = ids_t
+        if a.tgt is not None and targets_t is None and self.dummy_targets and not extra:
+            targets_t = ids_t  # (not when decoding with a cache: the last position is enough)
         if a.tgt is not None and targets_t is not None:
             kwargs[a.tgt.name] = targets_t
+        kwargs.update(extra)
         with torch.no_grad():
             return self.module(*args, **kwargs)
 
@@ -349,6 +371,32 @@ def _mask_convention(
         else _mask_style(hf, x, a.mask.name, optional=not a.mask_required)
     )
     return None if style == "ignore" else style  # type: ignore[return-value]
+
+
+def _kv_cache(
+    call: _Caller,
+    module: Any,
+    cargs: CacheArgs,
+    x: Any,
+    *,
+    plain: Callable[[], Any],
+    seq_first: bool,
+    mask: str | None,
+) -> tuple[CacheSpec | None, str | None]:
+    """The module's own cache for generate(), or why generate() reruns the whole text."""
+    if not cargs.any:
+        return None, None
+    if seq_first or mask is not None:
+        why = "puts the sequence first" if seq_first else "takes an attention mask"
+        return None, f"the module {why}: wrap drives its cache only without one (use_cache false)"
+    spec = read_cache(lambda ids, **kw: call(ids, **kw), module, cargs, x, plain)
+    if spec is None:
+        names = ", ".join(f"`{n}`" for n in sorted(cargs.names()))
+        return None, (
+            f"forward takes {names}, but no cache convention decodes token by token to the "
+            "logits of a full forward: generate() reruns the whole text (use_cache false)"
+        )
+    return spec, None
 
 
 def _recorder(name: str, x: Any, seen: dict[str, int]) -> Callable[..., None]:
