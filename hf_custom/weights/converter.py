@@ -1,22 +1,25 @@
 """``convert``: any supported weights to sharded safetensors, streamed at near disk speed.
 
-Route per tensor: *direct* tensors (contiguous, stored uncompressed in a zip archive or in a
-safetensors file) are copied byte for byte from their offset in the source to the output, read
-and written with direct I/O through reused buffers (cast on the way when asked); the others
-(views, legacy files) are materialised through torch's restricted, memory-mapped load.
+Route per shard: a shard whose tensors are all *direct* (contiguous, stored uncompressed in a
+zip archive or in a safetensors file) and uncast is copied file to file by the kernel
+(:mod:`hf_custom.weights.kcopy`, several shards at once), hashed from the bytes read back behind
+the copy. Other shards go through the buffered route: direct tensors read in large chunks on
+reader threads (cast on the way when asked), the others (views, legacy files) materialised
+through torch's restricted, memory-mapped load, and the stream written from reused buffers.
 
 Verification: every output file's header is re-read from disk and checked against the plan;
 each tensor is then checked against an independent source: the zip archive's own CRC-32 of its
-storage (computed by torch when it saved the file) for direct copies from a zip, and a bitwise
-re-read of the written file against the source for everything else. Any mismatch fails the
-conversion and nothing is left in OUT.
-"""
+storage (computed by torch when it saved the file) for direct tensors from a zip (of the bytes
+read back from the output on the kernel route, of the bytes read on the buffered route), and a
+bitwise re-read of the written file against the source for everything else. Any mismatch fails
+the conversion and nothing is left in OUT."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ from typing import Any
 from hf_custom.errors import HFCustomError, InputError
 from hf_custom.events import EventSink, Progress, emit
 from hf_custom.findings import Finding, finding
+from hf_custom.weights import kcopy
 from hf_custom.weights.casting import Caster
 from hf_custom.weights.checking import tensor_bytes, verify_shard
 from hf_custom.weights.directio import ChunkReader, OutFile, Writer
@@ -70,6 +74,7 @@ class ConvertResult:
     verified_by_crc: int = 0  # tensors checked against the zip archive's CRC-32
     verified_by_reread: int = 0  # tensors re-read from the output and compared bitwise
     direct_io: bool = False  # whether O_DIRECT was used for writing
+    kernel_copied: int = 0  # shards copied file to file by the kernel (copy_file_range)
     weight_map: Mapping[str, str] = field(default_factory=dict)
     #: wall seconds per phase, in order: metadata (read and plan), copy (with hashing, which
     #: overlaps it), re-check (CRC / re-read verification), finalise (index, renames)
@@ -89,6 +94,7 @@ class ConvertResult:
             "ignored_entries": list(self.ignored_entries),
             "verified": {"crc32": self.verified_by_crc, "reread": self.verified_by_reread},
             "direct_io": self.direct_io,
+            "kernel_copied": self.kernel_copied,
             "phases": {name: round(sec, 3) for name, sec in self.phases},
         }
 
@@ -104,7 +110,8 @@ def convert(
     base_model_prefix: str | None = None,
     tied: Mapping[str, str] | None = None,
     direct_io: bool = True,
-    direct_write: bool = True,
+    direct_write: bool = False,
+    kernel_copy: bool = True,
     on_event: EventSink | None = None,
 ) -> ConvertResult:
     """Convert the weights at ``src`` (file or folder) into safetensors shards in ``out``.
@@ -112,10 +119,10 @@ def convert(
     ``expected_keys`` (the target class's parameter and buffer names), ``base_model_prefix``
     and ``tied`` (tied target -> source) come from the model when it is at hand (publish);
     without them names are only stripped of wrapper prefixes and renamed by ``renames``
-    (``(regex, replacement)`` pairs). ``direct_io=False`` forces the portable I/O path;
-    ``direct_write=False`` keeps direct reads but writes through the page cache (faster where
-    the page cache is cheap and the disk is slow to write; the data then reaches the disk after
-    the call returns, as with ``cp``).
+    (``(regex, replacement)`` pairs). ``kernel_copy=False`` sends every shard through the
+    buffered route; there ``direct_io=False`` forbids O_DIRECT and ``direct_write=True`` writes
+    with O_DIRECT instead of through the page cache (by default the data reaches the disk
+    after the call returns, as with ``cp``).
     """
     t0 = time.monotonic()
     src, out = Path(src), Path(out)
@@ -154,24 +161,52 @@ def convert(
             hint="choose another OUT folder (the source checkpoint is never modified)",
         )
     created = not out.exists()
-    temps: list[Path] = []
+    temps = [out / f".{fname}.hfc-tmp-{os.getpid()}" for fname in names]
     job: _Job | None = None
+    metadata = shard_metadata(plan)
+    members_of = [[by_name[n] for n in members] for members in shards]
+    straight = [kernel_copy and kcopy.available() and _straight(m) for m in members_of]
+    written: list[OutFile | kcopy.ShardCopy | None] = [None] * len(shards)
+    crcs: dict[Path, dict[int, int]] = {}
     try:
         out.mkdir(parents=True, exist_ok=True)
-        job = _Job(source, plan, on_event=on_event, direct=direct_io, direct_write=direct_write)
-        written = []
-        for fname, members in zip(names, shards, strict=True):
-            tmp = out / f".{fname}.hfc-tmp-{os.getpid()}"
-            temps.append(tmp)
-            written.append(job.write_shard(tmp, [by_name[n] for n in members]))
-        job.close()
-        marks.append(("copy", time.monotonic()))
-        for fname, members, f in zip(names, shards, written, strict=True):
-            job.verify_shard(f.path, [by_name[n] for n in members], fname)
-        marks.append(("re-check", time.monotonic()))
-        files = [
-            OutputFile(fname, f.size, f.sha256) for fname, f in zip(names, written, strict=True)
+        progress = _Progress(sum(t.rec.nbytes for t in plan.tensors), on_event)
+        kernel_jobs = [
+            (i, temps[i], shard_header(members_of[i], metadata), _pieces(members_of[i]))
+            for i in range(len(shards))
+            if straight[i]
         ]
+        for i, copied in kcopy.copy_shards(kernel_jobs, on_bytes=progress.add):
+            written[i] = copied
+            for (path, start), crc in copied.crcs.items():
+                crcs.setdefault(path, {})[start] = crc
+        rest = [m for i, m in enumerate(members_of) if not straight[i]]
+        if rest:
+            job = _Job(
+                source,
+                [t for m in rest for t in m],
+                metadata=metadata,
+                progress=progress,
+                direct=direct_io,
+                direct_write=direct_write,
+            )
+            for i, members in enumerate(members_of):
+                if not straight[i]:
+                    written[i] = job.write_shard(temps[i], members)
+            job.close()
+            for path, sums in job.checksums().items():
+                crcs.setdefault(path, {}).update(sums)
+        marks.append(("copy", time.monotonic()))
+        by_crc = by_reread = 0
+        for fname, members, w in zip(names, members_of, written, strict=True):
+            assert w is not None
+            c, r = verify_shard(w.path, members, fname=fname, crcs=crcs)
+            by_crc, by_reread = by_crc + c, by_reread + r
+        marks.append(("re-check", time.monotonic()))
+        files = []
+        for fname, w in zip(names, written, strict=True):
+            assert w is not None
+            files.append(OutputFile(fname, w.size, w.sha256))
         weight_map = {
             n: fname for fname, members in zip(names, shards, strict=True) for n in members
         }
@@ -215,9 +250,10 @@ def convert(
         seconds=time.monotonic() - t0,
         source_format=source.kind,
         ignored_entries=tuple(source.ignored),
-        verified_by_crc=job.verified_crc,
-        verified_by_reread=job.verified_reread,
-        direct_io=any(f.direct_used for f in job.outputs),
+        verified_by_crc=by_crc,
+        verified_by_reread=by_reread,
+        direct_io=job is not None and any(f.direct_used for f in job.outputs),
+        kernel_copied=sum(isinstance(w, kcopy.ShardCopy) and w.kernel for w in written),
         weight_map=weight_map,
         phases=phases,
     )
@@ -236,27 +272,23 @@ def _write_index(tmp: Path, weight_map: Mapping[str, str], total: int, name: str
 
 
 class _Job:
-    """One conversion's I/O: readers per source file, one writer, the output stream."""
+    """The buffered conversion of some shards: readers per source file, one writer, the output
+    stream (for shards that need a cast or a materialised tensor)."""
 
     def __init__(
         self,
         source: Source,
-        plan: Plan,
+        tensors: Sequence[OutTensor],
         *,
-        on_event: EventSink | None,
+        metadata: Mapping[str, str],
+        progress: _Progress,
         direct: bool,
-        direct_write: bool = True,
+        direct_write: bool = False,
     ):
-        self.plan = plan
-        self.on_event = on_event
-        self.direct = direct
+        self.progress = progress
+        self.metadata = metadata
         self.writer = Writer(direct=direct and direct_write)
         self.readers: dict[Path, ChunkReader] = {}
-        self.total = sum(t.rec.nbytes for t in plan.tensors)
-        self.done = 0
-        self._next_report = 0
-        self.verified_crc = 0
-        self.verified_reread = 0
         self.outputs: list[OutFile] = []
         self._buf: Any = None
         self._fill = 0
@@ -264,16 +296,11 @@ class _Job:
         for path in source.files:
             ranges = sorted(
                 (t.rec.start, t.rec.start + t.rec.nbytes)
-                for t in plan.tensors
+                for t in tensors
                 if t.rec.file == path and t.rec.direct and t.rec.nbytes
             )
             if ranges:
                 self.readers[path] = ChunkReader(path, ranges, direct=direct)
-        self.metadata = {"format": "pt"}
-        if plan.dropped:
-            self.metadata["hf_custom.dropped_duplicates"] = json.dumps(
-                dict(sorted(plan.dropped.items())), separators=(",", ":")
-            )
 
     # -- the output stream ---------------------------------------------------------------------
     def _region(self, limit: int) -> memoryview:
@@ -298,11 +325,7 @@ class _Job:
             mv = mv[n:]
 
     def write_shard(self, tmp: Path, tensors: list[OutTensor]) -> OutFile:
-        entries, pos = [], 0
-        for t in tensors:
-            entries.append((t.name, t.dtype, t.rec.shape, pos, pos + t.nbytes))
-            pos += t.nbytes
-        header = build_header(entries, self.metadata)
+        header = shard_header(tensors, self.metadata)
         self._file = self.writer.open(tmp)
         self._put(header)
         for t in tensors:
@@ -310,7 +333,7 @@ class _Job:
                 self._copy_direct(t)
             else:
                 self._copy_materialised(t)
-            self._progress(t.rec.nbytes)
+            self.progress.add(t.rec.nbytes)
         if self._buf is not None and self._fill:
             self.writer.submit(self._file, self._buf, self._fill)
             self._buf = None
@@ -361,12 +384,6 @@ class _Job:
             value = value.to(getattr(torch, ST_TO_TORCH[t.dtype]))
         self._put(tensor_bytes(value))
 
-    def _progress(self, n: int) -> None:
-        self.done += n
-        if self.done >= self._next_report or self.done == self.total:
-            self._next_report = self.done + PROGRESS_STEP
-            emit(self.on_event, Progress("convert", self.done, self.total, "B"))
-
     def close(self) -> None:
         try:
             self.writer.close()
@@ -380,8 +397,49 @@ class _Job:
         for reader in self.readers.values():
             reader.close()
 
-    def verify_shard(self, path: Path, tensors: list[OutTensor], fname: str) -> None:
-        crcs = {p: r.checksums() for p, r in self.readers.items()}
-        by_crc, by_reread = verify_shard(path, tensors, fname=fname, crcs=crcs)
-        self.verified_crc += by_crc
-        self.verified_reread += by_reread
+    def checksums(self) -> dict[Path, dict[int, int]]:
+        """CRC-32 of every range read, per source file (after :meth:`close`)."""
+        return {p: r.checksums() for p, r in self.readers.items()}
+
+
+class _Progress:
+    """Bytes converted so far, reported as ``Progress`` events every ``PROGRESS_STEP``."""
+
+    def __init__(self, total: int, on_event: EventSink | None) -> None:
+        self.total, self.on_event = total, on_event
+        self.done = self._next = 0
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:  # kernel copies report from their threads
+            self.done += n
+            if self.done < self._next and self.done != self.total:
+                return
+            self._next = self.done + PROGRESS_STEP
+            emit(self.on_event, Progress("convert", self.done, self.total, "B"))
+
+
+def shard_metadata(plan: Plan) -> dict[str, str]:
+    metadata = {"format": "pt"}
+    if plan.dropped:
+        metadata["hf_custom.dropped_duplicates"] = json.dumps(
+            dict(sorted(plan.dropped.items())), separators=(",", ":")
+        )
+    return metadata
+
+
+def shard_header(tensors: Sequence[OutTensor], metadata: Mapping[str, str]) -> bytes:
+    entries, pos = [], 0
+    for t in tensors:
+        entries.append((t.name, t.dtype, t.rec.shape, pos, pos + t.nbytes))
+        pos += t.nbytes
+    return build_header(entries, dict(metadata))
+
+
+def _straight(tensors: Sequence[OutTensor]) -> bool:
+    """Whether a shard is its header plus byte ranges of the sources (no cast, no view)."""
+    return all((t.rec.direct or not t.rec.nbytes) and not t.cast for t in tensors)
+
+
+def _pieces(tensors: Sequence[OutTensor]) -> list[kcopy.Piece]:
+    return [kcopy.Piece(t.rec.file, t.rec.start, t.rec.nbytes) for t in tensors if t.rec.nbytes]
