@@ -29,9 +29,12 @@ ROUTES = {
     "dd-direct": "raw O_DIRECT read of the file (dd iflag=direct)",
     "torch-whole": "torch.load whole + safetensors save_file",
     "transformers": "transformers from_pretrained + save_pretrained",
-    "hf-custom": "hf-custom convert (fp32 -> fp32)",
-    "hf-custom-bf16": "hf-custom convert --dtype bfloat16",
-    "hf-custom-bufwrite": "hf-custom convert, direct reads, page-cache writes (direct_write=False)",
+    "hf-custom": "hf-custom convert (fp32 -> fp32, --io auto: the probe decides)",
+    "hf-custom-bf16": "hf-custom convert --dtype bfloat16 (--io auto)",
+    "hf-custom-kernel": "hf-custom convert --io kernel (copy_file_range, page cache)",
+    "hf-custom-direct": "hf-custom convert --io direct (O_DIRECT reads and writes)",
+    "hf-custom-bf16-kernel": "hf-custom convert --dtype bfloat16 --io kernel",
+    "hf-custom-bf16-direct": "hf-custom convert --dtype bfloat16 --io direct",
 }
 
 
@@ -108,15 +111,12 @@ def run_route(route: str, src: Path, out: Path) -> None:
 
         model = AutoModelForCausalLM.from_pretrained(src)
         model.save_pretrained(out, max_shard_size="5GB")
-    elif route in ("hf-custom", "hf-custom-bf16", "hf-custom-bufwrite"):
+    elif route.startswith("hf-custom"):
         from hf_custom.weights import convert
 
-        convert(
-            binf,
-            out,
-            dtype="bfloat16" if route.endswith("bf16") else None,
-            direct_write=not route.endswith("bufwrite"),
-        )
+        io = route.rsplit("-", 1)[1] if route.endswith(("-kernel", "-direct")) else "auto"
+        res = convert(binf, out, dtype="bfloat16" if "-bf16" in route else None, io=io)
+        print(f"  {route}: I/O {res.io.to_json() if res.io else None}", file=sys.stderr)
     else:
         raise SystemExit(f"unknown route {route}")
 
@@ -162,7 +162,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument(
         "--routes",
-        default="cp,dd-direct,transformers,torch-whole,hf-custom,hf-custom-bf16,hf-custom-bufwrite",
+        default="cp,dd-direct,transformers,torch-whole,hf-custom,hf-custom-bf16",
         help=f"comma-separated, from: {', '.join(ROUTES)}",
     )
     ap.add_argument("--work", type=Path, default=HERE / "_work")

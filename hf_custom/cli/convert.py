@@ -31,6 +31,15 @@ from hf_custom.cli.output import format_option, out_console, print_json
     help=r"Rename tensors (Python re.sub, applied in order; repeatable), e.g. '^net\.=model.'.",
 )
 @click.option(
+    "--io",
+    "io_route",
+    type=click.Choice(["auto", "kernel", "direct", "buffered"]),
+    default="auto",
+    show_default=True,
+    help="I/O route: auto (a short read probe decides), kernel (copy_file_range, page cache), "
+    "direct (O_DIRECT), buffered (plain reads and writes).",
+)
+@click.option(
     "--profile",
     is_flag=True,
     help="Print the time of each phase (start-up, metadata, copy, re-check, finalise) on stderr.",
@@ -42,6 +51,7 @@ def convert(
     max_shard_size: str,
     dtype: str | None,
     renames: tuple[str, ...],
+    io_route: str,
     profile: bool,
     fmt: str,
 ) -> None:
@@ -70,12 +80,16 @@ def convert(
     startup = _seconds_since_process_start()
     with progress_sink() as sink:
         result = run_convert(
-            src, out, max_shard_size=size, dtype=dtype, renames=rules, on_event=sink
+            src, out, max_shard_size=size, dtype=dtype, renames=rules, io=io_route, on_event=sink
         )
     if profile:
         phases = [("start-up", startup), *result.phases] if startup is not None else result.phases
+        route = ""
+        if result.io is not None:
+            speeds = ", ".join(f"{k} {v:.0f} MB/s" for k, v in result.io.probe.items())
+            route = f"; I/O {result.io.route} ({result.io.reason}{': ' + speeds if speeds else ''})"
         err_console().print(
-            "profile: " + ", ".join(f"{name} {sec:.2f} s" for name, sec in phases),
+            "profile: " + ", ".join(f"{name} {sec:.2f} s" for name, sec in phases) + route,
             highlight=False,
             soft_wrap=True,
         )

@@ -29,7 +29,7 @@ from typing import Any
 from hf_custom.errors import HFCustomError, InputError
 from hf_custom.events import EventSink, Progress, emit
 from hf_custom.findings import Finding, finding
-from hf_custom.weights import kcopy
+from hf_custom.weights import iopath, kcopy
 from hf_custom.weights.casting import Caster
 from hf_custom.weights.checking import tensor_bytes, verify_shard
 from hf_custom.weights.directio import ChunkReader, OutFile, Writer
@@ -75,6 +75,7 @@ class ConvertResult:
     verified_by_reread: int = 0  # tensors re-read from the output and compared bitwise
     direct_io: bool = False  # whether O_DIRECT was used for writing
     kernel_copied: int = 0  # shards copied file to file by the kernel (copy_file_range)
+    io: iopath.IoChoice | None = None  # the I/O route taken, and why
     weight_map: Mapping[str, str] = field(default_factory=dict)
     #: wall seconds per phase, in order: metadata (read and plan), copy (with hashing, which
     #: overlaps it), re-check (CRC / re-read verification), finalise (index, renames)
@@ -95,6 +96,7 @@ class ConvertResult:
             "verified": {"crc32": self.verified_by_crc, "reread": self.verified_by_reread},
             "direct_io": self.direct_io,
             "kernel_copied": self.kernel_copied,
+            "io": self.io.to_json() if self.io else None,
             "phases": {name: round(sec, 3) for name, sec in self.phases},
         }
 
@@ -109,9 +111,7 @@ def convert(
     expected_keys: Collection[str] | None = None,
     base_model_prefix: str | None = None,
     tied: Mapping[str, str] | None = None,
-    direct_io: bool = True,
-    direct_write: bool = False,
-    kernel_copy: bool = True,
+    io: str = "auto",
     on_event: EventSink | None = None,
 ) -> ConvertResult:
     """Convert the weights at ``src`` (file or folder) into safetensors shards in ``out``.
@@ -119,10 +119,10 @@ def convert(
     ``expected_keys`` (the target class's parameter and buffer names), ``base_model_prefix``
     and ``tied`` (tied target -> source) come from the model when it is at hand (publish);
     without them names are only stripped of wrapper prefixes and renamed by ``renames``
-    (``(regex, replacement)`` pairs). ``kernel_copy=False`` sends every shard through the
-    buffered route; there ``direct_io=False`` forbids O_DIRECT and ``direct_write=True`` writes
-    with O_DIRECT instead of through the page cache (by default the data reaches the disk
-    after the call returns, as with ``cp``).
+    (``(regex, replacement)`` pairs). ``io`` picks the I/O route (:mod:`hf_custom.weights.iopath`):
+    ``auto`` (a short read probe of the source), ``kernel`` (kernel copies of uncast shards,
+    page-cache writes: the data reaches the disk after the call returns, as with ``cp``),
+    ``direct`` (O_DIRECT reads and writes) or ``buffered`` (no O_DIRECT, no kernel copy).
     """
     t0 = time.monotonic()
     src, out = Path(src), Path(out)
@@ -130,6 +130,8 @@ def convert(
         raise InputError("OUT exists and is not a folder", path=str(out))
     if max_shard_size <= 0:
         raise InputError(f"--max-shard-size must be positive, got {max_shard_size}")
+    if io not in iopath.ROUTES:
+        raise InputError(f"--io {io!r} is not one of {', '.join(iopath.ROUTES)}")
     source = read_source(src)
     plan = build_plan(
         source,
@@ -165,7 +167,9 @@ def convert(
     job: _Job | None = None
     metadata = shard_metadata(plan)
     members_of = [[by_name[n] for n in members] for members in shards]
-    straight = [kernel_copy and kcopy.available() and _straight(m) for m in members_of]
+    choice = iopath.choose(io, [(f, f.stat().st_size) for f in source.files])
+    kernel = choice.route == "kernel" and kcopy.available()
+    straight = [kernel and _straight(m) for m in members_of]
     written: list[OutFile | kcopy.ShardCopy | None] = [None] * len(shards)
     crcs: dict[Path, dict[int, int]] = {}
     try:
@@ -187,8 +191,8 @@ def convert(
                 [t for m in rest for t in m],
                 metadata=metadata,
                 progress=progress,
-                direct=direct_io,
-                direct_write=direct_write,
+                direct=choice.route != "buffered",
+                direct_write=choice.route == "direct",
             )
             for i, members in enumerate(members_of):
                 if not straight[i]:
@@ -253,6 +257,7 @@ def convert(
         verified_by_crc=by_crc,
         verified_by_reread=by_reread,
         direct_io=job is not None and any(f.direct_used for f in job.outputs),
+        io=choice,
         kernel_copied=sum(isinstance(w, kcopy.ShardCopy) and w.kernel for w in written),
         weight_map=weight_map,
         phases=phases,

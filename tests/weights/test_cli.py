@@ -59,9 +59,14 @@ def test_convert_profile_names_every_phase(tmp_path, save, capsys):
     assert main(["convert", str(src), str(tmp_path / "out"), "--profile"]) == 0
     err = capsys.readouterr().err
     line = next(x for x in err.splitlines() if x.startswith("profile: "))
-    names = [part.rsplit(" ", 2)[0] for part in line.removeprefix("profile: ").split(", ")]
+    timings, _, route = line.removeprefix("profile: ").partition("; ")
+    names = [part.rsplit(" ", 2)[0] for part in timings.split(", ")]
     assert names == ["start-up", "metadata", "copy", "re-check", "finalise"]
-    assert main(["convert", str(src), str(tmp_path / "out2"), "--format", "json"]) == 0
+    assert route == "I/O kernel (small source)"
+    argv = ["convert", str(src), str(tmp_path / "out2"), "--format", "json", "--io", "direct"]
+    assert main(argv) == 0
     doc = json.loads(capsys.readouterr().out)
+    assert doc["io"] == {"route": "direct", "reason": "asked", "probe": {}}
+    assert doc["kernel_copied"] == 0
     assert set(doc["phases"]) == {"metadata", "copy", "re-check", "finalise"}
     assert all(v >= 0 for v in doc["phases"].values()) and doc["startup_seconds"] > 0

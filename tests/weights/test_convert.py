@@ -312,7 +312,7 @@ def test_direct_io_fallback_on_tmpfs_and_forced(tmp_path, save):
 
     sd = tiny_state_dict()
     src = save(sd)
-    forced = convert(src, tmp_path / "out", direct_io=False, kernel_copy=False)
+    forced = convert(src, tmp_path / "out", io="buffered")
     assert forced.direct_io is False and forced.kernel_copied == 0
     _check(tmp_path / "out", _expect(sd))
     shm = Path("/dev/shm")
@@ -321,7 +321,7 @@ def test_direct_io_fallback_on_tmpfs_and_forced(tmp_path, save):
     out = shm / f"hfc-test-{tmp_path.name}"
     try:
         # tmpfs refuses O_DIRECT: portable path
-        res = convert(src, out, max_shard_size=2000, kernel_copy=False)
+        res = convert(src, out, max_shard_size=2000, io="direct")
         _check(out, _expect(sd))
         assert [f.sha256 for f in res.files[:1]]
     finally:
@@ -374,7 +374,7 @@ def test_source_on_tmpfs_reads_without_o_direct(tmp_path):
     try:
         sd = tiny_state_dict()
         torch.save(sd, d / "pytorch_model.bin")
-        res = convert(d / "pytorch_model.bin", tmp_path / "out", kernel_copy=False)
+        res = convert(d / "pytorch_model.bin", tmp_path / "out", io="direct")
         _check(tmp_path / "out", _expect(sd))
         assert res.verified_by_crc == res.tensors
         # the kernel route across filesystems (copied, or the pread/pwrite fallback)
@@ -435,16 +435,16 @@ def test_empty_scalar_and_bool_tensors(tmp_path, save):
     assert res.tensors == 4
 
 
-def test_direct_reads_with_page_cache_writes(tmp_path, save):
+def test_buffered_route_without_o_direct(tmp_path, save):
     sd = tiny_state_dict()
-    res = convert(save(sd), tmp_path / "out", kernel_copy=False, max_shard_size=3000)
+    res = convert(save(sd), tmp_path / "out", io="buffered", max_shard_size=3000)
     assert res.direct_io is False and res.kernel_copied == 0
     _check(tmp_path / "out", _expect(sd))
 
 
 def test_direct_writes_when_asked(tmp_path, save):
     sd = tiny_state_dict()
-    res = convert(save(sd), tmp_path / "out", kernel_copy=False, direct_write=True)
+    res = convert(save(sd), tmp_path / "out", io="direct")
     assert res.direct_io is True  # ext4/xfs under tmp_path accept O_DIRECT
     _check(tmp_path / "out", _expect(sd))
 
@@ -457,6 +457,7 @@ def test_kernel_copy_for_straight_shards_only(tmp_path, save, dtype):
 
     sd = tiny_state_dict()
     res = convert(save(sd), tmp_path / "out", dtype=dtype, max_shard_size=1000)
+    assert res.io is not None and (res.io.route, res.io.reason) == ("kernel", "small source")
     shards = [f for f in res.files if f.name.endswith(".safetensors")]
     assert len(shards) > 1
     assert res.kernel_copied == (len(shards) if dtype is None else 0)
@@ -484,5 +485,10 @@ def test_kernel_copy_of_sharded_safetensors_in_parallel(tmp_path):
     assert res.kernel_copied == len(res.files) - 1 > 4  # shards, then the index
     assert res.verified_by_reread == len(sd)
     _check(tmp_path / "out", sd)
-    slow = convert(src, tmp_path / "slow", max_shard_size=1100, kernel_copy=False)
+    slow = convert(src, tmp_path / "slow", max_shard_size=1100, io="direct")
     assert [f.sha256 for f in slow.files] == [f.sha256 for f in res.files]
+
+
+def test_io_route_is_validated(tmp_path, save):
+    with pytest.raises(InputError, match="--io"):
+        convert(save(tiny_state_dict()), tmp_path / "out", io="fast")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -178,3 +179,19 @@ def test_crc32_is_isal_when_installed_and_agrees_with_zlib() -> None:
     data = os.urandom(1 << 16)
     assert directio.crc32(data) == zlib.crc32(data)
     assert directio.crc32(memoryview(data)[7:], 12345) == zlib.crc32(data[7:], 12345)
+
+
+def test_io_route_asked_small_source_and_probe(tmp_path: Path) -> None:
+    import os
+
+    from hf_custom.weights import iopath
+
+    f = tmp_path / "w.bin"
+    f.write_bytes(os.urandom(1 << 20))
+    assert iopath.choose("direct", [(f, 1 << 20)]).route == "direct"
+    small = iopath.choose("auto", [(f, 1 << 20)])
+    assert (small.route, small.reason, small.probe) == ("kernel", "small source", {})
+    speeds = iopath.probe(f, 1 << 20, chunk=64 << 10)  # tmp_path accepts O_DIRECT here
+    assert set(speeds) == {"direct", "buffered"} and min(speeds.values()) > 0
+    with pytest.raises(ValueError):
+        iopath.choose("fast", [])

@@ -112,8 +112,8 @@ def test_a_model_object_is_refused(tmp_path, save):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("kernel_copy", [True, False], ids=["kernel-copy", "buffered"])
-def test_corrupted_tensor_bytes_fail_verification_and_leave_nothing(tmp_path, save, kernel_copy):
+@pytest.mark.parametrize("io", ["kernel", "direct", "buffered"])
+def test_corrupted_tensor_bytes_fail_verification_and_leave_nothing(tmp_path, save, io):
     """A flipped byte inside a stored tensor: the archive's CRC-32 no longer matches."""
     sd = {"w": torch.arange(4096, dtype=torch.float32)}
     src = save(sd)
@@ -126,7 +126,7 @@ def test_corrupted_tensor_bytes_fail_verification_and_leave_nothing(tmp_path, sa
     out.mkdir()
     (out / "keep.txt").write_text("x")
     with pytest.raises(HFCustomError, match="verification failed"):
-        convert(src, out, kernel_copy=kernel_copy)
+        convert(src, out, io=io)
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
 
 
