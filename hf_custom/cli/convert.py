@@ -86,7 +86,10 @@ def convert(
         phases = [("start-up", startup), *result.phases] if startup is not None else result.phases
         route = ""
         if result.io is not None:
-            speeds = ", ".join(f"{k} {v:.0f} MB/s" for k, v in result.io.probe.items())
+            speeds = ", ".join(
+                f"CPU share {v:.2f}" if k == "cpu_share" else f"{k} {v:.0f} MB/s"
+                for k, v in result.io.probe.items()
+            )
             route = f"; I/O {result.io.route} ({result.io.reason}{': ' + speeds if speeds else ''})"
         err_console().print(
             "profile: " + ", ".join(f"{name} {sec:.2f} s" for name, sec in phases) + route,

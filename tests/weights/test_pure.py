@@ -195,3 +195,4 @@ def test_io_route_asked_small_source_and_probe(tmp_path: Path) -> None:
     assert set(speeds) == {"direct", "buffered"} and min(speeds.values()) > 0
     with pytest.raises(ValueError):
         iopath.choose("fast", [])
+    assert 0 < iopath.cpu_share(0.005) <= 1
