@@ -148,6 +148,14 @@ def _human(result: object) -> None:
         f"{'causal' if f.causal else 'bidirectional'}"
     )
     out.print(f"  config: {result.config_kind}")
+    if "causal-lm" in result.tasks:
+        c = f.cache
+        how = "none: generate() reruns the whole text (use_cache false)"
+        if c is not None:
+            arg = c.cache_arg or c.flag_arg or c.position_arg
+            beams = "beam search too" if c.reorderable else "no beam search"
+            how = f"the module's own, {c.style} (`{arg}`), {beams}"
+        out.print(f"  key/value cache: {escape(how)}")
     for old, new in sorted(result.renamed.items()):
         out.print(f"  renamed: {escape(old)} -> {escape(new)} (collides with PreTrainedConfig)")
     out.print(f"  weights: {escape(result.weights)} ({result.tensors} tensors)")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from hf_custom.errors import InputError, require
 from hf_custom.events import EventSink, Log, emit
 from hf_custom.wrapping.codegen import TASKS, Design, render_config, render_modeling
+from hf_custom.wrapping.shapes import inner_state, refuse_training_wrapper
 from hf_custom.wrapping.signature import Constructor, Field, instantiate, read_constructor
 from hf_custom.wrapping.trace import ForwardSpec, read_forward
 
@@ -169,6 +170,7 @@ def wrap(
         emit(on_event, Log(f"reading {cls.__name__}.__init__ and forward"))
         ctor = read_constructor(cls, args)
         module = _build(cls, ctor)
+        refuse_training_wrapper(cls, module, source=tgt.source)
         vocab_field = _pick(ctor.fields, VOCAB_NAMES)
         hint = args.get("vocab_size") or (vocab_field.value if vocab_field else None)
         fwd = read_forward(
@@ -201,7 +203,7 @@ def wrap(
         notes += _cache_notes(cls.__name__, fwd, chosen)
         prefix, snake, model_type = names_for(name or cls.__name__)
         _check_model_type(model_type)
-        state, source = _weights(module, weights)
+        state, source = _weights(module, weights, notes)
         if weights is None:
             notes.append(
                 "no --weights given: model.safetensors holds the freshly initialised module "
@@ -345,7 +347,9 @@ def _check_model_type(model_type: str) -> None:
         )
 
 
-def _weights(module: Any, weights: Path | None) -> tuple[dict[str, Any], str]:
+def _weights(
+    module: Any, weights: Path | None, notes: list[str] | None = None
+) -> tuple[dict[str, Any], str]:
     if weights is None:
         return dict(module.state_dict()), "fresh initialisation"
     path = Path(weights)
@@ -378,6 +382,12 @@ def _weights(module: Any, weights: Path | None) -> tuple[dict[str, Any], str]:
             while key.startswith(p):
                 key = key[len(p) :]
         state[key] = value
+    state, prefix = inner_state(state, set(module.state_dict()))
+    if prefix is not None and notes is not None:
+        notes.append(
+            f"the weights are the checkpoint's `{prefix}.` entries (the network inside the "
+            "training code that saved it)"
+        )
     result = module.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise InputError(

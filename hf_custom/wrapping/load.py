@@ -127,10 +127,13 @@ def _import_dotted(name: str, root: Path) -> types.ModuleType:
                 hint="pass a path to the .py file, or the folder your package is imported from "
                 "with --code-root",
             ) from exc
-        raise InputError(
-            f"importing {name!r} failed: {exc}",
-            hint=f"install {exc.name!r} or make it importable",
-        ) from exc
+        hint = f"install {exc.name!r} or make it importable"
+        if (exc.name or "").split(".")[0] in ("lightning", "pytorch_lightning"):
+            hint = (
+                "a LightningModule is training code around a network: wrap the plain nn.Module "
+                f"it trains instead (MODULE:CLASS), or install {exc.name!r}"
+            )
+        raise InputError(f"importing {name!r} failed: {exc}", hint=hint) from exc
     except SyntaxError as exc:
         raise InputError(
             f"syntax error: {exc.msg}", path=exc.filename, hint="fix the research module"

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from hf_custom.errors import InputError
 from hf_custom.wrapping.kvcache import CacheArgs, CacheSpec, cache_arguments, read_cache
+from hf_custom.wrapping.shapes import no_embedding
 
 IDS_NAMES = (
     "input_ids",
@@ -41,6 +42,7 @@ IDS_NAMES = (
     "input",
     "inputs",
 )
+TOKEN_NAMES = IDS_NAMES[:7]  # names that say token ids (not x, input, inputs)
 MASK_NAMES = (
     "attention_mask",
     "padding_mask",
@@ -97,7 +99,7 @@ def read_forward(
     name = type(module).__name__
     cargs = cache_arguments(module)
     a = _arguments(module, cargs)
-    embeddings, bound = _embeddings(module, vocab_hint)
+    embeddings, bound = _embeddings(module, vocab_hint, ids_name=a.ids.name)
     module.eval()
     gen = torch.Generator().manual_seed(0)
     low = 1 if bound > 2 else 0
@@ -226,7 +228,9 @@ def _arguments(module: Any, cargs: CacheArgs) -> _Arguments:
     return _Arguments(params=tuple(params), ids=ids, mask=mask, tgt=tgt, fixed=fixed)
 
 
-def _embeddings(module: Any, vocab_hint: int | None) -> tuple[dict[str, Any], int]:
+def _embeddings(
+    module: Any, vocab_hint: int | None, *, ids_name: str
+) -> tuple[dict[str, Any], int]:
     """The module's ``nn.Embedding``s by name, and a bound on the token ids all of them accept."""
     import torch
 
@@ -235,11 +239,13 @@ def _embeddings(module: Any, vocab_hint: int | None) -> tuple[dict[str, Any], in
         [m.num_embeddings for m in embeddings.values()] + ([vocab_hint] if vocab_hint else []),
         default=None,
     )
-    if bound is None:
+    if bound is None and ids_name in TOKEN_NAMES:  # token ids used some other way (one-hot)
         raise InputError(
             f"cannot tell the vocabulary size of {type(module).__name__}: it has no nn.Embedding",
             hint="pass --arg vocab_size=N",
         )
+    if bound is None:
+        raise no_embedding(module)
     return embeddings, bound
 
 

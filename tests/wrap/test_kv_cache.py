@@ -124,3 +124,24 @@ def test_generate_with_cache_equals_research_greedy(tmp_path: Path, style: str) 
         assert report["beam_cached"] == report["beam_plain"]
     else:
         assert "use_cache=False" in report["beam_error"]
+
+
+def test_cli_reports_the_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hf_custom.cli.main import main
+
+    src = _write(tmp_path, "returned")
+    argv = ["wrap", f"{src}:CachedGPT", "--out", str(tmp_path / "o1"), "--no-verify"]
+    assert main([*argv, "--name", "kv-cli"]) == 0
+    out = capsys.readouterr().out
+    assert "key/value cache: the module's own, returned (`kv_cache`), beam search too" in out
+    argv = ["wrap", f"{src}:CachedGPT", "--out", str(tmp_path / "o2"), "--no-verify"]
+    assert main([*argv, "--name", "kv-cli", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["module"]["kv_cache"] == {
+        "style": "returned",
+        "cache_argument": "kv_cache",
+        "flag_argument": None,
+        "position_argument": None,
+        "reset": None,
+        "beam_search": True,
+    }
