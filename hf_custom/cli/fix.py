@@ -1,15 +1,19 @@
-"""``hf-custom fix``: thin click layer over :func:`hf_custom.fixing.folder.fix_folder`."""
+"""``hf-custom fix``: thin click layer over :func:`hf_custom.fixing.folder.fix_folder` (a folder)
+and :func:`hf_custom.fixing.remote.fix_repo` (a repo id)."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import click
 
 from hf_custom.cli.matrix_view import matrix_options
-from hf_custom.cli.options import python_option
+from hf_custom.cli.options import hub_options, python_option
 from hf_custom.cli.output import format_option, print_json
+
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # owner/name, not a path
 
 
 def _patterns(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -17,7 +21,7 @@ def _patterns(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @click.command()
-@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("src", type=click.Path(path_type=Path), metavar="SRC|REPO_ID")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the repaired copy here.")
 @click.option("--diff", "diff_only", is_flag=True, help="Print the repairs; write nothing.")
 @click.option("--select", multiple=True, help="Only these repairs: rule id, prefix or name.")
@@ -26,6 +30,9 @@ def _patterns(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--force", is_flag=True, help="Replace a non-empty --out folder.")
 @python_option
 @matrix_options
+@hub_options
+@click.option("--create-pr", is_flag=True, help="REPO_ID: open a pull request with the repairs.")
+@click.option("--commit-message", help="REPO_ID: the pull request's title.")
 @format_option
 def fix(
     src: Path,
@@ -38,6 +45,11 @@ def fix(
     python: str | None,
     transformers: tuple[str, ...],
     allow_fail: tuple[str, ...],
+    endpoint: str | None,
+    token: str | None,
+    revision: str | None,
+    create_pr: bool,
+    commit_message: str | None,
     fmt: str,
 ) -> None:
     """Repair a checkpoint's custom code for the installed transformers, in a copy.
@@ -46,8 +58,15 @@ def fix(
     file:line, change). Exit 0: everything repaired and the copy verifies; 1: breaks remain
     (named) or verification failed; 2: input error.
 
+    With a repo id, fix reads the repository's code, config and tokenizer files (never its
+    weights), repairs them, verifies the copy with random weights of the config's shapes (the
+    weights are not compared) and prints the diff; --create-pr opens a pull request with the
+    repaired files. Exit 0 also when there is nothing to repair (no pull request then); 2 when
+    the revision moved since it was read (no pull request).
+
     \b
     hf-custom fix ./my-model --out ./my-model-fixed
+    hf-custom fix you/model --create-pr
     hf-custom fix ./my-model --diff --select HFC252,HFC253
     hf-custom fix ./my-model --out ./fixed --transformers 4.57,latest  (works on both lines,
         and the outputs match the original's under 4.57)
@@ -56,6 +75,28 @@ def fix(
     from hf_custom.cli.output import progress_sink
     from hf_custom.fixing.folder import fix_folder
 
+    if not src.exists() and _REPO_ID.fullmatch(str(src)):
+        if out is not None or force or transformers or allow_fail:
+            raise click.UsageError("--out, --force, --transformers and --allow-fail apply to a "
+                                   "folder; for a repo id, fix prints the diff (--create-pr "
+                                   "proposes it)")  # fmt: skip
+        _fix_repo(
+            str(src),
+            select=_patterns(select),
+            ignore=_patterns(ignore),
+            no_verify=no_verify,
+            python=python,
+            endpoint=endpoint,
+            token=token,
+            revision=revision,
+            create_pr=create_pr,
+            commit_message=commit_message,
+            fmt=fmt,
+        )
+        return
+    if create_pr or commit_message or endpoint or token or revision:
+        raise click.UsageError("--create-pr, --commit-message, --endpoint, --token and "
+                               "--revision apply to a repo id, not to a folder")  # fmt: skip
     if out is None and not diff_only:
         raise click.UsageError("pass --out DIR to write the repaired copy, or --diff")
     if out is not None and diff_only:
@@ -88,7 +129,67 @@ def fix(
         raise ResultCode(1)
 
 
-def _render(result: object) -> None:
+def _fix_repo(
+    repo_id: str,
+    *,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    no_verify: bool,
+    python: str | None,
+    endpoint: str | None,
+    token: str | None,
+    revision: str | None,
+    create_pr: bool,
+    commit_message: str | None,
+    fmt: str,
+) -> None:
+    from hf_custom.cli.main import ResultCode
+    from hf_custom.cli.output import progress_sink
+    from hf_custom.fixing.remote import fix_repo
+    from hf_custom.remote import resolve_endpoint
+
+    with progress_sink() as sink:
+        result = fix_repo(
+            repo_id,
+            endpoint=resolve_endpoint(endpoint, token),
+            revision=revision,
+            select=select,
+            ignore=ignore,
+            verify=not no_verify,
+            create_pr=create_pr,
+            commit_message=commit_message,
+            python=python,
+            on_event=sink,
+        )
+    if fmt == "json":
+        print_json(result.to_json())
+    else:
+        from hf_custom.fixing.remote import WEIGHTS_NOT_COMPARED
+
+        w = sys.stdout.write
+        if not result.changed:
+            w(f"{repo_id} at {result.read_commit[:12]}: nothing to repair\n")
+        _render(result.fix, where=_pr_line(result, create_pr=create_pr))
+        if result.changed and result.fix.verified is not None:
+            w(f"{WEIGHTS_NOT_COMPARED}\n")
+    if not result.ok:
+        raise ResultCode(1)
+
+
+def _pr_line(result: object, *, create_pr: bool) -> str:
+    from hf_custom.fixing.remote import RepoFixResult
+
+    assert isinstance(result, RepoFixResult)
+    if result.pull_request is not None:
+        return f"pull request: {result.pull_request.url}"
+    if not create_pr:
+        return "nothing written (--create-pr opens a pull request)"
+    if not result.changed:
+        return "no pull request (nothing to repair)"
+    return "no pull request (the repaired copy does not verify)"
+
+
+def _render(result: object, *, where: str = "") -> None:
     from hf_custom.fixing.folder import FixResult
 
     assert isinstance(result, FixResult)
@@ -131,5 +232,6 @@ def _render(result: object) -> None:
             where = f" {f.path}:{f.line}" if f.path and f.line else (f" {f.path}" if f.path else "")
             w(f"  blocking: {f.id}{where} {f.message}\n")
     n, left = len(result.plan.repairs), len(result.plan.unrepaired) + len(remains)
-    where = f"written to {result.out}" if result.out else "nothing written (--diff)"
+    if not where:
+        where = f"written to {result.out}" if result.out else "nothing written (--diff)"
     w(f"{n} repair(s), {left} left; {verdict}; {where}\n")
