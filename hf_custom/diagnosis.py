@@ -224,6 +224,7 @@ def diagnose_view(
         targets=targets,
         allow_fail=allow_fail,
         on_event=on_event,
+        kind=kind,
     )
     result = run_checks(ctx, select=select, ignore=ignore, load=load, on_event=on_event)
     compatibility = _card_compatibility(ctx)

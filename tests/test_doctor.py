@@ -209,3 +209,24 @@ def test_an_empty_run_is_not_a_clean_one(
     assert not report.ok
     assert main(["doctor", str(repo), "--select", "loading"]) == 1
     assert "nothing was checked" in capsys.readouterr().out
+
+
+def test_fork_import_is_what_publish_will_rewrite_in_a_folder(tmp_path: Path) -> None:
+    """In a checkpoint folder HFC211 says what publish WILL do (info); in a repository users
+    load as it is (a repo id, a git tree) the same import is an error."""
+    from checks.repo import MODELING
+
+    from hf_custom.checks.view import FolderView
+    from hf_custom.diagnosis import diagnose_view
+
+    fork = MODELING.replace("import torch\n", "import torch\nfrom ...activations import ACT2FN\n")
+    repo = write_repo(tmp_path / "m", {"modeling_toy.py": fork})
+    report = doctor(repo)
+    (f,) = [f for f in report.findings if f.id == "HFC211"]
+    assert f.severity.value == "info" and report.ok
+    assert f.message.startswith("publish will rewrite `from ...activations import ACT2FN` to ")
+    assert "`from transformers.activations import ACT2FN`" in f.message
+    assert "rewrote" not in f.message and "made absolute" not in f.message
+    as_repo = diagnose_view(FolderView(repo), kind="repo")
+    (g,) = [g for g in as_repo.findings if g.id == "HFC211"]
+    assert g.severity.value == "error" and not as_repo.ok

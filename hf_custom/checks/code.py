@@ -7,12 +7,16 @@ modules) is A1's packaging analysis (:mod:`hf_custom.staging.code`), run by :fun
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from hf_custom.checks import Skip, register
 from hf_custom.checks.context import Context
 from hf_custom.codeinfo import ClassInfo, CodePackage, ModuleInfo
-from hf_custom.findings import Finding, all_rules, finding
+from hf_custom.findings import Finding, Severity, all_rules, finding
+
+if TYPE_CHECKING:
+    from hf_custom.staging.code import Rewrite
 
 CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")
 GENERATIVE_AUTO = frozenset({"AutoModelForCausalLM", "AutoModelForSeq2SeqLM"})
@@ -369,8 +373,11 @@ def dangerous_calls(ctx: Context) -> Iterator[Finding]:
                 yield finding("HFC256", f"{dotted}() {what}", path=path, line=line)
 
 
-def _repo_severity(f: Finding) -> Finding:
-    """Staging repairs some import problems in its copy; in a repository they are as they are."""
+def _repo_severity(
+    f: Finding, *, rewrites: Mapping[tuple[str, int], Rewrite], kind: str
+) -> Finding:
+    """Staging repairs some import problems in its copy. In a checkpoint folder (which publish
+    stages) doctor says what publish will do; in a repository users load, they are as they are."""
     from dataclasses import replace
 
     from hf_custom.findings import get_rule
@@ -378,7 +385,24 @@ def _repo_severity(f: Finding) -> Finding:
     rule = get_rule(f.id)
     if f.severity is rule.severity:
         return f
+    rewrite = rewrites.get((f.path, f.line or 0)) if f.id == "HFC211" else None
+    if kind == "folder" and rewrite is not None:
+        return replace(
+            f,
+            severity=Severity.INFO,
+            message=f"publish will rewrite `{_oneline(rewrite.old)}` to "
+            f"`{_oneline(rewrite.new)}` (a package-relative import of transformers: the Hub "
+            "has no transformers package around the checkpoint's files)",
+            fix="nothing to do for publish; to load this folder as it is, make the same change "
+            "in your source",
+        )
+    if kind == "folder":
+        return f  # the staging severity, with the staging fix ("repaired in the staged copy")
     return replace(f, severity=rule.severity, fix=rule.fix)
+
+
+def _oneline(code: str) -> str:
+    return " ".join(code.split())
 
 
 # A1's packaging rules (HFC200-HFC249): whatever plan_code can report.
@@ -392,7 +416,6 @@ def packaging(ctx: Context) -> Iterator[Finding]:
     import tempfile
     from pathlib import Path
 
-    from hf_custom.errors import InputError
     from hf_custom.staging.code import plan_code
 
     if not ctx.top_py_files:
@@ -410,13 +433,7 @@ def packaging(ctx: Context) -> Iterator[Finding]:
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(ctx.read_bytes(path))  # bytes: encoding problems are findings
-        try:
-            plan = plan_code(root, entry=sorted(entry))
-        except InputError as exc:
-            if not exc.findings:
-                raise
-            found = list(exc.findings)
-        else:
-            found = list(plan.findings)
-    for f in found:
-        yield _repo_severity(f)
+        plan = plan_code(root, entry=sorted(entry), refuse=False)
+    rewrites = {(r.path, r.line): r for r in plan.rewrites}
+    for f in plan.findings:
+        yield _repo_severity(f, rewrites=rewrites, kind=ctx.kind)

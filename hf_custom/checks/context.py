@@ -40,8 +40,12 @@ class Context:
         targets: Sequence[Target] = (),
         allow_fail: Sequence[str] = (),
         on_event: EventSink | None = None,
+        kind: str = "folder",
     ) -> None:
         self.view = view
+        # "folder": a checkpoint folder, which publish stages (and repairs) before any user
+        # sees it; "repo" / "git": files users load as they are.
+        self.kind = kind
         # False in the git hook: probe v5 removals with the static list, never import transformers.
         self.installed_transformers = installed_transformers
         # For --load: a local folder holding the whole repository, and the interpreter to use.

@@ -8,7 +8,7 @@ to push, and on a remote repo (where only small files and safetensors headers ar
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -109,3 +109,32 @@ class FolderView:
 
     def local_path(self, path: str) -> Path | None:
         return self.root / path
+
+
+class MemoryView:
+    """Files held in memory: the staging plan before anything is written (the gate step's view).
+
+    ``files`` maps POSIX paths to their content; nothing is read from disk.
+    """
+
+    remote = False
+
+    def __init__(self, files: Mapping[str, bytes], *, label: str) -> None:
+        self._data = dict(files)
+        self._label = label
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    def files(self) -> Sequence[FileEntry]:
+        return sorted(FileEntry(p, len(b)) for p, b in self._data.items())
+
+    def read_bytes(self, path: str) -> bytes:
+        return self._data[path]
+
+    def read_range(self, path: str, start: int, end: int) -> bytes:
+        return self._data[path][start : max(start, end)]
+
+    def local_path(self, path: str) -> Path | None:
+        return None

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from hf_custom.codeinfo import CodePackage, ImportInfo, ModuleInfo, analyze_package, parse_module
 from hf_custom.errors import InputError
+from hf_custom.events import EventSink, Progress, emit
 from hf_custom.findings import Finding, Severity, finding
 from hf_custom.staging.imports import (
     counted_by_check_imports,
@@ -712,12 +713,21 @@ class _Planner:
             )
 
 
-def plan_code(src: Path, *, code_root: Path | None = None, entry: Collection[str] = ()) -> CodePlan:
+def plan_code(
+    src: Path,
+    *,
+    code_root: Path | None = None,
+    entry: Collection[str] = (),
+    refuse: bool = True,
+    on_event: EventSink | None = None,
+) -> CodePlan:
     """Plan the flat code package of checkpoint folder ``src`` (read only).
 
     ``entry``: extra module names (from ``auto_map``) besides the top-level ``configuration_*``,
     ``modeling_*`` and ``tokenization_*`` files. Raises :class:`InputError` when the code cannot be
-    flattened (the findings say where and how to fix it).
+    flattened (the findings say where and how to fix it); with ``refuse=False`` those findings
+    are errors of the returned plan instead (the imports behind them left as they are), so
+    staging can go on planning and report every error at once.
     """
     src = Path(src).resolve()
     if not src.is_dir():
@@ -752,7 +762,11 @@ def plan_code(src: Path, *, code_root: Path | None = None, entry: Collection[str
     while i < len(p.order):
         p.visit(p.units[p.order[i]])
         i += 1
-    if p.refusals:
+        # the closure grows as it is read: the total is what is known so far
+        emit(on_event, Progress("reading the import closure", i, len(p.order), unit="files"))
+    if p.refusals and not refuse:
+        p.findings.extend(p.refusals)
+    elif p.refusals:
         first = p.refusals[0]
         raise InputError(
             f"line {first.line}: {first.message}"

@@ -32,7 +32,11 @@ def code(ctx: StageContext, art: Artefacts) -> Artefacts:
     inventory = need(art.inventory, "the inventory")
     ctx.log("packaging the code")
     plan = plan_code(
-        ctx.src, code_root=ctx.options.code_root, entry=auto_map_modules(art.config_in)
+        ctx.src,
+        code_root=ctx.options.code_root,
+        entry=auto_map_modules(art.config_in),
+        refuse=False,  # its errors join the others at the gate: every one is reported at once
+        on_event=ctx.on_event,
     )
     excluded = {e.path for e in inventory.excluded}
     leaked = sorted(o for o in plan.origins.values() if o in excluded)
