@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import importlib.util
 import os
 import sys
 import traceback
@@ -32,12 +33,55 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: name -> the command's one-line help, as its docstring gives it: ``--help`` lists the
+#: commands from here without importing them (tests/cli/test_main.py keeps it in sync).
+SUMMARIES: dict[str, str] = {
+    "convert": "Convert weights (pytorch_model.bin, .pt/.ckpt, safetensors) to sharded safetensors.",
+    "doctor": "Diagnose a checkpoint folder or a repo id (static: the model's code is never run).",
+    "envs": "The cached environments (one transformers version each) used by --transformers.",
+    "explain": "Explain a rule: what it checks, why it matters, an example and the fix.",
+    "fix": "Repair a checkpoint's custom code for the installed transformers, in a copy.",
+    "hook": "Git hooks that run `hf-custom doctor` before a push (or a commit) and block on errors.",
+    "hub": "The embedded Hub-compatible server (offline default, upload tests, release rehearsals).",
+    "publish": "Publish the checkpoint folder SRC so that AutoModel*.from_pretrained(..., "
+    "trust_remote_code=True) works: package the code, normalise config.json, convert the "
+    "weights, write tokenizer files and a model card, verify the result loads, then upload in "
+    "one commit.",
+    "wrap": "Turn a plain PyTorch module into a Hugging Face custom-code checkpoint folder.",
+}
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in COMMANDS if self._load(name) is not None)
+        return sorted(name for name in COMMANDS if self._available(name))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return self._load(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from :data:`SUMMARIES`, shortened as click would: no import."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            summary = SUMMARIES.get(name)
+            if summary is None:  # a command without a summary: ask the command itself
+                command = self._load(name)
+                if command is None or command.hidden:
+                    continue
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                rows.append((name, click.Command(name, help=summary).get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    @staticmethod
+    def _available(name: str) -> bool:
+        """Whether the command's module exists (found, not imported)."""
+        module_name = COMMANDS[name].split(":")[0]
+        return importlib.util.find_spec(module_name) is not None
 
     @staticmethod
     def _load(name: str) -> click.Command | None:

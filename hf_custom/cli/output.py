@@ -13,13 +13,15 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from hf_custom.events import Event, EventSink, Log, Progress
 from hf_custom.findings import Finding, Severity, sort_findings
+
+if TYPE_CHECKING:  # rich is imported when something is printed: `--help` stays fast
+    from rich.console import Console
 
 JSON_SCHEMA_VERSION = 1
 
@@ -64,6 +66,8 @@ def resolve_format(value: str) -> str:
 
 
 def _console(file: Any) -> Console:
+    from rich.console import Console
+
     no_color = bool(os.environ.get("NO_COLOR")) or STATE.mode != "human"
     return Console(file=file, no_color=no_color, highlight=False, soft_wrap=False)
 
@@ -71,6 +75,8 @@ def _console(file: Any) -> Console:
 def err_console() -> Console:
     """Diagnostics on stderr: findings, progress, hints (nothing under ``--format quiet``)."""
     if STATE.mode == "quiet":
+        from rich.console import Console
+
         return Console(file=io.StringIO(), no_color=True, highlight=False, soft_wrap=False)
     return _console(sys.stderr)
 

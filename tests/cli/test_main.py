@@ -30,8 +30,10 @@ def test_help_is_fast_and_imports_nothing_heavy() -> None:
         "import contextlib, io\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    rc = main(['--help'])\n"
-        "heavy = sorted(m for m in ('torch', 'transformers', 'safetensors.torch', 'numpy')"
-        " if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'safetensors.torch', 'numpy',"
+        " 'rich', 'huggingface_hub') if m in sys.modules)\n"
+        "heavy += sorted(m for m in sys.modules if m.startswith('hf_custom.cli.')"
+        " and m not in ('hf_custom.cli.main', 'hf_custom.cli.output'))\n"
         "print(rc, heavy, time.perf_counter()-t)"
     )
     start = time.perf_counter()
@@ -41,6 +43,21 @@ def test_help_is_fast_and_imports_nothing_heavy() -> None:
     assert rc == "0"
     assert heavy == "[]", out.stdout
     assert wall < 3.0  # generous for loaded CI; typical is ~0.2 s
+
+
+def test_command_summaries_match_the_commands() -> None:
+    """``--help`` lists commands from SUMMARIES without importing them: same text as theirs."""
+    import click
+
+    from hf_custom.cli.main import COMMANDS, SUMMARIES, LazyGroup
+
+    assert set(SUMMARIES) == set(COMMANDS)
+    for name in COMMANDS:
+        command = LazyGroup._load(name)
+        assert command is not None
+        for limit in (30, 45, 70, 1000):
+            short = click.Command(name, help=SUMMARIES[name]).get_short_help_str(limit)
+            assert short == command.get_short_help_str(limit), name
 
 
 def test_python_dash_m_entry_point() -> None:
