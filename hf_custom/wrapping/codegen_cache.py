@@ -137,7 +137,10 @@ def render_run_cached(d: Design, c: CacheSpec) -> list[str]:
         "        return False",
         "",
         "    def _run_cached(",
-        "        self, input_ids: torch.Tensor, cache: Cache | None",
+        "        self,",
+        "        input_ids: torch.Tensor,",
+        "        cache: Cache | None,",
+        "        attention_mask: torch.Tensor | None = None,",
         f"    ) -> tuple[torch.Tensor, {name}]:",
         f'        """Run `{d.research_class}` on the tokens that are not in `cache` yet."""',
         f"        if not isinstance(cache, {name}) or cache.seen == 0:",
@@ -167,6 +170,9 @@ def render_run_cached(d: Design, c: CacheSpec) -> list[str]:
             args.append(f"{c.position_arg}=cache.seen")
     if c.flag_arg:
         args.append(f"{c.flag_arg}=True")
+    if c.mask_arg and c.mask_span:
+        lines += _mask_lines(c)
+        args.append(f"{c.mask_arg}=mask")
     lines += _call("output = self.model", args, 8)
     if c.cache_path is not None:
         lines.append(f"        cache.state = output{_path(c.cache_path)}")
@@ -175,6 +181,25 @@ def render_run_cached(d: Design, c: CacheSpec) -> list[str]:
         "        cache.seen += input_ids.size(1)",
         f"        return output{_path(c.logits_path)}, cache",
     ]
+
+
+def _mask_lines(c: CacheSpec) -> list[str]:
+    """The mask the module takes when decoding: past and new tokens, or the new ones only."""
+    if c.mask_span == "all":
+        lines = [
+            "        if attention_mask is None:  # nothing is padding",
+            "            n = cache.seen + input_ids.size(1)",
+            "            attention_mask = input_ids.new_ones(input_ids.size(0), n)",
+            "        mask = attention_mask",
+        ]
+    else:
+        lines = [
+            "        if attention_mask is None:  # nothing is padding",
+            "            attention_mask = torch.ones_like(input_ids)",
+            "        mask = attention_mask[:, -input_ids.size(1) :]  # the new tokens'",
+        ]
+    convert = {"keep-bool": "mask.bool()", "pad": "mask == 0"}.get(c.mask_style or "keep")
+    return [*lines, f"        mask = {convert}"] if convert else lines
 
 
 def render_cache_switch(d: Design) -> list[str]:
@@ -189,7 +214,7 @@ def render_cache_switch(d: Design) -> list[str]:
     return [
         *intro,
         "        if labels is None and (use_cache or cache is not None):",
-        "            logits, cache = self._run_cached(input_ids, cache)",
+        "            logits, cache = self._run_cached(input_ids, cache, attention_mask)",
         "            if return_dict is None:",
         "                return_dict = self.config.return_dict",
         "            if not return_dict:",

@@ -97,6 +97,9 @@ class CacheSpec:
     reset: str | None  # held: method called before a new prompt
     logits_path: Path  # where the logits are in forward's output when decoding
     reorderable: bool  # beam search can reorder the cache's batch rows
+    mask_arg: str | None = None  # the module's mask argument, passed when decoding
+    mask_style: str | None = None  # its convention (keep, keep-bool, pad)
+    mask_span: Literal["all", "new"] | None = None  # the mask covers past + new tokens, or new
 
 
 def cache_arguments(module: Any) -> CacheArgs:
@@ -144,8 +147,17 @@ def _no_arg_method(module: Any, name: str) -> bool:
 Call = Callable[..., Any]  # call(ids, **extra_kwargs) -> the module's raw output
 
 
+Mask = tuple[str, str, str] | None  # (argument, convention, span)
+
+
 def read_cache(
-    call: Call, module: Any, args: CacheArgs, x: Any, plain: Callable[[], Any]
+    call: Call,
+    module: Any,
+    args: CacheArgs,
+    x: Any,
+    plain: Callable[[], Any],
+    *,
+    mask: tuple[str, str] | None = None,
 ) -> CacheSpec | None:
     """The first cache convention under which token-by-token decoding of ``x`` reproduces the
     (batch, seq, vocab) logits of a plain forward (``plain()``), or None."""
@@ -154,7 +166,9 @@ def read_cache(
     if not args.any or x.size(1) <= PROMPT:
         return None
     full = plain()
-    for spec in _candidates(call, module, args, x):
+    masks: list[Mask] = [None] if mask is None else [(*mask, "all"), (*mask, "new")]
+    candidates = [s for m in masks for s in _candidates(call, module, args, x, mask=m)]
+    for spec in candidates:
         if not (_decodes(call, module, spec, x, full) and _decodes(call, module, spec, x, full)):
             continue
         after = _try(plain)  # a forward without the cache is not changed by decoding
@@ -168,7 +182,7 @@ def read_cache(
     return None
 
 
-def _candidates(call: Call, module: Any, args: CacheArgs, x: Any) -> list[CacheSpec]:
+def _candidates(call: Call, module: Any, args: CacheArgs, x: Any, *, mask: Mask) -> list[CacheSpec]:
     """Conventions worth a trial: a returned cache at each place of the prefill's output
     that could hold one, then a module-held cache (flag, position, reset)."""
     out: list[CacheSpec] = []
@@ -177,7 +191,7 @@ def _candidates(call: Call, module: Any, args: CacheArgs, x: Any) -> list[CacheS
         styles.append(("held", None))
     for tensor_pos in (False, True) if args.position_arg else (False,):
         for style, cache_arg in styles:
-            first = _prefill(call, module, args, x, style=style, tensor_pos=tensor_pos)
+            first = _prefill(call, module, args, x, style=style, tensor_pos=tensor_pos, mask=mask)
             logits = None if first is None else _logits_path(first, x.size(0), PROMPT)
             if logits is None:
                 continue
@@ -193,6 +207,9 @@ def _candidates(call: Call, module: Any, args: CacheArgs, x: Any) -> list[CacheS
                     reset=args.reset if style == "held" else None,
                     logits_path=logits,
                     reorderable=False,
+                    mask_arg=mask[0] if mask else None,
+                    mask_style=mask[1] if mask else None,
+                    mask_span=mask[2] if mask else None,  # type: ignore[arg-type]
                 )
                 for path in paths
             ]
@@ -200,11 +217,11 @@ def _candidates(call: Call, module: Any, args: CacheArgs, x: Any) -> list[CacheS
 
 
 def _prefill(
-    call: Call, module: Any, args: CacheArgs, x: Any, *, style: str, tensor_pos: bool
+    call: Call, module: Any, args: CacheArgs, x: Any, *, style: str, tensor_pos: bool, mask: Mask
 ) -> Any:
     """The output of the trial's first call (the prompt), None if the call fails."""
     ids = x[:, :PROMPT]
-    kwargs = _kwargs(args.flag_arg, args.position_arg, tensor_pos, 0, ids)
+    kwargs = _kwargs(args.flag_arg, args.position_arg, tensor_pos, 0, ids, mask=mask)
     if style == "returned":
         kwargs[str(args.cache_arg)] = None
     elif args.reset:
@@ -212,12 +229,30 @@ def _prefill(
     return _try(lambda: call(ids, **kwargs))
 
 
+def _spec_kwargs(spec: CacheSpec, seen: int, ids: Any) -> dict[str, Any]:
+    mask = None
+    if spec.mask_arg and spec.mask_style and spec.mask_span:
+        mask = (spec.mask_arg, spec.mask_style, spec.mask_span)
+    return _kwargs(spec.flag_arg, spec.position_arg, spec.position_tensor, seen, ids, mask=mask)
+
+
 def _kwargs(
-    flag: str | None, position: str | None, tensor_pos: bool, seen: int, ids: Any
+    flag: str | None,
+    position: str | None,
+    tensor_pos: bool,
+    seen: int,
+    ids: Any,
+    *,
+    mask: Mask = None,
 ) -> dict[str, Any]:
     import torch
 
     kwargs: dict[str, Any] = {}
+    if mask is not None:  # nothing is padding
+        arg, style, span = mask
+        n = ids.size(1) + (seen if span == "all" else 0)
+        keep = torch.ones(ids.size(0), n, dtype=torch.long)
+        kwargs[arg] = {"keep": keep, "keep-bool": keep.bool()}.get(style, keep == 0)
     if flag:
         kwargs[flag] = True
     if position:
@@ -238,7 +273,7 @@ def decode(call: Call, module: Any, spec: CacheSpec, x: Any) -> Any:
     for seen in range(PROMPT - 1, x.size(1)):
         start = 0 if seen == PROMPT - 1 else seen
         ids = x[:, start : seen + 1]
-        kwargs = _kwargs(spec.flag_arg, spec.position_arg, spec.position_tensor, start, ids)
+        kwargs = _spec_kwargs(spec, start, ids)
         if spec.cache_arg:
             kwargs[spec.cache_arg] = state
         out = call(ids, **kwargs)
@@ -271,12 +306,12 @@ def _reorders(call: Call, spec: CacheSpec, x: Any, full: Any) -> bool:
 
     def run() -> bool:
         ids = x[:, :PROMPT]
-        kwargs = _kwargs(spec.flag_arg, spec.position_arg, spec.position_tensor, 0, ids)
+        kwargs = _spec_kwargs(spec, 0, ids)
         kwargs[str(spec.cache_arg)] = None
         out = call(ids, **kwargs)
         state = reorder(_select(out, spec.cache_path or ()), order)
         nxt = x[order, PROMPT : PROMPT + 1]
-        kwargs = _kwargs(spec.flag_arg, spec.position_arg, spec.position_tensor, PROMPT, nxt)
+        kwargs = _spec_kwargs(spec, PROMPT, nxt)
         kwargs[str(spec.cache_arg)] = state
         got = _select(call(nxt, **kwargs), spec.logits_path)[:, -1]
         return bool(torch.allclose(got.float(), full[order, PROMPT].float(), atol=ATOL))

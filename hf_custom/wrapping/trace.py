@@ -392,10 +392,18 @@ def _kv_cache(
     """The module's own cache for generate(), or why generate() reruns the whole text."""
     if not cargs.any:
         return None, None
-    if seq_first or mask is not None:
-        why = "puts the sequence first" if seq_first else "takes an attention mask"
-        return None, f"the module {why}: wrap drives its cache only without one (use_cache false)"
-    spec = read_cache(lambda ids, **kw: call(ids, **kw), module, cargs, x, plain)
+    if seq_first:
+        why = "the module puts the sequence first: wrap drives its cache only for batch-first"
+        return None, f"{why} modules (use_cache false)"
+    mask_arg = call.a.mask.name if (call.a.mask is not None and mask is not None) else None
+    spec = read_cache(
+        lambda ids, **kw: call(ids, **kw),
+        module,
+        cargs,
+        x,
+        plain,
+        mask=(mask_arg, mask) if mask_arg and mask else None,
+    )
     if spec is None:
         names = ", ".join(f"`{n}`" for n in sorted(cargs.names()))
         return None, (

@@ -258,3 +258,66 @@ class Transformer(nn.Module):
             prev_pos = cur_pos
         return tokens
 """
+
+# (4) written after Hugging Face's own models: forward(input_ids, attention_mask=None,
+# past_key_values=None, use_cache=False) returning a dict; the mask covers the past and the new
+# tokens (1 = keep), and the cache is a tuple of (k, v) per layer returned only with use_cache.
+MASKED = (
+    COMMON
+    + """
+
+class Layer(nn.Module):
+    def __init__(self, hidden_size, heads):
+        super().__init__()
+        self.heads = heads
+        self.norm = nn.LayerNorm(hidden_size)
+        self.qkv = nn.Linear(hidden_size, 3 * hidden_size)
+        self.out = nn.Linear(hidden_size, hidden_size)
+
+    def forward(self, x, keep, past):
+        b, t, c = x.shape
+        q, k, v = (z.view(b, t, self.heads, -1).transpose(1, 2) for z in self.qkv(self.norm(x)).split(c, 2))
+        if past is not None:
+            k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+        s = k.size(2)
+        att = (q @ k.transpose(-2, -1)) / k.size(-1) ** 0.5
+        allowed = torch.ones(t, s, dtype=torch.bool).tril(diagonal=s - t)[None, None]
+        allowed = allowed & keep[:, None, None, :].bool()
+        att = att.masked_fill(~allowed, float("-inf")).softmax(-1)
+        return x + self.out((att @ v).transpose(1, 2).reshape(b, t, c)), (k, v)
+
+
+class HfStyleLM(nn.Module):
+    def __init__(self, vocab_size=31, hidden_size=16, num_layers=2, num_heads=2, max_positions=32):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, hidden_size)
+        self.positions = nn.Embedding(max_positions, hidden_size)
+        self.layers = nn.ModuleList(Layer(hidden_size, num_heads) for _ in range(num_layers))
+        self.lm_head = nn.Linear(hidden_size, vocab_size, bias=False)
+
+    def forward(self, input_ids, attention_mask=None, past_key_values=None, use_cache=False):
+        past_len = 0 if past_key_values is None else past_key_values[0][0].size(2)
+        total = past_len + input_ids.size(1)
+        if attention_mask is None:
+            attention_mask = torch.ones(input_ids.size(0), total, dtype=torch.long)
+        pos = torch.arange(past_len, total, device=input_ids.device)
+        x = self.embed(input_ids) + self.positions(pos)
+        presents = []
+        for i, layer in enumerate(self.layers):
+            x, kv = layer(x, attention_mask, None if past_key_values is None else past_key_values[i])
+            presents.append(kv)
+        out = {"logits": self.lm_head(x)}
+        if use_cache:
+            out["past_key_values"] = tuple(presents)
+        return out
+
+    @torch.no_grad()
+    def generate(self, input_ids, max_new_tokens):
+        out = self(input_ids, use_cache=True)
+        for _ in range(max_new_tokens):
+            nxt = out["logits"][:, -1].argmax(-1, keepdim=True)
+            input_ids = torch.cat([input_ids, nxt], 1)
+            out = self(nxt, past_key_values=out["past_key_values"], use_cache=True)
+        return input_ids
+"""
+)

@@ -21,6 +21,7 @@ STYLES = {
     "returned": (sources.RETURNED, "CachedGPT"),
     "held": (sources.HELD, "HeldLM"),
     "positioned": (sources.POSITIONED, "Transformer"),
+    "masked": (sources.MASKED, "HfStyleLM"),
 }
 
 # forward takes a cache but ignores it (recomputes nothing, returns only the new tokens'
@@ -57,6 +58,10 @@ def _write(tmp_path: Path, style: str, text: str | None = None) -> Path:
         ("returned", ("returned", "kv_cache", (2,), None, None, None, True)),
         ("held", ("held", None, None, "use_cache", None, "reset_cache", False)),
         ("positioned", ("held", None, None, None, "start_pos", None, False)),
+        (
+            "masked",
+            ("returned", "past_key_values", ("past_key_values",), "use_cache", None, None, True),
+        ),
     ],
 )
 def test_cache_style_found_and_generated(tmp_path: Path, style: str, expected: tuple) -> None:
@@ -76,6 +81,9 @@ def test_cache_style_found_and_generated(tmp_path: Path, style: str, expected: t
         assert result.forward.fixed_args == (("start_pos", 0),)
         assert "start_pos=0" in modeling and "start_pos=cache.seen" in modeling
         assert "self._restore_plain_tensors()" in modeling  # the preallocated cache tensors
+    if style == "masked":  # the mask it takes covers the cached and the new tokens
+        assert (c.mask_arg, c.mask_style, c.mask_span) == ("attention_mask", "keep", "all")
+        assert "attention_mask=mask" in modeling
     ruff_clean([out / f"modeling_kv_{style}.py", out / f"configuration_kv_{style}.py"])
 
 
@@ -120,7 +128,7 @@ def test_generate_with_cache_equals_research_greedy(tmp_path: Path, style: str) 
         assert got["cached"] == got["research"] == got["plain"]
         # the prompt once, then one new token a step: the cache is really used
         assert got["cached_lengths"] == [prompt] + [1] * 7
-    if style == "returned":  # beams reorder the returned cache
+    if style in ("returned", "masked"):  # beams reorder a returned cache
         assert report["beam_cached"] == report["beam_plain"]
     else:
         assert "use_cache=False" in report["beam_error"]
