@@ -31,6 +31,7 @@ from hf_custom.events import EventSink, Progress, emit
 from hf_custom.findings import Finding, finding
 from hf_custom.weights import iopath, kcopy
 from hf_custom.weights.casting import Caster
+from hf_custom.weights.casting import prefetch as prefetch_numpy
 from hf_custom.weights.checking import tensor_bytes, verify_shard
 from hf_custom.weights.directio import ChunkReader, OutFile, Writer
 from hf_custom.weights.names import Rename
@@ -132,6 +133,8 @@ def convert(
         raise InputError(f"--max-shard-size must be positive, got {max_shard_size}")
     if io not in iopath.ROUTES:
         raise InputError(f"--io {io!r} is not one of {', '.join(iopath.ROUTES)}")
+    if dtype is not None:
+        prefetch_numpy()  # the casts need it: import it while the metadata is read
     source = read_source(src)
     plan = build_plan(
         source,
@@ -293,7 +296,9 @@ class _Job:
         self.progress = progress
         self.metadata = metadata
         self.writer = Writer(direct=direct and direct_write)
-        self.readers: dict[Path, ChunkReader] = {}
+        self.readers: dict[Path, ChunkReader] = {}  # opened one at a time, in source order
+        self._ranges: dict[Path, list[tuple[int, int]]] = {}
+        self._direct = direct
         self.outputs: list[OutFile] = []
         self._buf: Any = None
         self._fill = 0
@@ -305,7 +310,7 @@ class _Job:
                 if t.rec.file == path and t.rec.direct and t.rec.nbytes
             )
             if ranges:
-                self.readers[path] = ChunkReader(path, ranges, direct=direct)
+                self._ranges[path] = ranges
 
     # -- the output stream ---------------------------------------------------------------------
     def _region(self, limit: int) -> memoryview:
@@ -353,7 +358,7 @@ class _Job:
 
     def _copy_direct(self, t: OutTensor) -> None:
         r = t.rec
-        reader = self.readers[r.file]
+        reader = self._reader(r.file)
         if not t.cast:
             for piece in reader.pieces(r.start, r.start + r.nbytes):
                 self._put(piece)
@@ -401,6 +406,17 @@ class _Job:
         self.writer.abort()
         for reader in self.readers.values():
             reader.close()
+
+    def _reader(self, path: Path) -> ChunkReader:
+        """The reader of ``path``; opening it closes the previous one (tensors come in source
+        order, so each file is read in one stretch): one file's buffers in memory at a time,
+        whatever the number of source shards."""
+        reader = self.readers.get(path)
+        if reader is None:
+            for other in self.readers.values():
+                other.close()
+            reader = self.readers[path] = ChunkReader(path, self._ranges[path], direct=self._direct)
+        return reader
 
     def checksums(self) -> dict[Path, dict[int, int]]:
         """CRC-32 of every range read, per source file (after :meth:`close`)."""

@@ -150,6 +150,50 @@ def test_sharded_bin_with_index(tmp_path):
     assert res.verified_by_crc == len(sd)
 
 
+@pytest.mark.parametrize("io", ["direct", "buffered"])
+@pytest.mark.parametrize("dtype", [None, "bfloat16"])
+def test_sharded_source_is_read_one_file_at_a_time(tmp_path, io, dtype):
+    """Eight source shards through the buffered routes: one file's reader (and buffers) at a
+    time, whatever the number of shards, so memory stays flat."""
+    import os
+
+    from hf_custom.events import Progress
+
+    g = torch.Generator().manual_seed(1)
+    sd = {f"layers.{i}.weight": torch.randn(64, 32, generator=g) for i in range(16)}
+    src = tmp_path / "ckpt"
+    src.mkdir()
+    names = sorted(sd)
+    weight_map = {}
+    for k in range(8):
+        fname = f"pytorch_model-{k + 1:05d}-of-00008.bin"
+        torch.save({n: sd[n] for n in names[2 * k : 2 * k + 2]}, src / fname)
+        weight_map.update(dict.fromkeys(names[2 * k : 2 * k + 2], fname))
+    (src / "pytorch_model.bin.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    most = 0
+
+    def count(event):  # source files held open by this process, at every progress event
+        nonlocal most
+        if isinstance(event, Progress):
+            targets = {os.path.realpath(fd) for fd in Path("/proc/self/fd").iterdir()}
+            most = max(most, sum(t.startswith(str(src.resolve())) for t in targets))
+
+    import hf_custom.weights.converter as converter
+
+    old_step = converter.PROGRESS_STEP
+    converter.PROGRESS_STEP = 1  # an event per tensor
+    try:
+        res = convert(
+            src, tmp_path / "out", io=io, dtype=dtype, on_event=count, max_shard_size=20_000
+        )
+    finally:
+        converter.PROGRESS_STEP = old_step
+    expect = {k: v.to(torch.bfloat16) for k, v in sd.items()} if dtype else sd
+    _check(tmp_path / "out", expect)
+    assert res.verified_by_crc == len(sd) and res.kernel_copied == 0
+    assert most == 1
+
+
 def test_safetensors_reshard_is_byte_identical_per_tensor(tmp_path):
     sd = tiny_state_dict(tied=False)
     src = tmp_path / "ckpt"
