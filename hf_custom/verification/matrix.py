@@ -127,7 +127,7 @@ class MatrixReport:
         row = next((r for r in col.report.rows if r.auto_class == auto_class), None)
         if row is None:
             return Cell(auto_class, version, "missing", cause="not reported by this version")
-        return _cell(row, version)
+        return _cell(row, version, findings=col.report.findings)
 
     def cells(self) -> tuple[Cell, ...]:
         return tuple(self.cell(a, v) for a in self.auto_classes for v in self.versions)
@@ -143,7 +143,7 @@ class MatrixReport:
         }
 
 
-def _cell(row: AutoClassRow, version: str) -> Cell:
+def _cell(row: AutoClassRow, version: str, *, findings: Sequence[Finding] = ()) -> Cell:
     steps = tuple((name, str(getattr(row, name))) for name in _STEPS)
     values = [v for _, v in steps]
     if "failed" in values:
@@ -154,8 +154,19 @@ def _cell(row: AutoClassRow, version: str) -> Cell:
         status = "passed"
     cause = ""
     if status != "passed":
+        # the first error the child reported for this class, else the row's first detail
+        # (which may start with what passed, like "28 tensors equal")
+        mine = [
+            f.message.removeprefix(f"{row.class_name}:").strip()
+            for f in findings
+            if f.severity is Severity.ERROR and row.class_name and
+            f.message.startswith(f"{row.class_name}:")
+        ]  # fmt: skip
         lines = [ln.strip() for ln in row.detail.splitlines() if ln.strip()]
-        cause = lines[0] if lines else next(n for n, v in steps if v in ("failed", "skipped"))
+        if status == "failed" and mine:
+            cause = mine[0]
+        else:
+            cause = lines[0] if lines else next(n for n, v in steps if v in ("failed", "skipped"))
     return Cell(row.auto_class, version, status, steps=steps, cause=cause)
 
 
@@ -206,7 +217,11 @@ def verify_matrix(
         if report.ok:
             continue
         first = next((r for r in report.rows if not r.ok), None)
-        why = _cell(first, target.version).cause if first is not None else ""
+        why = (
+            _cell(first, target.version, findings=report.findings).cause
+            if first is not None
+            else ""
+        )
         if not why and report.findings:
             why = report.findings[0].message
         where = f" ({first.auto_class}: {why})" if first is not None else f" ({why})"

@@ -114,3 +114,27 @@ def test_envs_list_ignores_incomplete_and_remove_refuses_unknown(tmp_path: Path)
     with pytest.raises(InputError, match=r"no cached environment matches 4\.57"):
         remove_envs(["4.57"], root=root)
     assert remove_envs(["all"], root=root) == ()
+
+
+def test_a_failed_cell_names_the_failure_not_what_passed() -> None:
+    from hf_custom.findings import finding
+    from hf_custom.verification import AutoClassRow, VerifyReport
+    from hf_custom.verification.matrix import Column, MatrixReport
+
+    row = AutoClassRow(
+        "AutoModel", "TinyModel", loaded="passed", weights_equal="passed", forward="failed",
+        detail="28 tensors equal; TypeError: unexpected keyword argument 'cache'",
+    )  # fmt: skip
+    found = (
+        finding("HFC505", "OtherModel: ValueError: not this class"),
+        finding("HFC505", "TinyModel: TypeError: unexpected keyword argument 'cache'"),
+    )
+    report = VerifyReport(rows=(row,), findings=found, ok=False, seconds=1.0, environment={})
+    m = MatrixReport(columns=(Column(Target("4.57", "4.57.6"), report),), findings=())
+    cell = m.cell("AutoModel", "4.57.6")
+    assert cell.status == "failed"
+    assert cell.cause == "TypeError: unexpected keyword argument 'cache'"
+    # without a finding naming the class, the row's detail is the cause
+    bare = MatrixReport(columns=(Column(Target("4.57", "4.57.6"), report.__class__(
+        rows=(row,), findings=(), ok=False, seconds=1.0, environment={})),), findings=())  # fmt: skip
+    assert bare.cell("AutoModel", "4.57.6").cause.startswith("28 tensors equal")
