@@ -287,38 +287,38 @@ def _doctor_remote(
     from hf_custom.checks.remoteview import RemoteView, download_snapshot
     from hf_custom.errors import RemoteError, RemoteUnavailable
 
-    view = RemoteView.open(repo_id, revision=revision, endpoint=endpoint, token=token)
-    try:
-        view.files()  # one request first: an unreadable repo is one error, not a crash per check
-    except RemoteError as exc:
-        if _names_a_missing_thing(exc):
-            raise  # the endpoint works; the repo id or revision is wrong (exit 1, as before)
-        raise RemoteUnavailable(
-            f"cannot read {repo_id}: {exc.message}",
-            path=exc.path,
-            hint=exc.hint or "check --endpoint, --token and the repo id, then try again",
-        ) from exc
-    tmp: Path | None = None
-    try:
-        if load:
-            tmp = Path(tempfile.mkdtemp(prefix="hf-custom-doctor-"))
-            emit(on_event, Log(f"downloading a snapshot of {repo_id} for --load"))
-            download_snapshot(view, tmp, on_event=on_event)
-        return diagnose_view(
-            view,
-            kind="repo",
-            select=select,
-            ignore=ignore,
-            strict=strict,
-            load=load,
-            load_dir=tmp,
-            python=python,
-            revision=revision,
-            targets=targets,
-            allow_fail=allow_fail,
-            on_event=on_event,
-            start=start,
-        )
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+    with RemoteView.open(repo_id, revision=revision, endpoint=endpoint, token=token) as view:
+        try:
+            view.files()  # one request first: an unreadable repo is one error, not a crash per check
+        except RemoteError as exc:
+            if _names_a_missing_thing(exc):
+                raise  # the endpoint works; the repo id or revision is wrong (exit 1, as before)
+            raise RemoteUnavailable(
+                f"cannot read {repo_id}: {exc.message}",
+                path=exc.path,
+                hint=exc.hint or "check --endpoint, --token and the repo id, then try again",
+            ) from exc
+        tmp: Path | None = None
+        try:
+            if load:
+                tmp = Path(tempfile.mkdtemp(prefix="hf-custom-doctor-"))
+                emit(on_event, Log(f"downloading a snapshot of {repo_id} for --load"))
+                download_snapshot(view, tmp, on_event=on_event)
+            return diagnose_view(
+                view,
+                kind="repo",
+                select=select,
+                ignore=ignore,
+                strict=strict,
+                load=load,
+                load_dir=tmp,
+                python=python,
+                revision=revision,
+                targets=targets,
+                allow_fail=allow_fail,
+                on_event=on_event,
+                start=start,
+            )
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)

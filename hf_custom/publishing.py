@@ -103,7 +103,8 @@ def publish(
     Raises:
         InputError: no ``repo_id`` without ``dry_run``; unreadable input (see :func:`stage`).
         Refusal: staging refused (see :func:`hf_custom.staging.pipeline.stage`).
-        RemoteError: the Hub refused or could not be reached (bad token, no access, ...).
+        RemoteError: the Hub refused or could not be reached (bad token, no access, ...), or
+            HF_HUB_OFFLINE is set (checked before staging).
         TypeError: an unknown option name.
     """
     start = time.perf_counter()
@@ -115,10 +116,11 @@ def publish(
             hint="hf-custom publish ./ckpt --repo-id you/model  (or add --dry-run)",
         )
     endpoint = None
-    if not opts.dry_run:
-        from hf_custom.remote import resolve_endpoint
+    if not opts.dry_run:  # fail early, before any work; nothing is started or sent here
+        from hf_custom.remote import require_online, resolve_endpoint
 
-        endpoint = resolve_endpoint(opts.endpoint, opts.token)  # fail early, before any work
+        endpoint = resolve_endpoint(opts.endpoint, opts.token)
+        require_online(endpoint, action=f"publishing to {repo_id}")
     tmp_parent: Path | None = None
     if opts.out is None:
         tmp_parent = Path(tempfile.mkdtemp(prefix="hf-custom-"))

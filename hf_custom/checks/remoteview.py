@@ -7,7 +7,8 @@ counts it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ class RemoteView:
         self._files: list[FileEntry] | None = None
 
     @classmethod
+    @contextmanager
     def open(
         cls,
         repo_id: str,
@@ -33,11 +35,12 @@ class RemoteView:
         revision: str | None = None,
         endpoint: str | None = None,
         token: str | None = None,
-    ) -> RemoteView:
-        from hf_custom.remote import RemoteRepo, resolve_endpoint
+    ) -> Iterator[RemoteView]:
+        """The view for a ``with`` block; ``endpoint="local"`` runs the embedded Hub for it."""
+        from hf_custom.remote import RemoteRepo, connect, resolve_endpoint
 
-        ep = resolve_endpoint(endpoint, token)
-        return cls(RemoteRepo(repo_id, endpoint=ep, revision=revision))
+        with connect(resolve_endpoint(endpoint, token)) as ep:
+            yield cls(RemoteRepo(repo_id, endpoint=ep, revision=revision))
 
     @property
     def label(self) -> str:

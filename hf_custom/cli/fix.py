@@ -146,12 +146,13 @@ def _fix_repo(
     from hf_custom.cli.main import ResultCode
     from hf_custom.cli.output import progress_sink
     from hf_custom.fixing.remote import fix_repo
-    from hf_custom.remote import resolve_endpoint
+    from hf_custom.remote import connect, resolve_endpoint
 
-    with progress_sink() as sink:
+    hub = connect(resolve_endpoint(endpoint, token))  # "local": the embedded Hub, for this block
+    with progress_sink() as sink, hub as running:
         result = fix_repo(
             repo_id,
-            endpoint=resolve_endpoint(endpoint, token),
+            endpoint=running,
             revision=revision,
             select=select,
             ignore=ignore,

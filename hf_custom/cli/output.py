@@ -188,6 +188,17 @@ def summary_line(findings: Iterable[Finding]) -> str:
     return ", ".join(f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}" for s in Severity)
 
 
+def hub_bars_off() -> None:
+    """Turn huggingface_hub's own progress bars off for this process (a CLI process only).
+
+    The CLI draws progress from the library's events; huggingface_hub would otherwise draw its
+    own bars for Xet uploads. The library never changes this setting itself.
+    """
+    from huggingface_hub.utils import disable_progress_bars
+
+    disable_progress_bars()
+
+
 @contextmanager
 def progress_sink(enabled: bool | None = None) -> Iterator[EventSink]:
     """An event sink that draws progress bars on stderr when it is a terminal.

@@ -13,6 +13,7 @@ from hf_custom.cli.options import endpoint_option, python_option, revision_optio
 from hf_custom.cli.output import (
     err_console,
     format_option,
+    hub_bars_off,
     out_console,
     print_json,
     progress_sink,
@@ -182,6 +183,8 @@ def publish(
         transformers=transformers,
         allow_fail=allow_fail,
     )
+    if not dry_run:
+        hub_bars_off()
     with progress_sink() as sink:
         try:
             result = run(src, options=options, on_event=sink)

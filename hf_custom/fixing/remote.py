@@ -289,7 +289,8 @@ def _open_pr(
     from huggingface_hub import CommitOperationAdd
     from huggingface_hub.errors import HfHubHTTPError
 
-    from hf_custom.remote import _client, map_error
+    from hf_custom.remote import map_error
+    from hf_custom.remote.client import hf_api
 
     stale = StaleRead(
         f"{revision} of {repo_id} moved since fix read it at {parent[:12]}: the repairs were "
@@ -301,19 +302,19 @@ def _open_pr(
     n = len(result.plan.repairs)
     title = message or f"Repair custom code for transformers v5 ({n} repair(s), hf-custom fix)"
     try:
-        with _client(endpoint) as api:
-            if api.repo_info(repo_id, revision=revision).sha != parent:
-                raise stale
-            emit(on_event, Log(f"opening a pull request on {repo_id} ({len(ops)} file(s))"))
-            info = api.create_commit(
-                repo_id,
-                operations=ops,
-                commit_message=title,
-                commit_description=description,
-                revision=revision,
-                create_pr=True,
-                parent_commit=parent,
-            )
+        api = hf_api(endpoint)
+        if api.repo_info(repo_id, revision=revision).sha != parent:
+            raise stale
+        emit(on_event, Log(f"opening a pull request on {repo_id} ({len(ops)} file(s))"))
+        info = api.create_commit(
+            repo_id,
+            operations=ops,
+            commit_message=title,
+            commit_description=description,
+            revision=revision,
+            create_pr=True,
+            parent_commit=parent,
+        )
     except StaleRead:
         raise
     except HfHubHTTPError as exc:

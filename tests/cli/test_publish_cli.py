@@ -120,20 +120,21 @@ def test_refusal_json_document(
 
 @pytest.mark.slow
 def test_publish_to_the_embedded_hub_prints_one_url_line(
-    ckpt: Path, capsys: pytest.CaptureFixture[str]
+    ckpt: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hf_custom.remote import local_hub_dir, stop_local_hubs
+    from huggingface_hub import constants
+
+    from hf_custom.remote import local_hub_dir
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # the suite runs offline
 
     args = ["publish", str(ckpt), "--repo-id", "demo/tiny", "--endpoint", "local", "--no-verify"]
-    try:
-        assert main(args) == 0
-        captured = capsys.readouterr()
-        lines = captured.out.splitlines()
-        assert len(lines) == 1 and lines[0].startswith("committed: http://127.0.0.1:"), lines
-        assert lines[0].endswith(tuple("0123456789abcdef"))  # the whole commit URL, unwrapped
-        assert "hf-custom hub serve" in captured.err and "HFC529" in captured.err
-        assert local_hub_dir().is_dir()
-        assert main(args) == 0  # the same checkpoint again: no new commit
-        assert capsys.readouterr().out.startswith("no changes: ")
-    finally:
-        stop_local_hubs()
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("committed: http://127.0.0.1:"), lines
+    assert lines[0].endswith(tuple("0123456789abcdef"))  # the whole commit URL, unwrapped
+    assert "hf-custom hub serve" in captured.err and "HFC529" in captured.err
+    assert local_hub_dir().is_dir()
+    assert main(args) == 0  # the same checkpoint again: no new commit
+    assert capsys.readouterr().out.startswith("no changes: ")

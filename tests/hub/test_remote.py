@@ -45,20 +45,20 @@ def test_resolve_endpoint_precedence(monkeypatch, tmp_path) -> None:
         resolve_endpoint("ftp://nope", None)
 
 
-def test_local_endpoint_publishes_into_the_cache_dir(tmp_path) -> None:
-    from hf_custom.remote import stop_local_hubs
+def test_local_endpoint_publishes_into_the_cache_dir(tmp_path, monkeypatch) -> None:
+    from huggingface_hub import constants
 
-    endpoint = resolve_endpoint("local", None)
-    try:
+    from hf_custom.remote import connect
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # the suite runs offline
+    with connect(resolve_endpoint("local", None)) as endpoint:
         assert endpoint.local and endpoint.url.startswith("http://127.0.0.1:")
         assert endpoint.token and endpoint.token not in repr(endpoint)
         src = folder_with(tmp_path / "m", {"config.json": b"{}", "model.safetensors": BIG})
         result = upload(src, repo_id="me/local-model", endpoint=endpoint)
         assert result.committed
-        assert (local_hub_dir() / "repos" / "models" / "me" / "local-model").is_dir()
-        assert local_hub_dir() == Path(os.environ["HF_HOME"]) / "hf-custom" / "hub"
-    finally:
-        stop_local_hubs()
+    assert (local_hub_dir() / "repos" / "models" / "me" / "local-model").is_dir()
+    assert local_hub_dir() == Path(os.environ["HF_HOME"]) / "hf-custom" / "hub"
 
 
 def test_upload_republish_and_replace(local_hub, tmp_path) -> None:
