@@ -1,11 +1,17 @@
 """Benchmark: converting a LLaMA-shaped fp32 pytorch_model.bin to safetensors.
 
-    /work/venv/bin/python benchmarks/convert.py                 # ~3.1 GB, 3 rounds
-    /work/venv/bin/python benchmarks/convert.py --size 0.3 --rounds 2   # quick run
+    .venv/bin/python benchmarks/convert.py                 # ~3.1 GB, 3 rounds
+    .venv/bin/python benchmarks/convert.py --size 0.3 --rounds 2   # quick run
+    .venv/bin/python benchmarks/convert.py --size 1 --shards 8 --routes cp,hf-custom
+    .venv/bin/python benchmarks/convert.py --cache file --sync   # interpreter warm; durable
 
 Generates the checkpoint (lm_head tied to the embedding) in benchmarks/_work/, then runs the
 routes alternately, each in a child process, dropping the page cache before every run when it
-can (root: ``echo 3 > /proc/sys/vm/drop_caches``; it says so when it cannot). Prints the
+can (``--cache all``, the default: root's ``echo 3 > /proc/sys/vm/drop_caches``, so Python and
+its libraries start cold too; it says so when it cannot), or evicting only the checkpoint's
+files (``--cache file``: ``posix_fadvise(DONTNEED)``, the interpreter stays warm). ``--sync``
+makes every route fsync what it wrote before its clock stops (cp included). ``--shards N``
+writes the checkpoint as N ``pytorch_model-0000k-of-0000N.bin`` files with an index. Prints the
 median wall time, the ratio to ``cp`` and the peak anonymous memory (RssAnon + RssShmem sampled
 from /proc/<pid>/status every 10 ms). Removes its work folder at the end (--keep to keep it).
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -50,7 +57,7 @@ def llama_shape(size_gb: float) -> dict[str, int]:
     return {"hidden": hidden, "inter": inter, "vocab": vocab, "layers": layers}
 
 
-def generate(work: Path, shape: dict[str, int]) -> Path:
+def generate(work: Path, shape: dict[str, int], shards: int = 1) -> Path:
     import torch
     from transformers import LlamaConfig
 
@@ -84,27 +91,58 @@ def generate(work: Path, shape: dict[str, int]) -> Path:
         sd[p + "post_attention_layernorm.weight"] = torch.ones(h)
     sd["model.norm.weight"] = torch.ones(h)
     sd["lm_head.weight"] = sd["model.embed_tokens.weight"]
-    torch.save(sd, ckpt / "pytorch_model.bin")
+    if shards == 1:
+        torch.save(sd, ckpt / "pytorch_model.bin")
+        return ckpt
+    names = [n for n in sd if n != "lm_head.weight"]  # shards cannot share storages
+    total = sum(sd[n].numel() for n in names)
+    weight_map: dict[str, str] = {}
+    part: dict[str, torch.Tensor] = {}
+    done = 0
+    for n in names:
+        part[n] = sd[n]
+        done += sd[n].numel()
+        if done >= total * (len(set(weight_map.values())) + 1) / shards or n == names[-1]:
+            fname = f"pytorch_model-{len(set(weight_map.values())) + 1:05d}-of-{shards:05d}.bin"
+            torch.save(part, ckpt / fname)
+            weight_map.update(dict.fromkeys(part, fname))
+            part = {}
+    count = len(set(weight_map.values()))
+    for k in range(count):  # the last names may have filled fewer shards than asked
+        old = f"pytorch_model-{k + 1:05d}-of-{shards:05d}.bin"
+        new = f"pytorch_model-{k + 1:05d}-of-{count:05d}.bin"
+        (ckpt / old).rename(ckpt / new)
+        weight_map = {n: new if f == old else f for n, f in weight_map.items()}
+    index = {"metadata": {"total_size": total * 4}, "weight_map": weight_map}
+    (ckpt / "pytorch_model.bin.index.json").write_text(json.dumps(index))
     return ckpt
 
 
+def weight_files(ckpt: Path) -> list[Path]:
+    return sorted(ckpt.glob("pytorch_model*.bin"))
+
+
 # -- the routes, each run in a child process: `convert.py --route NAME SRC OUT` --------------
-def run_route(route: str, src: Path, out: Path) -> None:
+def run_route(route: str, src: Path, out: Path, *, sync: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    binf = src / "pytorch_model.bin"
+    files = weight_files(src)
     if route == "cp":
-        subprocess.run(["cp", str(binf), str(out / "copy.bin")], check=True)
+        for f in files:
+            subprocess.run(["cp", str(f), str(out / f.name)], check=True)
     elif route == "dd-direct":
-        subprocess.run(
-            ["dd", f"if={binf}", "of=/dev/null", "bs=16M", "iflag=direct", "status=none"],
-            check=True,
-        )
+        for f in files:
+            subprocess.run(
+                ["dd", f"if={f}", "of=/dev/null", "bs=16M", "iflag=direct", "status=none"],
+                check=True,
+            )
     elif route == "torch-whole":
         import torch
         from safetensors.torch import save_file
 
-        sd = torch.load(binf, weights_only=True)
-        del sd["lm_head.weight"]
+        sd = {}
+        for f in files:
+            sd.update(torch.load(f, weights_only=True))
+        sd.pop("lm_head.weight", None)
         save_file(sd, out / "model.safetensors", metadata={"format": "pt"})
     elif route == "transformers":
         from transformers import AutoModelForCausalLM
@@ -115,10 +153,30 @@ def run_route(route: str, src: Path, out: Path) -> None:
         from hf_custom.weights import convert
 
         io = route.rsplit("-", 1)[1] if route.endswith(("-kernel", "-direct")) else "auto"
-        res = convert(binf, out, dtype="bfloat16" if "-bf16" in route else None, io=io)
-        print(f"  {route}: I/O {res.io.to_json() if res.io else None}", file=sys.stderr)
+        target = files[0] if len(files) == 1 else src
+        res = convert(target, out, dtype="bfloat16" if "-bf16" in route else None, io=io)
+        io_doc = res.io.to_json() if res.io else None
+        print(f"  {route}: I/O {io_doc}, phases {dict(res.phases)}", file=sys.stderr)
     else:
         raise SystemExit(f"unknown route {route}")
+    if sync:
+        for f in out.rglob("*"):
+            if f.is_file():
+                fd = os.open(f, os.O_RDONLY)
+                os.fsync(fd)
+                os.close(fd)
+        fd = os.open(out, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+
+
+def evict(ckpt: Path) -> None:
+    """Drop the checkpoint's own pages from the page cache (clean pages only: sync first)."""
+    subprocess.run(["sync"], check=False)
+    for f in ckpt.iterdir():
+        fd = os.open(f, os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
 
 
 def drop_caches() -> bool:
@@ -130,11 +188,12 @@ def drop_caches() -> bool:
         return False
 
 
-def measure(route: str, src: Path, out: Path) -> tuple[float, int]:
+def measure(route: str, src: Path, out: Path, *, sync: bool) -> tuple[float, int]:
     """Wall seconds and peak RssAnon + RssShmem (bytes) of one run in a child process."""
     shutil.rmtree(out, ignore_errors=True)
     start = time.monotonic()
-    proc = subprocess.Popen([PY, __file__, "--route", route, str(src), str(out)])
+    argv = [PY, __file__, "--route", route, str(src), str(out), *(["--sync"] if sync else [])]
+    proc = subprocess.Popen(argv)
     peak = 0
     status = Path(f"/proc/{proc.pid}/status")
     while proc.poll() is None:
@@ -168,31 +227,44 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=HERE / "_work")
     ap.add_argument("--keep", action="store_true", help="keep the generated checkpoint")
     ap.add_argument("--json", action="store_true", help="also print the results as JSON")
+    ap.add_argument("--shards", type=int, default=1, help="source weight files (default 1)")
+    ap.add_argument(
+        "--cache",
+        choices=("all", "file"),
+        default="all",
+        help="drop the whole page cache before each run (all) or only the checkpoint's (file)",
+    )
+    ap.add_argument("--sync", action="store_true", help="each route fsyncs its output (timed)")
     ap.add_argument("--route", help=argparse.SUPPRESS)
     ap.add_argument("paths", nargs="*", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.route:
-        run_route(args.route, args.paths[0], args.paths[1])
+        run_route(args.route, args.paths[0], args.paths[1], sync=args.sync)
         return
     routes = [r.strip() for r in args.routes.split(",") if r.strip()]
     work = args.work
     shape = llama_shape(args.size)
     ckpt = work / "ckpt"
-    binf = ckpt / "pytorch_model.bin"
-    if (
-        not binf.exists()
-        or json.loads((ckpt / "config.json").read_text())["num_hidden_layers"] != shape["layers"]
-    ):
+    made = ckpt / "made.json"
+    want = {"layers": shape["layers"], "shards": args.shards}
+    if not made.exists() or json.loads(made.read_text()) != want:
         shutil.rmtree(ckpt, ignore_errors=True)
         print(f"generating a LLaMA-shaped checkpoint {shape} ...", file=sys.stderr)
-        generate(work, shape)
-    size = binf.stat().st_size
-    can_drop = drop_caches()
+        generate(work, shape, args.shards)
+        made.write_text(json.dumps(want))
+    files = weight_files(ckpt)
+    size = sum(f.stat().st_size for f in files)
+    can_drop = drop_caches() if args.cache == "all" else False
+    cache = (
+        "whole page cache dropped before every run"
+        if can_drop
+        else "checkpoint files evicted before every run (interpreter warm)"
+        if args.cache == "file"
+        else "page cache NOT dropped (needs root): runs may be warm"
+    )
     print(
-        f"checkpoint: {size / 1e9:.2f} GB fp32, {shape}; page cache "
-        + (
-            "dropped before every run" if can_drop else "NOT dropped (needs root): runs may be warm"
-        ),
+        f"checkpoint: {size / 1e9:.2f} GB fp32 in {len(files)} file(s), {shape}; {cache}"
+        + ("; outputs fsynced inside the timing" if args.sync else "; no sync"),
         file=sys.stderr,
     )
     times: dict[str, list[float]] = {r: [] for r in routes}
@@ -200,8 +272,11 @@ def main() -> None:
     try:
         for k in range(args.rounds):
             for route in routes:
-                drop_caches()
-                wall, peak = measure(route, ckpt, work / "out")
+                if args.cache == "all":
+                    drop_caches()
+                else:
+                    evict(ckpt)
+                wall, peak = measure(route, ckpt, work / "out", sync=args.sync)
                 times[route].append(wall)
                 peaks[route] = max(peaks[route], peak)
                 print(
@@ -212,8 +287,8 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     base = statistics.median(times["cp"]) if "cp" in times else None
     print(
-        f"\n{size / 1e9:.2f} GB fp32 pytorch_model.bin, median of {args.rounds} runs, caches "
-        + ("dropped" if can_drop else "NOT dropped")
+        f"\n{size / 1e9:.2f} GB fp32 pytorch_model.bin in {len(files)} file(s), median of "
+        f"{args.rounds} runs, {cache}" + (", outputs fsynced" if args.sync else ", no sync")
     )
     print("| route | wall | vs `cp` | peak anonymous memory |")
     print("|---|---|---|---|")
