@@ -27,35 +27,37 @@ def _path(path: tuple[str | int, ...] | None) -> str:
     return "".join(f'["{p}"]' if isinstance(p, str) else f"[{p}]" for p in path or ())
 
 
+# module-level helpers of a cache whose batch rows can be reordered (beam search)
+REORDER_HELPERS = [
+    "def _reorder(state, index: torch.Tensor):",
+    '    """`state` with the batch rows of every tensor in it taken at `index`."""',
+    "    if isinstance(state, torch.Tensor):",
+    "        return state.index_select(0, index.to(state.device)) if state.dim() else state",
+    "    if isinstance(state, dict):",
+    "        return {k: _reorder(v, index) for k, v in state.items()}",
+    "    if isinstance(state, (list, tuple)):",
+    "        return type(state)(_reorder(v, index) for v in state)",
+    "    return state",
+    "",
+    "",
+    "def _tensors(state):",
+    "    if isinstance(state, torch.Tensor):",
+    "        yield state",
+    "    elif isinstance(state, dict):",
+    "        for v in state.values():",
+    "            yield from _tensors(v)",
+    "    elif isinstance(state, (list, tuple)):",
+    "        for v in state:",
+    "            yield from _tensors(v)",
+    "",
+    "",
+]
+
+
 def render_cache_class(d: Design, c: CacheSpec) -> list[str]:
     """The module-level helpers: ``_reorder`` (a reorderable returned cache) and the cache."""
     name = cache_class_name(d)
-    lines: list[str] = []
-    if c.reorderable:
-        lines += [
-            "def _reorder(state, index: torch.Tensor):",
-            '    """`state` with the batch rows of every tensor in it taken at `index`."""',
-            "    if isinstance(state, torch.Tensor):",
-            "        return state.index_select(0, index.to(state.device)) if state.dim() else state",
-            "    if isinstance(state, dict):",
-            "        return {k: _reorder(v, index) for k, v in state.items()}",
-            "    if isinstance(state, (list, tuple)):",
-            "        return type(state)(_reorder(v, index) for v in state)",
-            "    return state",
-            "",
-            "",
-            "def _tensors(state):",
-            "    if isinstance(state, torch.Tensor):",
-            "        yield state",
-            "    elif isinstance(state, dict):",
-            "        for v in state.values():",
-            "            yield from _tensors(v)",
-            "    elif isinstance(state, (list, tuple)):",
-            "        for v in state:",
-            "            yield from _tensors(v)",
-            "",
-            "",
-        ]
+    lines: list[str] = list(REORDER_HELPERS) if c.reorderable else []
     where = (
         "`state` is the cache it returns; `seen` counts the tokens in it."
         if c.style == "returned"

@@ -117,22 +117,9 @@ def read_forward(
         )
 
     in_sf, out_sf = _layout(run, x, bound) if seq_first is None else (seq_first, seq_first)
-    emb_name = next(iter(traced.seen), None)
-    emb = embeddings.get(emb_name) if emb_name else None
-    vocab = emb.num_embeddings if emb is not None else vocab_hint
-    if vocab is None:
-        raise InputError(
-            "cannot tell the vocabulary size: no nn.Embedding receives the token ids",
-            hint="pass --arg vocab_size=N",
-        )
     width = int(out.shape[-1])
+    emb_name, vocab, dim = _vocabulary(traced, embeddings, vocab_hint, width=width)
     lm_head = _lm_head(module, out, vocab, hint=lm_head_hint, called=traced.called)
-    dim = emb.embedding_dim if emb is not None else None
-    if width == vocab and dim == vocab:
-        raise InputError(
-            "cannot tell logits from hidden states: the vocabulary and the hidden size are equal",
-            hint="give them different values with --arg (e.g. --arg vocab_size=N) for the wrap",
-        )
 
     def hf(ids_bs: Any, mask_bs: Any = None, style: str | None = None) -> Any:
         ids_m = ids_bs.t() if in_sf else ids_bs
@@ -347,6 +334,27 @@ def _main_output(
             hint="wrap returns hidden states or logits; wrap the part of the model that does",
         )
     return path, out, t_path, last_only
+
+
+def _vocabulary(
+    traced: _Traced, embeddings: Mapping[str, Any], vocab_hint: int | None, *, width: int
+) -> tuple[str | None, int, int | None]:
+    """(the embedding receiving the ids, the vocabulary size, the embedding width)."""
+    emb_name = next(iter(traced.seen), None)
+    emb = embeddings.get(emb_name) if emb_name else None
+    vocab = emb.num_embeddings if emb is not None else vocab_hint
+    if vocab is None:
+        raise InputError(
+            "cannot tell the vocabulary size: no nn.Embedding receives the token ids",
+            hint="pass --arg vocab_size=N",
+        )
+    dim = emb.embedding_dim if emb is not None else None
+    if width == vocab and dim == vocab:
+        raise InputError(
+            "cannot tell logits from hidden states: the vocabulary and the hidden size are equal",
+            hint="give them different values with --arg (e.g. --arg vocab_size=N) for the wrap",
+        )
+    return emb_name, vocab, dim
 
 
 def _lm_head(
