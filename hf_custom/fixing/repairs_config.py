@@ -68,6 +68,27 @@ V4_DEFAULTS: dict[str, object] = {
 # Generation parameters v5 drops from config.json that v4's base config did not define either:
 # taken as parameters defaulting to None (v4 failed with AttributeError without the key).
 NONE_DEFAULTS = frozenset({"use_cache"})
+# Generation parameters v5's generate() refuses on a config unless declared as dataclass fields
+# (PreTrainedConfig._get_generation_parameters, transformers 5.24; it lets use_cache through).
+GENERATION_FIELDS = frozenset(V4_DEFAULTS) - {
+    "add_cross_attention",
+    "bos_token_id",
+    "cross_attention_hidden_size",
+    "decoder_start_token_id",
+    "eos_token_id",
+    "finetuning_task",
+    "is_decoder",
+    "pad_token_id",
+    "prefix",
+    "sep_token_id",
+    "task_specific_params",
+    "tf_legacy_loss",
+    "tie_encoder_decoder",
+    "tie_word_embeddings",
+    "tokenizer_class",
+    "torchscript",
+    "use_bfloat16",
+}
 MARK = "(hf-custom fix)"
 
 
@@ -177,20 +198,32 @@ def _restore(ctx: FixContext, rule: str) -> None:
         for attr, line, path in reads:
             ctx.cannot(rule, path, line, f"config.{attr}: write `**{kwarg.arg}` without a space")
         return
-    params = "".join(f"{a}={v!r}, " for a, v in todo).encode()
+    own_line = not fs.src.data[fs.src.line_start(kwarg.lineno) : at_param].strip()
+    sep = b"," + nl + fs.src.indent(kwarg.lineno) if own_line else b", "
+    params = b"".join(f"{a}={v!r}".encode() + sep for a, v in todo)
     indent = fs.src.indent(sup.lineno)
     after = fs.src.line_end(sup.end_lineno or sup.lineno)
     prefix = b"" if fs.src.data[:after].endswith((b"\n", b"\r")) else nl
     body = indent + f"# transformers v5 no longer sets these base-config attributes {MARK}".encode()
     body += nl + b"".join(indent + f"self.{a} = {a}".encode() + nl for a, _ in todo)
     names = ", ".join(f"{a}={v!r}" for a, v in todo)
+    edits = [Edit(at_param, at_param, params), Edit(after, after, prefix + body)]
+    fields = [(a, v) for a, v in todo if a in GENERATION_FIELDS]
+    where = _body_insertion(fs, node) if node is not None and fields else None
+    if where is not None:
+        # v5's generate() refuses generation parameters stored on a config unless they are
+        # fields of its dataclass: an annotated class attribute is one (a plain one under v4)
+        at, ind = where
+        pre = b"" if fs.src.data[:at].endswith((b"\n", b"\r")) else nl
+        text = ind + f"# declared fields, so that v5's generate() accepts them {MARK}".encode()
+        text += nl + b"".join(ind + f"{a}: object = {v!r}".encode() + nl for a, v in fields)
+        edits.append(Edit(at, at, pre + text))
     ctx.repaired(
         rule,
         fs,
         init.lineno,
         f"{cls.name}.__init__ takes and stores {names} (v4's defaults)",
-        Edit(at_param, at_param, params),
-        Edit(after, after, prefix + body),
+        *edits,
     )
 
 

@@ -484,4 +484,133 @@ TINYMOE = Package(
     },
 )
 
-PACKAGES = (TINYDEC, TINYENC, TINYRNN, TINYMOE)
+# --- 5. chat decoder in the ChatGLM style: explicit config args + **kwargs, num_layers --------
+CHAT_CONFIG = """\
+from transformers import PretrainedConfig
+
+
+class TinyChatConfig(PretrainedConfig):
+    model_type = "tinychat"
+    attribute_map = {"num_hidden_layers": "num_layers"}
+    max_length: object = 20  # a declared field: v5's generate() refuses undeclared ones
+
+    def __init__(
+        self,
+        vocab_size=16,
+        hidden_size=16,
+        num_layers=2,
+        ffn_hidden_size=32,
+        max_length=20,
+        use_cache=None,
+        tie_word_embeddings=False,
+        **kwargs,
+    ):
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.ffn_hidden_size = ffn_hidden_size
+        super().__init__(tie_word_embeddings=tie_word_embeddings, **kwargs)
+        self.max_length = max_length
+        self.use_cache = use_cache
+        self._legacy_post_init()
+
+    def _legacy_post_init(self):
+        self.kv_channels = self.hidden_size // 2
+"""
+CHAT_MODELING = """\
+import torch
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers.modeling_outputs import (
+    BaseModelOutput,
+    CausalLMOutputWithPast,
+)
+
+from .configuration_tinychat import TinyChatConfig
+
+
+class GLMBlock(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.query_key_value = nn.Linear(config.hidden_size, 3 * config.kv_channels)
+        self.dense = nn.Linear(config.kv_channels, config.hidden_size)
+        self.mlp = nn.Sequential(
+            nn.Linear(config.hidden_size, config.ffn_hidden_size), nn.GELU(),
+            nn.Linear(config.ffn_hidden_size, config.hidden_size),
+        )
+
+    def forward(self, x):
+        q, k, v = self.query_key_value(x).chunk(3, dim=-1)
+        n = x.shape[1]
+        mask = torch.full((n, n), float("-inf")).triu(1)
+        attn = ((q @ k.transpose(-1, -2)) / q.shape[-1] ** 0.5 + mask).softmax(-1) @ v
+        x = x + self.dense(attn)
+        return x + self.mlp(x)
+
+
+class TinyChatPreTrainedModel(PreTrainedModel):
+    config_class = TinyChatConfig
+    base_model_prefix = "transformer"
+
+
+class TinyChatModel(TinyChatPreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.embedding = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.layers = nn.ModuleList(GLMBlock(config) for _ in range(config.num_layers))
+        self.seq_length = config.max_length
+        self.post_init()
+
+    def forward(self, input_ids=None, use_cache=None, **kwargs):
+        use_cache = use_cache if use_cache is not None else self.config.use_cache
+        x = self.embedding(input_ids[:, -self.seq_length :])
+        for layer in self.layers:
+            x = layer(x)
+        return BaseModelOutput(last_hidden_state=x)
+
+
+class TinyChatForConditionalGeneration(TinyChatPreTrainedModel, GenerationMixin):
+    def __init__(self, config):
+        super().__init__(config)
+        self.transformer = TinyChatModel(config)
+        self.output_layer = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def forward(self, input_ids=None, attention_mask=None, labels=None, use_cache=None, **kwargs):
+        hidden = self.transformer(input_ids, use_cache=use_cache).last_hidden_state
+        return CausalLMOutputWithPast(logits=self.output_layer(hidden))
+"""
+TINYCHAT = Package(
+    name="tinychat",
+    style="chat decoder (ChatGLM style): config args + **kwargs, num_layers, reads max_length "
+    "and use_cache",
+    config_class="configuration_tinychat.TinyChatConfig",
+    model_class="modeling_tinychat.TinyChatForConditionalGeneration",
+    auto_map={
+        "AutoConfig": "configuration_tinychat.TinyChatConfig",
+        "AutoModel": "modeling_tinychat.TinyChatModel",
+        "AutoModelForCausalLM": "modeling_tinychat.TinyChatForConditionalGeneration",
+    },
+    clean={"configuration_tinychat.py": CHAT_CONFIG, "modeling_tinychat.py": CHAT_MODELING},
+    v4_edits={
+        "configuration_tinychat.py": [
+            ('    attribute_map = {"num_hidden_layers": "num_layers"}\n', ""),
+            (
+                "    max_length: object = 20  # a declared field: v5's generate() refuses undeclared ones\n",
+                "",
+            ),
+            ("        max_length=20,\n        use_cache=None,\n", ""),
+            ("        self.max_length = max_length\n        self.use_cache = use_cache\n", ""),
+            ("_legacy_post_init", "__post_init__"),
+        ],
+        "modeling_tinychat.py": [
+            ("(TinyChatPreTrainedModel, GenerationMixin)", "(TinyChatPreTrainedModel)"),
+            (
+                "from transformers import GenerationMixin, PreTrainedModel",
+                "from transformers import PreTrainedModel",
+            ),
+        ],
+    },
+)
+
+PACKAGES = (TINYDEC, TINYENC, TINYRNN, TINYMOE, TINYCHAT)
