@@ -329,11 +329,26 @@ def _main_output(
             last_only = True
             path, out = t_path, t_out
     if path is None:
+        pooled = _pooled_shape(traced.first)
+        what = f", only one {pooled} vector per text (a pooled output or a classifier)"
         raise InputError(
-            f"{name}.forward returned no (batch, seq, features) tensor",
-            hint="wrap returns hidden states or logits; wrap the part of the model that does",
+            f"{name}.forward returned no (batch, seq, features) tensor" + (what if pooled else ""),
+            hint="wrap needs a vector per token (hidden states or logits): wrap the part of the "
+            "model that returns them (its encoder); wrap then adds the pooling and the heads",
         )
     return path, out, t_path, last_only
+
+
+def _pooled_shape(out: Any) -> str | None:
+    """``"(2, 5)"`` when the output's first tensor is one float vector per batch row."""
+    import torch
+
+    items = list(out.values()) if isinstance(out, Mapping) else out
+    items = items if isinstance(items, (tuple, list)) else [items]
+    for t in items:
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and t.dim() == 2:
+            return f"({t.size(0)}, {t.size(1)})" if t.size(0) == BATCH else None
+    return None
 
 
 def _vocabulary(

@@ -352,3 +352,20 @@ class CharLM(nn.Module):
     def forward(self, idx):
         return self.head(self.rnn(self.emb(idx))[0])
 """
+
+# a text classifier: forward returns one vector of class scores per text
+TEXT_CLASSIFIER = """
+from torch import nn
+
+
+class TextCNN(nn.Module):
+    def __init__(self, vocab_size=40, dim=12, num_classes=5):
+        super().__init__()
+        self.emb = nn.Embedding(vocab_size, dim)
+        self.conv = nn.Conv1d(dim, dim, 3, padding=1)
+        self.fc = nn.Linear(dim, num_classes)
+
+    def forward(self, tokens):
+        h = self.conv(self.emb(tokens).transpose(1, 2)).amax(dim=2)
+        return self.fc(h)
+"""

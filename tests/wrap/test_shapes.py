@@ -141,3 +141,11 @@ def test_lightning_module_refused_and_its_network_wrapped(
     saved = load_file(str(out / "model.safetensors"))
     for key, value in net.state_dict().items():
         assert torch.equal(saved[f"model.{key}"], value)
+
+
+def test_text_classifier_output_refused_naming_the_encoder(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, {"cnn.py": sources.TEXT_CLASSIFIER})
+    with pytest.raises(InputError) as err:
+        wrap(f"{folder / 'cnn.py'}:TextCNN", out=tmp_path / "out", verify=False)
+    assert "only one (2, 5) vector per text (a pooled output or a classifier)" in str(err.value)
+    assert "wrap the part of the model that returns them" in (err.value.hint or "")
