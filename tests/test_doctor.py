@@ -230,3 +230,22 @@ def test_fork_import_is_what_publish_will_rewrite_in_a_folder(tmp_path: Path) ->
     as_repo = diagnose_view(FolderView(repo), kind="repo")
     (g,) = [g for g in as_repo.findings if g.id == "HFC211"]
     assert g.severity.value == "error" and not as_repo.ok
+
+
+def test_own_absolute_import_is_what_publish_will_rewrite_in_a_folder(tmp_path: Path) -> None:
+    """HFC203 (`from configuration_toy import X`, an absolute import of a sibling module):
+    publish rewrites it to a relative import, so in a folder doctor says so (info)."""
+    from checks.repo import MODELING
+
+    from hf_custom.checks.view import FolderView
+    from hf_custom.diagnosis import diagnose_view
+
+    own = MODELING.replace("from .configuration_toy import", "from configuration_toy import")
+    assert own != MODELING
+    repo = write_repo(tmp_path / "m", {"modeling_toy.py": own})
+    report = doctor(repo)
+    (f,) = [f for f in report.findings if f.id == "HFC203"]
+    assert f.severity.value == "info" and report.ok, report.findings
+    assert f.message.startswith("publish will rewrite `from configuration_toy import")
+    as_git = diagnose_view(FolderView(repo), kind="git")
+    assert [g.severity.value for g in as_git.findings if g.id == "HFC203"] == ["error"]

@@ -383,22 +383,32 @@ def _repo_severity(
     from hf_custom.findings import get_rule
 
     rule = get_rule(f.id)
-    if f.severity is rule.severity:
-        return f
-    rewrite = rewrites.get((f.path, f.line or 0)) if f.id == "HFC211" else None
+    rewrite = rewrites.get((f.path, f.line or 0))
+    if rewrite is not None and not f.message.startswith(rewrite.reason):
+        rewrite = None  # another finding on the line of a rewrite
     if kind == "folder" and rewrite is not None:
+        new = "; ".join(x.strip() for x in rewrite.new.splitlines())
+        why = _WILL_REWRITE.get(f.id, rewrite.reason)
         return replace(
             f,
             severity=Severity.INFO,
-            message=f"publish will rewrite `{_oneline(rewrite.old)}` to "
-            f"`{_oneline(rewrite.new)}` (a package-relative import of transformers: the Hub "
-            "has no transformers package around the checkpoint's files)",
+            message=f"publish will rewrite `{_oneline(rewrite.old)}` to `{new}` ({why})",
             fix="nothing to do for publish; to load this folder as it is, make the same change "
             "in your source",
         )
-    if kind == "folder":
+    if kind == "folder" or f.severity is rule.severity:
         return f  # the staging severity, with the staging fix ("repaired in the staged copy")
     return replace(f, severity=rule.severity, fix=rule.fix)
+
+
+# Why publish rewrites an import, by rule (doctor on a checkpoint folder says it in the future).
+_WILL_REWRITE = {
+    "HFC211": "a package-relative import of transformers: the Hub has no transformers package "
+    "around the checkpoint's files",
+    "HFC203": "an absolute import of your own code, which does not resolve on the Hub",
+    "HFC202": "a subpackage import, which transformers' remote-code loader does not support",
+    "HFC208": "an import transformers' loader does not see, so it would not copy the file",
+}
 
 
 def _oneline(code: str) -> str:

@@ -5,10 +5,11 @@ or refuse is exactly what doctor reports (a change means the published config is
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from hf_custom.checks import Skip, register
 from hf_custom.checks.context import Context
-from hf_custom.findings import Finding, all_rules, finding
+from hf_custom.findings import Finding, Severity, all_rules, finding
 
 # HFC109 is config_json's; HFC113/HFC114 need staging's inputs (parameter names, options).
 CONFIG_RULES = tuple(
@@ -57,7 +58,7 @@ def normalize(ctx: Context) -> Iterator[Finding]:
         raise Skip("a tokenizer-only package: no config or model class for config.json to name")
     result = normalize_config(cfg, ctx.package)
     seen = {(f.id, f.message) for f in result.findings}
-    yield from result.findings
+    yield from (_as_found(f, cfg, kind=ctx.kind) for f in result.findings)
     for change in result.changes:
         f = _change_finding(
             change.key, change.old, change.new, change.reason, model_type=cfg.get("model_type")
@@ -72,6 +73,22 @@ def normalize(ctx: Context) -> Iterator[Finding]:
             "class the weights belong to",
             path="config.json",
         )
+
+
+def _as_found(f: Finding, cfg: dict[str, Any], *, kind: str) -> Finding:
+    """normalize_config judges the config as publish would stage it; a repository users load
+    as it is (a repo id, a git tree) lacks what publish would add. A built-in model_type without
+    auto_map.AutoConfig loads transformers' own config class even with trust_remote_code."""
+    auto_map = cfg.get("auto_map")
+    has_autoconfig = isinstance(auto_map, dict) and bool(auto_map.get("AutoConfig"))
+    if f.id != "HFC103" or f.severity is Severity.ERROR or has_autoconfig or kind == "folder":
+        return f
+    return finding(
+        "HFC103",
+        f"model_type {cfg.get('model_type')!r} is built into transformers and auto_map has no "
+        "AutoConfig entry: even with trust_remote_code transformers loads its own config class",
+        path=f.path,
+    )
 
 
 def _change_finding(

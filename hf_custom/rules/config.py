@@ -91,6 +91,10 @@ Checks that `model_type` is not a model type transformers already knows (`bert`,
 ## Why is this bad?
 Without `trust_remote_code=True`, transformers loads its own built-in class for that type
 silently: users get a different model with your weights partly random, and no error.
+With `trust_remote_code=True` and `auto_map.AutoConfig` naming your config class, transformers
+prefers your code (v4-era Hub packages whose type was built in later rely on this): then it is
+a warning, and publish stages it. Without that AutoConfig entry the built-in config class loads
+even with `trust_remote_code=True`: an error.
 
 ## Example
 A custom encoder whose config says `"model_type": "bert"`.

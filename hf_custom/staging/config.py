@@ -304,6 +304,32 @@ def _model_type(
     return current if isinstance(current, str) else None, None
 
 
+def _builtin_type_severity(cfg: Mapping[str, Any], findings: list[Finding]) -> list[Finding]:
+    """A built-in model_type (HFC103) breaks only users without trust_remote_code when
+    auto_map names the config class: transformers then prefers the remote code (v4-era Hub
+    packages whose type was built in later do this). Without an AutoConfig entry the built-in
+    config class really loads: an error."""
+    auto_map = cfg.get("auto_map")
+    if not (isinstance(auto_map, Mapping) and auto_map.get("AutoConfig")):
+        return findings
+    out = []
+    for f in findings:
+        if f.id == "HFC103" and f.severity is Severity.ERROR:
+            mt = cfg.get("model_type")
+            f = finding(
+                "HFC103",
+                f"model_type {mt!r} is built into transformers: users who load without "
+                "trust_remote_code get transformers' own class, not yours (auto_map names "
+                f"{auto_map['AutoConfig']}, which trust_remote_code=True loads)",
+                path=f.path,
+                severity=Severity.WARNING,
+                fix="rename the model type (hf-custom publish --model-type NEW-NAME) if users "
+                "may load it without trust_remote_code",
+            )
+        out.append(f)
+    return out
+
+
 def _config_unsupported(cls_name: str, cfg: Mapping[str, Any]) -> str | None:
     """Why this config cannot serve a head of this name (None when it can), by transformers'
     own head contracts: a decoder head needs ``is_decoder`` when the config sets it false, a
@@ -763,6 +789,7 @@ def normalize_config(
         class_aliases,
     )
     _v5_keys(cfg, code, config_cls, dtype, transformers_version, changes, findings)
+    findings = _builtin_type_severity(cfg, findings)
     return ConfigResult(
         config=cfg,
         changes=tuple(changes),
