@@ -181,7 +181,7 @@ def wrap(
             lm_head_hint=lm_head,
         )
         chosen = _tasks(tasks, fwd)
-        if all(t in FRESH_HEADS for t in chosen):
+        if all(t in FRESH_HEADS for t in chosen) and fwd.output_kind != "classes":
             chosen = ("base", *chosen)
             notes.append(
                 "added the base model: config.json's architectures names a class whose every "
@@ -311,6 +311,15 @@ def _pick(fields: Sequence[Field], names: Sequence[str]) -> Field | None:
 
 
 def _tasks(requested: Sequence[str] | None, fwd: ForwardSpec) -> tuple[str, ...]:
+    if fwd.output_kind == "classes":  # its own head: one vector of class scores per text
+        if requested and set(requested) != {"sequence-classification"}:
+            raise InputError(
+                f"the module returns one vector per text ({fwd.width} class scores): it wraps "
+                "as sequence-classification only",
+                hint="pass --tasks sequence-classification, or wrap the part of the network "
+                "that returns a vector per token for other tasks",
+            )
+        return ("sequence-classification",)
     if not requested:
         if fwd.output_kind == "logits":
             return ("causal-lm",) if fwd.causal else ("masked-lm",)
@@ -516,7 +525,7 @@ def _design(
         elif hidden.name != "hidden_size":
             amap["hidden_size"] = renamed.get(hidden.name, hidden.name)
     heads = ("sequence-classification", "token-classification", "multiple-choice")
-    if any(t in heads for t in tasks):
+    if any(t in heads for t in tasks) and fwd.output_kind != "classes":
         extra.append(Field("classifier_dropout", 0.1, "float"))
     if "causal-lm" in tasks:  # without the module's own cache generate() reruns the whole text
         extra.append(Field("use_cache", fwd.cache is not None, "bool"))
@@ -583,6 +592,9 @@ def _config_json(d: Design) -> dict[str, Any]:
     }
     for f in d.config_fields():
         config[f.name] = list(f.value) if isinstance(f.value, tuple) else f.value
+    if d.forward.output_kind == "classes":  # the module's own classifier: its number of labels
+        config["id2label"] = {str(i): f"LABEL_{i}" for i in range(d.forward.width)}
+        config["label2id"] = {f"LABEL_{i}": i for i in range(d.forward.width)}
     config["tie_word_embeddings"] = d.tie_word_embeddings()
     config["dtype"] = "float32"
     config["transformers_version"] = transformers.__version__

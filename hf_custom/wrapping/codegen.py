@@ -423,7 +423,9 @@ def _base_class(d: Design) -> list[str]:
     if d.plain_tensors:
         lines += ["", *_restore_plain(d)]
     what = "logits" if f.output_kind == "logits" else "hidden_states"
-    shape = "vocab_size" if f.output_kind == "logits" else "hidden_size"
+    shape = "sequence, vocab_size" if f.output_kind == "logits" else "sequence, hidden_size"
+    if f.output_kind == "classes":
+        what, shape = "class_scores", "num_labels"
     if f.targets_arg:
         lines += [
             "",
@@ -446,8 +448,7 @@ def _base_class(d: Design) -> list[str]:
             "        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None",
             "    ) -> torch.Tensor:",
             *_doc(
-                f"Run `{d.research_class}`; return (batch, sequence, {shape}) "
-                f"{what.replace('_', ' ')}.",
+                f"Run `{d.research_class}`; return (batch, {shape}) {what.replace('_', ' ')}.",
                 8,
             ),
         ]
@@ -734,14 +735,19 @@ def _task_class(d: Design, task: str) -> list[str]:
         return lines + _qa_class(d, returns)
     if task == "multiple-choice":
         return lines + _choice_class(d, returns)
+    scores_itself = d.forward.output_kind == "classes"  # the research module's own classifier
     extra = [
         "self.num_labels = config.num_labels",
         "self.dropout = nn.Dropout(config.classifier_dropout)",
         "self.classifier = nn.Linear(config.hidden_size, config.num_labels)",
     ]
-    lines += _init(d, extra)
+    lines += _init(d, extra[:1] if scores_itself else extra)
     lines += ["", *_forward_head(returns, ["labels: torch.Tensor | None = None"])]
-    lines.append("        hidden_states = self._run_model(input_ids, attention_mask)")
+    if scores_itself:
+        lines.append(f"        # {d.research_class} scores the classes itself")
+        lines.append("        logits = self._run_model(input_ids, attention_mask)")
+    else:
+        lines.append("        hidden_states = self._run_model(input_ids, attention_mask)")
     if task == "token-classification":
         lines += [
             "        logits = self.classifier(self.dropout(hidden_states))",
@@ -753,9 +759,10 @@ def _task_class(d: Design, task: str) -> list[str]:
         ]
         lines += _return(t.output, ["loss=loss", "logits=logits"], "logits", True)
         return lines
-    lines += _pool(d, "attention_mask")
+    if not scores_itself:
+        lines += _pool(d, "attention_mask")
+        lines.append("        logits = self.classifier(self.dropout(pooled))")
     lines += [
-        "        logits = self.classifier(self.dropout(pooled))",
         "        loss = None",
         "        if labels is not None:",
         "            if self.config.problem_type is None:",

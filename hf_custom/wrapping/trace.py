@@ -66,7 +66,7 @@ class ForwardSpec:
     input_seq_first: bool
     output_seq_first: bool
     output_path: tuple[str | int, ...]  # () tensor; (0,) first of a tuple; ("logits",) a key
-    output_kind: Literal["hidden", "logits"]
+    output_kind: Literal["hidden", "logits", "classes"]  # classes: one vector per text
     causal: bool
     width: int  # last dimension of the output
     vocab_size: int | None
@@ -107,7 +107,7 @@ def read_forward(
     y = torch.randint(low, bound, (BATCH, SEQ), generator=gen)
     call = _Caller(module, a)
     traced = _trace(module, call, embeddings, x, y)
-    path, out, t_path, last_only = _main_output(name, traced)
+    path, out, t_path, last_only, pooled = _main_output(name, traced)
     call.dummy_targets = last_only  # the module needs targets to return every position
     base_mask = torch.ones(BATCH, SEQ, dtype=torch.long) if a.mask_required else None
 
@@ -116,10 +116,18 @@ def read_forward(
             call(ids_t, mask_t if mask_t is not None else _layout_mask(base_mask, ids_t)), path
         )
 
-    in_sf, out_sf = _layout(run, x, bound) if seq_first is None else (seq_first, seq_first)
+    if pooled:  # one vector per text: batch-first, and each row its own text
+        _check_rows(run, x, bound, name)
+        in_sf, out_sf = False, False
+    elif seq_first is None:
+        in_sf, out_sf = _layout(run, x, bound)
+    else:
+        in_sf, out_sf = seq_first, seq_first
     width = int(out.shape[-1])
     emb_name, vocab, dim = _vocabulary(traced, embeddings, vocab_hint, width=width)
-    lm_head = _lm_head(module, out, vocab, hint=lm_head_hint, called=traced.called)
+    lm_head = (
+        None if pooled else _lm_head(module, out, vocab, hint=lm_head_hint, called=traced.called)
+    )
 
     def hf(ids_bs: Any, mask_bs: Any = None, style: str | None = None) -> Any:
         ids_m = ids_bs.t() if in_sf else ids_bs
@@ -127,10 +135,10 @@ def read_forward(
         o = run(ids_m, mask_m)
         return o.transpose(0, 1) if out_sf else o
 
-    causal = _is_causal(hf, x, bound)
+    causal = not pooled and _is_causal(hf, x, bound)
     style = _mask_convention(hf, x, a, mask_style)
     loss: dict[str, Any] = {}
-    if a.tgt is not None and t_path is not None and width == vocab and not in_sf:
+    if a.tgt is not None and t_path is not None and width == vocab and not (in_sf or pooled):
         loss = _loss_convention(call, x, y, traced.with_targets, t_path, base_mask)
     uses_targets = a.tgt is not None and bool(loss or last_only)
     cache, cache_note = None, None
@@ -157,7 +165,7 @@ def read_forward(
         input_seq_first=in_sf,
         output_seq_first=out_sf,
         output_path=path,
-        output_kind="logits" if width == vocab else "hidden",
+        output_kind="classes" if pooled else "logits" if width == vocab else "hidden",
         causal=causal,
         width=width,
         vocab_size=vocab,
@@ -310,8 +318,9 @@ def _trace(module: Any, call: _Caller, embeddings: Mapping[str, Any], x: Any, y:
 
 def _main_output(
     name: str, traced: _Traced
-) -> tuple[tuple[str | int, ...], Any, tuple[str | int, ...] | None, bool]:
-    """(path to the main tensor, that tensor, its path given targets, last position only)."""
+) -> tuple[tuple[str | int, ...], Any, tuple[str | int, ...] | None, bool, bool]:
+    """(path to the main tensor, that tensor, its path given targets, last position only,
+    one vector per text rather than per token)."""
     import torch
 
     path, out = _main_tensor(traced.first)
@@ -329,26 +338,48 @@ def _main_output(
             last_only = True
             path, out = t_path, t_out
     if path is None:
-        pooled = _pooled_shape(traced.first)
-        what = f", only one {pooled} vector per text (a pooled output or a classifier)"
+        p_path, p_out = _pooled(traced.first)
+        if p_path is not None:
+            return p_path, p_out, None, False, True
         raise InputError(
-            f"{name}.forward returned no (batch, seq, features) tensor" + (what if pooled else ""),
-            hint="wrap needs a vector per token (hidden states or logits): wrap the part of the "
-            "model that returns them (its encoder); wrap then adds the pooling and the heads",
+            f"{name}.forward returned no (batch, seq, features) tensor",
+            hint="wrap needs a vector per token (hidden states or logits) or one per text (class "
+            "scores): wrap the part of the model that returns them",
         )
-    return path, out, t_path, last_only
+    return path, out, t_path, last_only, False
 
 
-def _pooled_shape(out: Any) -> str | None:
-    """``"(2, 5)"`` when the output's first tensor is one float vector per batch row."""
+def _pooled(out: Any) -> tuple[tuple[str | int, ...] | None, Any]:
+    """The first (batch, n) float tensor of an output: one vector per text (class scores)."""
     import torch
 
-    items = list(out.values()) if isinstance(out, Mapping) else out
-    items = items if isinstance(items, (tuple, list)) else [items]
-    for t in items:
-        if isinstance(t, torch.Tensor) and t.is_floating_point() and t.dim() == 2:
-            return f"({t.size(0)}, {t.size(1)})" if t.size(0) == BATCH else None
-    return None
+    def ok(t: Any) -> bool:
+        return (
+            isinstance(t, torch.Tensor)
+            and t.is_floating_point()
+            and t.dim() == 2
+            and t.size(0) == BATCH
+        )
+
+    if ok(out):
+        return (), out
+    if isinstance(out, Mapping):
+        keys = [k for k in ("logits",) if k in out] + [k for k in out if k != "logits"]
+        return next((((k,), out[k]) for k in keys if ok(out[k])), (None, None))
+    if isinstance(out, (tuple, list)):
+        return next((((i,), t) for i, t in enumerate(out) if ok(t)), (None, None))
+    return None, None
+
+
+def _check_rows(run: Callable[..., Any], x: Any, bound: int, name: str) -> None:
+    """Refuse a (batch, n) output unless changing text 0 changes row 0 only."""
+    d = _changed(run(_bump(x, bound, (0, slice(None)))), run(x))
+    if not (bool(d[0].any()) and not bool(d[1:].any())):
+        raise InputError(
+            f"{name}.forward returns a (batch, {int(run(x).shape[-1])}) tensor whose rows are "
+            "not one per text",
+            hint="wrap needs a vector per token (hidden states or logits) or one per text",
+        )
 
 
 def _vocabulary(
@@ -651,7 +682,8 @@ def _mask_style(hf: Callable[..., Any], x: Any, name: str, *, optional: bool) ->
             row1 = hf(x[1:], torch.ones(1, SEQ, dtype=torch.long), style)
         except Exception:
             continue
-        if torch.allclose(full[0, :-1], row0[0], atol=1e-5) and torch.allclose(
+        first = full[0, :-1] if full.dim() == 3 else full[0]  # a vector per token, or per text
+        if torch.allclose(first, row0[0], atol=1e-5) and torch.allclose(
             full[1], row1[0], atol=1e-5
         ):
             return style

@@ -143,9 +143,31 @@ def test_lightning_module_refused_and_its_network_wrapped(
         assert torch.equal(saved[f"model.{key}"], value)
 
 
-def test_text_classifier_output_refused_naming_the_encoder(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_text_classifier_keeps_its_own_head(tmp_path: Path) -> None:
+    """forward returns one vector of class scores per text: sequence classification with the
+    module's own classifier (no fresh head, no base model), num_labels from its output."""
+    folder = _folder(tmp_path, {"cnn.py": sources.TEXT_CLASSIFIER})
+    out = tmp_path / "out"
+    result = wrap(f"{folder / 'cnn.py'}:TextCNN", out=out, name="text-cnn")
+    _verified(result)
+    f = result.forward
+    assert (f.output_kind, f.width, f.causal, result.tasks) == (
+        "classes",
+        5,
+        False,
+        ("sequence-classification",),
+    )
+    config = json.loads((out / "config.json").read_text())
+    assert len(config["id2label"]) == 5 and "classifier_dropout" not in config
+    assert config["architectures"] == ["TextCnnForSequenceClassification"]
+    modeling = (out / "modeling_text_cnn.py").read_text()
+    assert "self.classifier" not in modeling and "TextCNN scores the classes itself" in modeling
+    ruff_clean([out / "modeling_text_cnn.py", out / "configuration_text_cnn.py"])
+
+
+def test_text_classifier_other_tasks_refused(tmp_path: Path) -> None:
     folder = _folder(tmp_path, {"cnn.py": sources.TEXT_CLASSIFIER})
     with pytest.raises(InputError) as err:
-        wrap(f"{folder / 'cnn.py'}:TextCNN", out=tmp_path / "out", verify=False)
-    assert "only one (2, 5) vector per text (a pooled output or a classifier)" in str(err.value)
-    assert "wrap the part of the model that returns them" in (err.value.hint or "")
+        wrap(f"{folder / 'cnn.py'}:TextCNN", out=tmp_path / "o", tasks=["masked-lm"], verify=False)
+    assert "one vector per text (5 class scores)" in str(err.value)
