@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")
 GENERATIVE_AUTO = frozenset({"AutoModelForCausalLM", "AutoModelForSeq2SeqLM"})
+# A remote class defining one of these gets GenerationMixin from transformers' auto classes
+# (auto_factory.add_generation_mixin_to_remote_model, since 4.45; 5.24 still does it).
+ADDS_GENERATION_MIXIN = frozenset({"generate", "prepare_inputs_for_generation"})
 
 DANGEROUS_EXACT = {
     "os.system": "runs a shell command",
@@ -125,17 +128,21 @@ def _module_path(pkg: CodePackage, cls: ClassInfo) -> str:
 @register("code.post-init", rules=("HFC252",))
 def post_init(ctx: Context) -> Iterator[Finding]:
     """Model classes whose __init__ never reaches self.post_init()."""
+    from hf_custom.checks.v5code import post_init_gaps
+
     pkg = _package(ctx)
-    for cls in pkg.model_classes():
-        if "__init__" not in cls.methods:
+    trees = {}
+    for path, source in ctx.top_py_files.items():
+        try:
+            trees[path] = ast.parse(source)
+        except (SyntaxError, ValueError):
             continue
-        if any(c.calls_post_init for c in pkg.ancestors(cls)):
-            continue
+    for gap in post_init_gaps(pkg, ctx.config, trees):
         yield finding(
             "HFC252",
-            f"{cls.name}.__init__ never calls self.post_init()",
-            path=_module_path(pkg, cls),
-            line=cls.line,
+            f"{gap.cls.name}.__init__ never calls self.post_init()",
+            path=_module_path(pkg, gap.cls),
+            line=gap.cls.line,
         )
 
 
@@ -173,6 +180,18 @@ def generation_mixin(ctx: Context) -> Iterator[Finding]:
     wanted = _generative_classes(ctx, pkg)
     for cls in pkg.model_classes():
         if cls.name in wanted and not pkg.has_generation_mixin(cls):
+            own = sorted({m for c in pkg.ancestors(cls) for m in c.methods} & ADDS_GENERATION_MIXIN)
+            if own:  # transformers' auto classes add the mixin to such remote classes
+                yield finding(
+                    "HFC254",
+                    f"{cls.name} does not inherit GenerationMixin; transformers adds it when "
+                    f"loading through an Auto class because the class defines {own[0]}() "
+                    "(`hf-custom fix` makes it explicit)",
+                    path=_module_path(pkg, cls),
+                    line=cls.line,
+                    severity=Severity.INFO,
+                )
+                continue
             yield finding(
                 "HFC254",
                 f"{cls.name} does not inherit GenerationMixin: model.generate() will not exist",

@@ -312,3 +312,79 @@ def dropped_generation_params(ctx: Context) -> Iterator[Finding]:
             path=path,
             line=line,
         )
+
+
+# --- HFC252: the loaded classes whose __init__ never reaches post_init ----------------------
+
+
+@dataclass(frozen=True)
+class PostInitGap:
+    cls: ClassInfo  # a class users load (or a concrete head) that never reaches post_init
+    target: ClassInfo | None  # the class whose __init__ takes the call; None: not safely
+
+
+def _instantiated(pkg: CodePackage, trees: Mapping[str, ast.AST]) -> set[str]:
+    """Model classes called inside another class of the package (layers, wrapped bases)."""
+    models = {c.name for c in pkg.model_classes()}
+    out: set[str] = set()
+    for tree in trees.values():
+        for owner in ast.walk(tree):
+            if not isinstance(owner, ast.ClassDef):
+                continue
+            for n in ast.walk(owner):
+                if (
+                    isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Name)
+                    and n.func.id in models
+                    and n.func.id != owner.name
+                ):
+                    out.add(n.func.id)
+    return out
+
+
+def _loaded_names(config: Mapping[str, Any] | None) -> set[str]:
+    cfg = config or {}
+    names: set[str] = set()
+    auto_map = cfg.get("auto_map")
+    if isinstance(auto_map, dict):
+        for ref in auto_map.values():
+            refs = ref if isinstance(ref, list) else [ref]
+            names.update(r.rsplit(".", 1)[-1] for r in refs if isinstance(r, str))
+    arch = cfg.get("architectures")
+    if isinstance(arch, list):
+        names.update(a for a in arch if isinstance(a, str))
+    return names
+
+
+def post_init_gaps(
+    pkg: CodePackage, config: Mapping[str, Any] | None, trees: Mapping[str, ast.AST]
+) -> list[PostInitGap]:
+    """Classes that are loaded (auto_map / architectures, or concrete heads: model classes no
+    package class derives from or builds as a submodule) whose __init__ chain never calls
+    ``self.post_init()``. A base whose subclasses build the modules is never the target."""
+    models = pkg.model_classes()
+    bases = {(a.module, a.name) for c in models for a in pkg.ancestors(c) if a is not c}
+    inside = _instantiated(pkg, trees)
+    named = _loaded_names(config)
+    out: list[PostInitGap] = []
+    for cls in models:
+        key = (cls.module, cls.name)
+        if cls.name not in named and (key in bases or cls.name in inside):
+            continue
+        chain = list(pkg.ancestors(cls))
+        if any(c.calls_post_init for c in chain):
+            continue
+        owner = next((c for c in chain if "__init__" in c.methods), None)
+        if owner is None:
+            continue  # transformers' own __init__: nothing built here
+        target: ClassInfo | None = owner
+        if owner is not cls:
+            derived_inits = [
+                c
+                for c in models
+                if c is not owner and "__init__" in c.methods and owner in pkg.ancestors(c)
+            ]
+            if derived_inits:
+                target = None
+        out.append(PostInitGap(cls, target))
+    return out

@@ -152,9 +152,24 @@ def _add_import(ctx: FixContext, fs: FileState, line_text: str) -> Edit | None:
 
 @repair("HFC252")
 def add_post_init(ctx: FixContext) -> None:
-    for cls in ctx.pkg.model_classes():
-        if "__init__" not in cls.methods or any(c.calls_post_init for c in ctx.pkg.ancestors(cls)):
+    from hf_custom.checks.v5code import post_init_gaps
+
+    done: set[int] = set()
+    for gap in post_init_gaps(ctx.pkg, ctx.config, {p: f.tree for p, f in ctx.files.items()}):
+        cls = gap.target
+        if cls is None:
+            where = _file_of(ctx, gap.cls)
+            ctx.cannot(
+                "HFC252",
+                where.path if where else "",
+                gap.cls.line,
+                f"{gap.cls.name} inherits an __init__ that other classes extend: give it its "
+                "own __init__ ending with self.post_init()",
+            )
             continue
+        if id(cls) in done:
+            continue
+        done.add(id(cls))
         fs = _file_of(ctx, cls)
         node = _class_node(fs, cls) if fs else None
         init = _method(node, "__init__") if node else None

@@ -459,7 +459,11 @@ Flags model classes named `*ForCausalLM` / `*LMHeadModel`, or registered for
 
 ## Why is this bad?
 Since transformers 4.50 `PreTrainedModel` no longer inherits `GenerationMixin`: such a model
-loads but `model.generate(...)` raises `AttributeError`, and pipelines refuse it.
+loads but `model.generate(...)` raises `AttributeError`, and pipelines refuse it. A class that
+defines its own `generate()` or `prepare_inputs_for_generation()` (or inherits one from the
+package) is reported as info only: transformers' auto classes add the mixin to such remote
+classes when loading them (`AutoModelForCausalLM.from_pretrained(..., trust_remote_code=True)`),
+but loading the class directly still leaves it without `generate()`.
 
 ## Example
 `class MyForCausalLM(MyPreTrainedModel):` with `from transformers import PreTrainedModel` only.
