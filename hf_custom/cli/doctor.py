@@ -121,11 +121,12 @@ def rule_span(rules: tuple[str, ...]) -> str:
 
 
 def _render(report: object) -> None:
-    from hf_custom.cli.output import escape, render_findings
+    from hf_custom.cli.output import STATE, agent_fields, escape, findings_console, render_findings
     from hf_custom.diagnosis import DoctorReport
+    from hf_custom.findings import Severity
 
     assert isinstance(report, DoctorReport)
-    console = out_console()
+    console = findings_console()  # the verdict line alone under --format quiet
     if report.matrix is not None and len(report.matrix.columns) > 1:  # --load --transformers
         from hf_custom.cli.matrix_view import render_matrix
 
@@ -144,13 +145,23 @@ def _render(report: object) -> None:
             f"[dim]skipped {s.check} ({rule_span(s.rules)}): {escape(s.reason)}[/]",
             soft_wrap=True,
         )
+    if STATE.mode == "agent":  # one key=value line, as hf prints a result for agents
+        counts = {s.value + "s": 0 for s in Severity}
+        for f in report.findings:
+            counts[f.severity.value + "s"] += 1
+        line = agent_fields(
+            target=report.target, ok=str(report.ok).lower(), **counts, checks_run=len(report.run),
+            checks_skipped=len(report.skipped), bytes_downloaded=report.bytes_downloaded,
+        )  # fmt: skip
+        out_console().print(line, markup=False, soft_wrap=True)
+        return
     verdict = "[green]ok[/]" if report.ok else "[bold red]failed[/]"
     if not report.run:
         verdict = "[bold red]nothing was checked[/]"
     extra = ""
     if report.bytes_downloaded is not None:
         extra = f", {report.bytes_downloaded} bytes downloaded"
-    console.print(
+    out_console().print(
         f"{report.target}: {verdict} ({summary_line(report.findings)}; "
         f"{len(report.run)} checks run, {len(report.skipped)} skipped{extra})",
         soft_wrap=True,

@@ -120,7 +120,13 @@ def _debug() -> bool:
 
 
 def _report_error(exc: HFCustomError, *, exit_code: int | None = None) -> None:
-    from hf_custom.cli.output import err_console, error_console, error_json, escape, render_findings
+    from hf_custom.cli.output import (
+        error_console,
+        error_json,
+        escape,
+        findings_console,
+        render_findings,
+    )
 
     code = exc.exit_code if exit_code is None else exit_code
     error_json(
@@ -132,7 +138,7 @@ def _report_error(exc: HFCustomError, *, exit_code: int | None = None) -> None:
         findings=[f.to_json() for f in exc.findings],
     )
     if exc.findings:
-        render_findings(exc.findings, err_console())
+        render_findings(exc.findings, findings_console())  # where every command puts them
     console = error_console()
     console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
     if exc.hint:

@@ -65,11 +65,22 @@ def resolve_format(value: str) -> str:
     return "agent" if is_agent() else "human"
 
 
+def _is_terminal(file: Any) -> bool:
+    try:
+        return bool(file.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 def _console(file: Any) -> Console:
+    """A console on ``file``. Lines are wrapped to the width only for people at a terminal
+    (``human`` mode on a tty): agents, pipes and files get every line whole, so ``grep`` and a
+    parser see a whole message on one line."""
     from rich.console import Console
 
     no_color = bool(os.environ.get("NO_COLOR")) or STATE.mode != "human"
-    return Console(file=file, no_color=no_color, highlight=False, soft_wrap=False)
+    wrap = STATE.mode == "human" and _is_terminal(file)
+    return Console(file=file, no_color=no_color, highlight=False, soft_wrap=not wrap)
 
 
 def err_console() -> Console:
@@ -88,6 +99,16 @@ def error_console() -> Console:
 
 def out_console() -> Console:
     return _console(sys.stdout)
+
+
+def findings_console() -> Console:
+    """Where every command's findings go: stdout, with the other results. Nothing under
+    ``--format quiet`` (the final result only) or ``json`` (they are in the document)."""
+    if STATE.mode in ("quiet", "json"):
+        from rich.console import Console
+
+        return Console(file=io.StringIO(), no_color=True, highlight=False, soft_wrap=True)
+    return out_console()
 
 
 def _set_format(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -164,8 +185,37 @@ def _default(obj: Any) -> Any:
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
+#: Columns of the findings table in ``--format agent`` (TSV with this header, as ``hf`` prints
+#: tables for agents).
+AGENT_FINDING_COLUMNS = ("severity", "id", "path", "line", "name", "message", "fix")
+
+
+def agent_cell(value: object) -> str:
+    """One TSV cell: never a tab or a line break inside (escaped), ``None`` as empty."""
+    from hf_custom.textsafety import printable
+
+    return "" if value is None else printable(str(value))
+
+
+def agent_fields(**fields: object) -> str:
+    """``key=value`` pairs on one line, as ``hf`` prints a result for agents (``None`` left out)."""
+    return " ".join(f"{k}={agent_cell(v)}" for k, v in fields.items() if v is not None)
+
+
 def render_findings(findings: Iterable[Finding], console: Console) -> None:
-    """Human output grouped by file, sorted (house rule 10)."""
+    """Human output grouped by file, sorted (house rule 10); ``--format agent``: a TSV table
+    with a header line, one finding per line."""
+    if STATE.mode == "agent":
+        rows = sort_findings(findings)
+        if not rows:
+            return
+        lines = ["\t".join(AGENT_FINDING_COLUMNS)]  # written as is: rich would expand tabs
+        for f in rows:
+            doc = f.to_json()
+            lines.append("\t".join(agent_cell(doc[c]) for c in AGENT_FINDING_COLUMNS))
+        console.file.write("\n".join(lines) + "\n")
+        console.file.flush()
+        return
     current: str | None = None
     for f in sort_findings(findings):
         path = f.path or "(repository)"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hf_custom.cli.matrix_view import matrix_options, matrix_settings
 from hf_custom.cli.options import endpoint_option, python_option, revision_option, token_option
 from hf_custom.cli.output import (
+    STATE,
+    agent_fields,
     err_console,
+    findings_console,
     format_option,
     hub_bars_off,
     out_console,
@@ -21,6 +24,9 @@ from hf_custom.cli.output import (
     summary_line,
 )
 from hf_custom.errors import InputError, Refusal
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
 
 
 def _size(value: str) -> int:
@@ -248,8 +254,9 @@ def _human(result: Any, *, local: bool = False) -> None:
             )
     if st.requirements:
         err.print("[bold]Requirements[/] " + escape(", ".join(st.requirements)))
+    report = findings_console()  # findings and verification: results, as in doctor
     if result.findings:
-        render_findings(result.findings, err)
+        render_findings(result.findings, report)
     if result.verify_skipped:
         err.print(
             "[bold yellow]verification SKIPPED (--no-verify): nothing proves the staged folder "
@@ -258,22 +265,36 @@ def _human(result: Any, *, local: bool = False) -> None:
     elif result.matrix is not None and len(result.matrix.columns) > 1:
         from hf_custom.cli.matrix_view import render_matrix
 
-        render_matrix(result.matrix, err)
+        render_matrix(result.matrix, report)
     elif result.verify is not None:
-        _render_verify(result.verify)
-    err.print(summary_line(result.findings))
+        _render_verify(result.verify, report)
+    if STATE.mode != "agent":
+        report.print(summary_line(result.findings))
     out = out_console()
-    if result.kept:
+    if STATE.mode == "agent":  # one key=value line, as hf prints a result for agents
+        up = result.upload
+        line = agent_fields(
+            ok=str(result.ok).lower(),
+            staged=st.out if result.kept else None,
+            committed=(up.commit_url or up.repo_url) if up is not None and up.committed else None,
+            unchanged=up.repo_url if up is not None and not up.committed else None,
+            pull_request=getattr(up, "pr_url", None),
+            refused=result.refused,
+        )
+        out.print(line, markup=False, soft_wrap=True)
+    elif result.kept:
         out.print(f"staged: {st.out}", highlight=False, soft_wrap=True)
     if result.upload is not None:
         up = result.upload
-        if up.committed:
+        if STATE.mode == "agent":
+            pass  # said on the key=value line
+        elif up.committed:
             out.print(f"committed: {up.commit_url or up.repo_url}", highlight=False, soft_wrap=True)
         else:
             out.print(
                 f"no changes: {up.repo_url} is already up to date", highlight=False, soft_wrap=True
             )
-        if getattr(up, "pr_url", None):
+        if getattr(up, "pr_url", None) and STATE.mode != "agent":
             out.print(f"pull request: {up.pr_url}", highlight=False, soft_wrap=True)
         if local:
             from hf_custom.remote import local_hub_dir
@@ -290,12 +311,7 @@ def _human(result: Any, *, local: bool = False) -> None:
         err.print("dry run: nothing was uploaded")
 
 
-def _render_verify(report: Any) -> None:
-    try:
-        from hf_custom.cli.verify_view import render_verify
-    except ImportError:
-        err = err_console()
-        for row in report.rows:
-            err.print(f"  {row.auto_class:<40} {row.class_name:<36} loaded={row.loaded}")
-        return
-    render_verify(report, err_console(), findings=False)
+def _render_verify(report: Any, console: Console) -> None:
+    from hf_custom.cli.verify_view import render_verify
+
+    render_verify(report, console, findings=False)

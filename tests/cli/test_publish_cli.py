@@ -48,9 +48,10 @@ def test_builtin_model_type_exit_1(
 ) -> None:
     (ckpt / "config.json").write_text(json.dumps({"model_type": "llama"}))
     code = main(["publish", str(ckpt), "--dry-run", "--out", str(tmp_path / "out")])
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
     assert code == 1
-    assert "HFC103" in err and "--model-type" in err
+    assert "HFC103" in captured.out and "--model-type" in captured.out  # findings: stdout
+    assert "HFC103" not in captured.err and "error:" in captured.err  # the error: stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -131,10 +132,12 @@ def test_publish_to_the_embedded_hub_prints_one_url_line(
     args = ["publish", str(ckpt), "--repo-id", "demo/tiny", "--endpoint", "local", "--no-verify"]
     assert main(args) == 0
     captured = capsys.readouterr()
-    lines = captured.out.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("committed: http://127.0.0.1:"), lines
-    assert lines[0].endswith(tuple("0123456789abcdef"))  # the whole commit URL, unwrapped
-    assert "hf-custom hub serve" in captured.err and "HFC529" in captured.err
+    lines = captured.out.splitlines()  # the findings, then the result line last
+    assert lines[-1].startswith("committed: http://127.0.0.1:"), lines
+    assert lines[-1].endswith(tuple("0123456789abcdef"))  # the whole commit URL, unwrapped
+    assert "HFC529" in captured.out and "HFC529" not in captured.err  # findings: stdout
+    assert "hf-custom hub serve" in captured.err
+    assert "committed:" not in captured.err
     assert local_hub_dir().is_dir()
     assert main(args) == 0  # the same checkpoint again: no new commit
-    assert capsys.readouterr().out.startswith("no changes: ")
+    assert capsys.readouterr().out.splitlines()[-1].startswith("no changes: ")
