@@ -109,6 +109,17 @@ def doctor(
     ``transformers`` (``--transformers`` specs, with ``load``) verifies once per version in the
     cached environments of :mod:`hf_custom.envs`; ``allow_fail`` names versions whose failure
     is a warning.
+
+    Raises:
+        InputError: options that do not combine (``transformers``/``allow_fail`` without
+            ``load``, ``python`` with ``transformers``, ``revision`` on a folder), a target that
+            is neither a folder nor a repo id, or ``load`` on a repo id without
+            ``trust_remote_code``.
+        MissingDependency: ``load`` in this environment without torch or transformers.
+        RemoteError: the repository or revision does not exist, or the token cannot see it.
+        RemoteUnavailable: the endpoint could not be read (unreachable, refused, or
+            HF_HUB_OFFLINE set).
+        EnvBuildError: an environment for a ``transformers`` version could not be built.
     """
     start = time.perf_counter()
     if (transformers or allow_fail) and not load:

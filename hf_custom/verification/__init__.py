@@ -154,6 +154,13 @@ def verify(
     ``outputs`` (a folder that must not exist yet): each AutoClass whose forward passed leaves
     its inputs and outputs there as ``<AutoClass>.safetensors`` (the matrix compares them
     across transformers versions).
+
+    What happens in the child (an import error, a crash, a timeout) is reported in the result's
+    findings, never raised.
+
+    Raises:
+        InputError: ``staged`` is not a folder or has no config.json; ``python`` cannot be run.
+        MissingDependency: torch or transformers is missing here (``python`` not given).
     """
     staged = _check_staged(staged, need_config=True)
     if python is None:

@@ -124,6 +124,13 @@ def convert(
     ``auto`` (a short read probe of the source), ``kernel`` (kernel copies of uncast shards,
     page-cache writes: the data reaches the disk after the call returns, as with ``cp``),
     ``direct`` (O_DIRECT reads and writes) or ``buffered`` (no O_DIRECT, no kernel copy).
+
+    Raises:
+        InputError: no weights or unreadable weights at ``src``, an ``out`` that is not a
+            folder or would overwrite the source, a ``max_shard_size`` or ``io`` out of range.
+        Refusal: a pickle that torch's weights_only loader would refuse (it is never
+            unpickled).
+        HFCustomError: an I/O error while writing (disk full, permissions); nothing is left.
     """
     t0 = time.monotonic()
     src, out = Path(src), Path(out)

@@ -150,7 +150,15 @@ def wrap(
     verify: bool = True,
     on_event: EventSink | None = None,
 ) -> WrapResult:
-    """Generate a Hugging Face custom-code checkpoint for the research module ``MODULE:CLASS``."""
+    """Generate a Hugging Face custom-code checkpoint for the research module ``MODULE:CLASS``.
+
+    Raises:
+        MissingDependency: torch or transformers is not installed.
+        InputError: what the module, its weights or the options leave undecidable or broken
+            (an import or construction failure, an ``out`` that exists and is not empty,
+            weights that do not fit, an unknown or unsupported task, an unreadable
+            ``tokenizer``); the message names the file and the option to pass.
+    """
     require("torch", purpose="wrap")
     require("transformers", purpose="wrap")
     from hf_custom.wrapping.load import imported

@@ -33,7 +33,8 @@ def keys(ctx: StageContext, art: Artefacts) -> Artefacts:
 
     auto_map completion leaves out classes that cannot even be built, and ``architectures``
     is the class the weights fill: both need this step's child, which needs a staged
-    config.json, so the config step's plan is provisional and this one is final.
+    config.json, so the config step's plan is provisional and this one is final: it replaces
+    the provisional plan's findings (the gate has already refused on its errors).
     """
     from hf_custom.staging.config import normalize_config
     from hf_custom.staging.tokenizer import write_json_atomic
@@ -91,8 +92,15 @@ def keys(ctx: StageContext, art: Artefacts) -> Artefacts:
         if ref.rpartition(".")[2] in registered
         for f in ek.findings
     ]
+    # One config plan is reported: this one. The config step's plan was provisional (it
+    # staged config.json for the child); its findings are replaced, not repeated, so nothing
+    # this plan settled (architectures named wrongly, then refitted from the weights) is
+    # still reported, and nothing is reported twice.
+    provisional = set(art.config_plan.findings) if art.config_plan is not None else set()
+    earlier = [f for f in art.findings if f not in provisional]
     return replace(
-        art.add(findings=[*key_findings, *final.findings]),
+        art,
+        findings=(*earlier, *key_findings, *final.findings),
         expected=expected,
         config_plan=final,
         config=config,
