@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from hf_custom.errors import HFCustomError, InputError
 from hf_custom.events import EventSink, Log, emit
 from hf_custom.findings import Finding, Severity
 from hf_custom.fixing.engine import plan_fixes, repair_rules
-from hf_custom.fixing.model import FixPlan
+from hf_custom.fixing.model import FileChange, FixPlan
 
 JSON_VERSION = 1
 SKIP_DIRS = frozenset({".git", "__pycache__", ".ipynb_checkpoints"})
@@ -164,6 +164,47 @@ def _verify_copy(
     )
 
 
+def plan_folder(
+    src: Path,
+    files: Mapping[str, bytes],
+    *,
+    config: Mapping[str, Any] | None,
+    selected: Collection[str],
+) -> FixPlan:
+    """Every change fix makes in ``src``: staging's import rewrites, then the repairs on the
+    rewritten code, then the config.json normalisation doctor reports (pure but for reading
+    ``src`` through the code planner)."""
+    from hf_custom.codeinfo import analyze_package
+    from hf_custom.fixing.config_json import CONFIG, plan_config
+    from hf_custom.fixing.rewrites import code_rewrites
+
+    rewritten, rewrites = code_rewrites(src, sources=files, config=config, rules=selected)
+    staged = {**files, **rewritten}
+    plan = plan_fixes(staged, config=config, rules=set(selected) & set(repair_rules()))
+    after = {**rewritten, **{c.path: c.after for c in plan.changes}}
+    repairs = [*rewrites, *plan.repairs]
+    cfg_path = src / CONFIG
+    if cfg_path.is_file():
+        final = {**staged, **after}
+        package = analyze_package(
+            {p: d.decode("utf-8", "surrogateescape") for p, d in final.items() if p.endswith(".py")}
+        )
+        data = cfg_path.read_bytes()
+        new_cfg, cfg_repairs = plan_config(data, package, rules=selected)
+        if new_cfg is not None:
+            after[CONFIG] = new_cfg
+            files = {**files, CONFIG: data}
+            repairs += cfg_repairs
+    changes = [
+        FileChange(path=p, before=files.get(p, b""), after=data)
+        for p, data in sorted(after.items())
+        if data != files.get(p, b"")
+    ]
+    return FixPlan(
+        changes=tuple(changes), repairs=tuple(sorted(repairs)), unrepaired=plan.unrepaired
+    )
+
+
 def fix_folder(
     src: Path | str,
     *,
@@ -199,9 +240,9 @@ def fix_folder(
     out_path = Path(out) if out is not None else None
     if out_path is not None:
         _check_out(src_path, out_path, force=force)
-    rules = selected_rules(select, ignore) & set(repair_rules())
+    selected = selected_rules(select, ignore)
     files, config = _read_sources(src_path)
-    plan = plan_fixes(files, config=config, rules=rules)
+    plan = plan_folder(src_path, files, config=config, selected=selected)
     work = Path(tempfile.mkdtemp(prefix="hf-custom-fix-"))
     try:
         copy = work / src_path.resolve().name

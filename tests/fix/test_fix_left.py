@@ -52,3 +52,18 @@ def test_missing_module_file_is_named_with_its_cause(
     left = [f for f in doc["remaining"] if f["path"] == "modeling_toy.py" and f["line"] == 1]
     assert left and "helpers_not_shipped" in left[0]["message"], doc["remaining"]
     assert doc["ok"] is False
+
+
+def test_missing_module_counts_as_left_in_the_human_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Baichuan's shape: `from .generation_utils import ...` and no generation_utils.py."""
+    modeling = BROKEN.replace(
+        "import torch\n", "import torch\nfrom .generation_utils import build_chat_input\n", 1
+    )
+    src = _repo(tmp_path, modeling)
+    assert main(["fix", str(src), "--diff"]) == 1
+    text = capsys.readouterr().out
+    left = text.partition("\nLeft (")[2]
+    assert left and "HFC201 modeling_toy.py:" in left and "generation_utils" in left
+    assert " 0 left" not in text

@@ -66,11 +66,20 @@ def test_create_pr_with_the_repaired_files_and_description(
     assert api.repo_info(repo_id).sha == main_before  # main untouched: the repairs are a PR
     # the PR holds exactly the repaired files
     changed = {f["path"] for f in doc["files"]}
-    assert changed == {"hf_custom_compat.py", "layers_tinydec.py", "modeling_tinydec.py"}
+    assert changed == {
+        "config.json",  # torch_dtype -> dtype
+        "hf_custom_compat.py",
+        "layers_tinydec.py",
+        "modeling_tinydec.py",
+    }
     pr_files = set(api.list_repo_files(repo_id, revision="refs/pr/1"))
     assert pr_files == set(api.list_repo_files(repo_id)) | {"hf_custom_compat.py"}
     path = api.hf_hub_download(repo_id, "modeling_tinydec.py", revision="refs/pr/1")
     assert "self.post_init()" in Path(path).read_text()
+    cfg = json.loads(
+        Path(api.hf_hub_download(repo_id, "config.json", revision="refs/pr/1")).read_text()
+    )
+    assert cfg["dtype"] == "float32" and "torch_dtype" not in cfg
     # the description lists every repair and the verification result
     commit = api.list_repo_commits(repo_id, revision="refs/pr/1")[0]
     text = commit.message
@@ -87,6 +96,9 @@ def test_nothing_to_repair_opens_no_pr(
     from tests.corpus.v4.build import write_package
 
     clean = write_package(TINYDEC, tmp_path / "clean", variant="clean")
+    cfg = json.loads((clean / "config.json").read_text())
+    cfg["dtype"] = cfg.pop("torch_dtype")  # a v5-era config.json
+    (clean / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
     repo_id = _push(local_hub, clean, "clean")
     code = main(_argv(local_hub, repo_id, "--create-pr", "--format", "json"))
     doc = json.loads(capsys.readouterr().out)
