@@ -1,9 +1,10 @@
 """config.json in ``fix``: the normalisation doctor reports (staging's ``normalize_config``),
 written back with the file's own layout (indent, key order or sorting, trailing newline).
 
-Only the changes doctor reports as findings are made (``torch_dtype`` -> ``dtype`` in place,
-a missing ``model_type``, ``auto_map`` entries, ``architectures``), so ``fix`` on its output
-changes nothing and doctor no longer reports them.
+Only the changes doctor reports as v5 renames or as errors are made (``torch_dtype`` ->
+``dtype`` in place, HFC108; a missing ``model_type``, HFC101; a missing ``AutoConfig`` entry,
+HFC117), so ``fix`` on its output changes nothing and doctor no longer reports them. Completing
+``auto_map`` or ``architectures`` (warnings) changes what users load: publish does it, fix not.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from hf_custom.fixing.model import Repair
 
 CONFIG = "config.json"
 _DTYPE_KEYS = frozenset({"dtype", "torch_dtype"})
+#: The config.json findings fix repairs.
+CONFIG_REPAIRS = frozenset({"HFC101", "HFC108", "HFC117"})
 
 
 def _rule(change: Any, model_type: object) -> str | None:
@@ -91,7 +94,7 @@ def plan_config(
     repairs: list[Repair] = []
     for change in result.changes:
         rule = _rule(change, loaded.get("model_type"))
-        if rule is None or rule not in rules:
+        if rule is None or rule not in rules or rule not in CONFIG_REPAIRS:
             continue
         _set(cfg, change.key, change.new)
         if change.key == "dtype" and "torch_dtype" in loaded and change.old is None:

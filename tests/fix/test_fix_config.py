@@ -48,3 +48,13 @@ def test_only_selected_rules_and_clean_config_unchanged() -> None:
     data = json.dumps(clean, indent=2, sort_keys=True).encode()
     assert plan_config(data, PACKAGE, rules=RULES) == (None, [])
     assert plan_config(b"{not json", PACKAGE, rules=RULES) == (None, [])
+
+
+def test_missing_model_type_is_filled_auto_map_left_to_publish() -> None:
+    cfg = {"dtype": "float32", "architectures": ["ToyForCausalLM"], "auto_map": _auto_map()}
+    del cfg["auto_map"]["AutoModel"]  # incomplete (a warning): publish completes it, fix not
+    data = json.dumps(cfg, indent=2).encode()
+    new, repairs = plan_config(data, PACKAGE, rules=RULES)
+    assert new is not None and [r.rule for r in repairs] == ["HFC101"]
+    assert json.loads(new)["model_type"] == "toy"
+    assert "AutoModel" not in json.loads(new)["auto_map"]
