@@ -56,5 +56,5 @@ def test_missing_model_type_is_filled_auto_map_left_to_publish() -> None:
     data = json.dumps(cfg, indent=2).encode()
     new, repairs = plan_config(data, PACKAGE, rules=RULES)
     assert new is not None and [r.rule for r in repairs] == ["HFC101"]
-    assert json.loads(new)["model_type"] == "toy"
+    assert json.loads(new)["model_type"] == "toyhfc"  # the config class's
     assert "AutoModel" not in json.loads(new)["auto_map"]
