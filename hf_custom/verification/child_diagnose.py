@@ -19,12 +19,13 @@ STAGED = ""  # the staged folder (real path), set by child.main
 
 PASSED, FAILED, SKIPPED, NA = "passed", "failed", "skipped", "n/a"
 SAMPLE_TEXT = "Hello world! The quick brown fox jumps over the lazy dog. 0123456789"
-GENERATIVE = ("CausalLM", "Seq2SeqLM")
+GENERATIVE = ("CausalLM", "Seq2SeqLM", "SpeechSeq2Seq")
 # AutoClass suffix -> (ModelOutput family name, output field checked)
 OUTPUT_FAMILY = {
     "AutoModelForCausalLM": ("CausalLMOutput", "logits"),
     "AutoModelForMaskedLM": ("MaskedLMOutput", "logits"),
     "AutoModelForSeq2SeqLM": ("Seq2SeqLMOutput", "logits"),
+    "AutoModelForSpeechSeq2Seq": ("Seq2SeqLMOutput", "logits"),
     "AutoModelForSequenceClassification": ("SequenceClassifierOutput", "logits"),
     "AutoModelForTokenClassification": ("TokenClassifierOutput", "logits"),
     "AutoModelForQuestionAnswering": ("QuestionAnsweringModelOutput", "start_logits"),

@@ -42,10 +42,22 @@ def main_input(inputs: dict[str, Any]) -> Any:
     return next(inputs[k] for k in MAIN_INPUTS if k in inputs)
 
 
+def model_config(model: Any, config: Any) -> Any:
+    """The config the loaded model runs with: a head may change its own copy (a decoder-only
+    ``XForCausalLM`` of an encoder-decoder family sets ``is_encoder_decoder = False``)."""
+    return getattr(model, "config", None) or config
+
+
 def is_encoder_decoder(model: Any, config: Any) -> bool:
-    return bool(getattr(config, "is_encoder_decoder", False)) or (
-        "decoder_input_ids" in inspect.signature(model.forward).parameters
-    )
+    """Whether ``model`` runs as an encoder-decoder: what its own config says (generate reads
+    the same flag), or a forward that takes ``decoder_input_ids``."""
+    own = getattr(model_config(model, config), "is_encoder_decoder", None)
+    params = inspect.signature(model.forward).parameters
+    return "decoder_input_ids" in params or (own is True and _var_kw(params))
+
+
+def _var_kw(params: Any) -> bool:
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def decoder_start(config: Any) -> int:
@@ -59,16 +71,54 @@ def decoder_start(config: Any) -> int:
 def build_inputs(model: Any, config: Any, auto_class: str) -> tuple[dict[str, Any] | None, str]:
     """Inputs the forward accepts, built from the config; (None, reason) when unknown."""
     params = inspect.signature(model.forward).parameters
-    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    var_kw = _var_kw(params)
     if "pixel_values" in params:
-        return _vision(config)
-    if "input_values" in params:
-        return _audio_values(config, params)
-    if "input_features" in params:
-        return _audio_features(config)
-    if "input_ids" not in params and not var_kw:
+        inputs, why = _vision(config)
+    elif "input_values" in params:
+        inputs, why = _audio_values(config, params)
+    elif "input_features" in params:
+        inputs, why = _audio_features(config)
+    elif "input_ids" not in params and not var_kw:
         return None, "forward takes none of " + ", ".join(MAIN_INPUTS)
-    return _text(model, config, auto_class, params, var_kw=var_kw)
+    else:
+        return _text(model, config, auto_class, params, var_kw=var_kw)
+    if inputs is not None and is_encoder_decoder(model, config):
+        # speech / vision encoder-decoders: the decoder needs its own ids (a forward without
+        # them fails, or raises a misleading "both decoder_input_ids and inputs_embeds")
+        dec = decoder_ids(model, config, batch=int(main_input(inputs).shape[0]))
+        if dec is None:
+            return None, "no vocab_size in the config for the decoder's input ids"
+        inputs["decoder_input_ids"] = dec
+    return inputs, why
+
+
+def decoder_ids(model: Any, config: Any, *, batch: int, seq: int = 4) -> Any:
+    """Decoder input ids that begin with the decoder start token, the rest drawn past the
+    special tokens; None without a vocabulary size."""
+    import torch
+
+    vocab = config_int(model_config(model, config), "vocab_size") or config_int(
+        config, "vocab_size"
+    )
+    if vocab is None:
+        emb = _output_embeddings(model)
+        vocab = getattr(emb, "out_features", None) or getattr(emb, "num_embeddings", None)
+    if not vocab:
+        return None
+    specials = _specials(config, vocab)
+    low = max(specials) + 1 if specials and max(specials) < vocab // 2 else 0
+    gen = torch.Generator().manual_seed(1)
+    ids = torch.randint(low, vocab, (batch, seq), generator=gen)
+    ids[:, 0] = decoder_start(model_config(model, config))
+    return ids
+
+
+def _specials(config: Any, vocab: int) -> set[int]:
+    return {
+        v
+        for n in ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id")
+        if (v := config_id(config, n)) is not None and v < vocab
+    }
 
 
 def _text(
@@ -84,11 +134,7 @@ def _text(
         return None, "no vocab_size in the config"
     maxpos = config_int(config, "max_position_embeddings", "n_positions", "max_seq_len")
     seq = min(8, maxpos) if maxpos else 8
-    specials = {
-        v
-        for n in ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id")
-        if (v := config_id(config, n)) is not None and v < vocab
-    }
+    specials = _specials(config, vocab)
     pad = config_id(config, "pad_token_id")
     pad = pad if pad is not None and pad < vocab else None
     eos = config_id(config, "eos_token_id")
@@ -121,7 +167,7 @@ def _text(
         "AutoModelForQuestionAnswering",
     ):
         dec = ids[..., : seq // 2].clone()
-        dec[..., 0] = decoder_start(config)
+        dec[..., 0] = decoder_start(model_config(model, config))
         inputs["decoder_input_ids"] = dec
     return inputs, ""
 
@@ -183,5 +229,12 @@ def _audio_features(config: Any) -> tuple[dict[str, Any] | None, str]:
 def _input_embeddings(model: Any) -> Any:
     try:
         return model.get_input_embeddings()
+    except Exception:
+        return None
+
+
+def _output_embeddings(model: Any) -> Any:
+    try:
+        return model.get_output_embeddings()
     except Exception:
         return None

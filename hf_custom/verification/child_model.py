@@ -28,12 +28,14 @@ from child_diagnose import (
     report_nested_auto,
 )
 from child_inputs import (
+    MAIN_INPUTS,
     build_inputs,
     config_id,
     config_int,
     decoder_start,
     is_encoder_decoder,
     main_input,
+    model_config,
 )
 
 # Where each AutoClass's forward inputs and outputs go (``<auto_class>.safetensors``), set by
@@ -71,6 +73,9 @@ def save_outputs(auto_class: str, inputs: Mapping[str, Any], out: Any) -> None:
     save_file({k: v.clone() for k, v in tensors.items()}, path + ".tmp")
     os.replace(path + ".tmp", path)  # noqa: PTH105
 
+
+# AutoClasses of encoder-decoder LMs: the logits follow the decoder's inputs
+SEQ2SEQ_LM = ("AutoModelForSeq2SeqLM", "AutoModelForSpeechSeq2Seq")
 
 # --------------------------------------------------------------------------------------------
 # Reading the staged weights (the reference: the converter checked staged == source)
@@ -144,8 +149,9 @@ def expected_shape(
     main = main_input(inputs)
     b = int(main.shape[0])
     s = int(main.shape[-1])
-    if auto_class == "AutoModelForSeq2SeqLM" and "decoder_input_ids" in inputs:
+    if auto_class in SEQ2SEQ_LM and "decoder_input_ids" in inputs:
         s = int(inputs["decoder_input_ids"].shape[-1])
+        return [b, s, vocab] if vocab else None
     if "input_ids" not in inputs:  # vision, audio: the sequence axis is the model's
         if auto_class in ("AutoModelForImageClassification", "AutoModelForAudioClassification"):
             return [b, labels] if labels else None
@@ -819,9 +825,17 @@ def run_generate(
             "`from transformers import GenerationMixin`",
         )
         return FAILED, "no generate (GenerationMixin missing)"
-    if inputs is None or "input_ids" not in inputs:
+    # generate takes the family's flag from the model's own config (a decoder-only head of an
+    # encoder-decoder family turns it off)
+    own = getattr(model_config(model, config), "is_encoder_decoder", None)
+    seq2seq = own if isinstance(own, bool) else is_encoder_decoder(model, config)
+    if inputs is None or ("input_ids" not in inputs and not seq2seq):
         return SKIPPED, ""
-    ids = inputs["input_ids"][:1]
+    name = next(k for k in MAIN_INPUTS if k in inputs)
+    prompt = {name: inputs[name][:1]}
+    if name == "input_ids":
+        prompt["attention_mask"] = torch.ones_like(prompt["input_ids"])
+    ids = prompt[name]
     n_new = 4
     pad = config_id(config, "pad_token_id")
     eos = config_id(config, "eos_token_id")
@@ -835,26 +849,26 @@ def run_generate(
         kwargs["pad_token_id"] = eos
     try:
         with torch.no_grad():
-            out = model.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
+            out = model.generate(**prompt, **kwargs)
     except Exception as exc:
         return FAILED, diagnose(rep, exc, where="generating", cls_name=cls_name)
     gen = out if hasattr(out, "shape") else out.sequences
     step_logits = getattr(out, "logits", None)
-    seq2seq = is_encoder_decoder(model, config)
     # decoder-only: the prompt, then the new tokens; encoder-decoder: the decoder start token,
     # then the new tokens
-    head = gen.new_tensor([[decoder_start(config)]]) if seq2seq else ids
+    start = decoder_start(model_config(model, config))
+    head = gen.new_tensor([[start]]) if seq2seq else ids
     s = head.shape[1]
     new = gen[0, s:]
     if gen.shape[0] != 1 or not torch.equal(gen[:, :s], head) or not 1 <= len(new) <= n_new:
         expect = (
-            f"[1, 1 + up to {n_new}] starting with decoder_start_token_id {int(head[0, 0])}"
+            f"[1, 1 + up to {n_new}] starting with decoder_start_token_id {start}"
             if seq2seq
             else f"[1, {s} + up to {n_new}] starting with the prompt"
         )
         rep.finding(
             "HFC516",
-            f"{cls_name}.generate returned shape {list(gen.shape)} for a prompt of shape "
+            f"{cls_name}.generate returned shape {list(gen.shape)} for {name} of shape "
             f"{list(ids.shape)} and max_new_tokens={n_new}; expected {expect}",
             path=_class_location(cls_name)[0],
         )
@@ -869,9 +883,7 @@ def run_generate(
     # (no cache): a forward that ignores the cache sees only the last token at each step.
     with torch.no_grad():
         if seq2seq:
-            full = model(
-                input_ids=ids, attention_mask=torch.ones_like(ids), decoder_input_ids=gen[:, :-1]
-            ).logits
+            full = model(**prompt, decoder_input_ids=gen[:, :-1]).logits
         else:
             full = model(input_ids=gen[:, :-1], attention_mask=torch.ones_like(gen[:, :-1])).logits
     used = torch.stack([t.to(full.dtype) for t in step_logits], dim=1)

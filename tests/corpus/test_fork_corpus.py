@@ -115,9 +115,9 @@ def load_problems(loaded: dict[str, Any]) -> list[str]:
     return problems
 
 
-# Forks refused only by verification, which is verification's to fix (issue 11): whisper
-# (HFC516/HFC505: its generate and forward contract for a speech encoder-decoder).
-VERIFY_FALSE_REFUSALS = frozenset({"whisper"})
+# Forks refused only by verification, which is verification's to fix (issue 11); none left
+# (whisper's speech encoder-decoder contract was the last).
+VERIFY_FALSE_REFUSALS: frozenset[str] = frozenset()
 
 
 def _marked(arch: str) -> Any:

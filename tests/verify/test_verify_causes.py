@@ -82,3 +82,74 @@ def test_vision_and_audio_inputs_from_the_config() -> None:
     assert vision is not None and vision["pixel_values"].shape == (2, 1, 16, 24)
     none, why = build_inputs(_Vision(), SimpleNamespace(), "AutoModel")
     assert none is None and "image_size" in why
+
+
+class _Speech(torch.nn.Module):
+    """A speech encoder-decoder's forward (Whisper's contract)."""
+
+    def forward(self, input_features=None, decoder_input_ids=None):
+        return input_features
+
+
+class _SpeechEncoder(torch.nn.Module):
+    """The audio-classification head of the same family: encoder only."""
+
+    def __init__(self, config: object) -> None:
+        super().__init__()
+        self.config = config
+
+    def forward(self, input_features=None):
+        return input_features
+
+
+def test_speech_encoder_decoder_gets_decoder_input_ids() -> None:
+    config = SimpleNamespace(
+        vocab_size=40, num_mel_bins=8, max_source_positions=16, decoder_start_token_id=3,
+        pad_token_id=0, eos_token_id=2, is_encoder_decoder=True,
+    )  # fmt: skip
+    inputs, why = build_inputs(_Speech(), config, "AutoModelForSpeechSeq2Seq")
+    assert inputs is not None and not why
+    assert inputs["input_features"].shape == (2, 8, 32)
+    dec = inputs["decoder_input_ids"]
+    assert dec.shape[0] == 2 and dec[:, 0].tolist() == [3, 3]
+    assert int(dec.min()) >= 0 and int(dec.max()) < 40
+    # the family's encoder-only head takes no decoder inputs
+    encoder, _ = build_inputs(_SpeechEncoder(config), config, "AutoModelForAudioClassification")
+    assert encoder is not None and set(encoder) == {"input_features"}
+
+
+def _whisper(head: str) -> tuple[object, object]:
+    transformers = pytest.importorskip("transformers")
+    config = transformers.WhisperConfig(
+        vocab_size=40, num_mel_bins=8, d_model=16, encoder_layers=1, decoder_layers=1,
+        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=16,
+        decoder_ffn_dim=16, max_source_positions=8, max_target_positions=16,
+        decoder_start_token_id=1, pad_token_id=0, bos_token_id=1, eos_token_id=2,
+        suppress_tokens=None, begin_suppress_tokens=None,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    shared = type(config).from_dict(config.to_dict())  # the run's AutoConfig, not the model's
+    return getattr(transformers, head)(config).eval(), shared
+
+
+@pytest.mark.parametrize(
+    ("head", "auto_class"),
+    [
+        # a decoder-only head of an encoder-decoder family: its own config says decoder-only
+        ("WhisperForCausalLM", "AutoModelForCausalLM"),
+        ("WhisperForConditionalGeneration", "AutoModelForSpeechSeq2Seq"),
+    ],
+)
+def test_generate_is_judged_by_the_models_own_family(
+    head: str, auto_class: str, tmp_path: Path
+) -> None:
+    model, shared = _whisper(head)
+    assert shared.is_encoder_decoder  # type: ignore[attr-defined]
+    rep = child_model.Reporter(str(tmp_path / "result.jsonl"))
+    inputs, why = build_inputs(model, shared, auto_class)
+    assert inputs is not None, why
+    with torch.no_grad():
+        model(**inputs)  # the forward takes what was built (no missing decoder inputs)
+    status, detail = child_model.run_generate(rep, model, shared, inputs, cls_name=head)
+    findings = (tmp_path / "result.jsonl").read_text()
+    assert (status, detail, findings) == ("passed", "", "")
