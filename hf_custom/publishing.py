@@ -127,15 +127,19 @@ def publish(
         out_path = tmp_parent / (repo_id.split("/")[-1] if repo_id else Path(src).name)
     else:
         out_path = opts.out
+    from hf_custom.verification.session import shared_child
+
     try:
-        staged = stage(src, out=out_path, options=opts.stage, on_event=on_event)
-        ctx = PublishContext(staged=staged, options=opts, endpoint=endpoint, on_event=on_event)
-        art = PublishArtefacts(findings=staged.findings)
-        if not staged.ok:
-            art = replace(art, refused="the staged folder has errors (see the findings)")
-        for name, step in PUBLISH_STEPS:
-            art = step(ctx, art)
-            art = replace(art, steps=(*art.steps, name))
+        # class inspection (keys) and verification share one warm child: one import of torch
+        with shared_child():
+            staged = stage(src, out=out_path, options=opts.stage, on_event=on_event)
+            ctx = PublishContext(staged=staged, options=opts, endpoint=endpoint, on_event=on_event)
+            art = PublishArtefacts(findings=staged.findings)
+            if not staged.ok:
+                art = replace(art, refused="the staged folder has errors (see the findings)")
+            for name, step in PUBLISH_STEPS:
+                art = step(ctx, art)
+                art = replace(art, steps=(*art.steps, name))
     except BaseException:
         if tmp_parent is not None:  # a temporary staging folder: nothing left behind
             shutil.rmtree(tmp_parent, ignore_errors=True)

@@ -10,6 +10,8 @@ trip; save round trip. Failures come back as findings with a cause and a fix (ru
 returns their state-dict names, tied keys and base_model_prefix (publish uses it to choose
 ``architectures`` and to reconcile weight names before conversion).
 
+Both run in a child process; inside :func:`shared_child` (publish opens one) they share one
+warm child that imports torch and transformers once (:mod:`hf_custom.verification.session`).
 Nothing here imports torch: the work happens in :mod:`hf_custom.verification.child`.
 """
 
@@ -25,13 +27,15 @@ from typing import Any
 from hf_custom.errors import InputError
 from hf_custom.events import EventSink
 from hf_custom.findings import Finding, Severity, finding, sort_findings
-from hf_custom.verification.isolation import ChildRun, run_child
+from hf_custom.verification.isolation import ChildRun
+from hf_custom.verification.session import run_request, shared_child
 
 __all__ = [
     "AutoClassRow",
     "ExpectedKeys",
     "VerifyReport",
     "expected_state_keys",
+    "shared_child",
     "verify",
 ]
 
@@ -169,7 +173,7 @@ def verify(
         require("torch", purpose="verification")
         require("transformers", purpose="verification")
     start = time.perf_counter()
-    run = run_child(
+    run = run_request(
         {"mode": "verify", "staged": str(staged), "save_outputs": outputs is not None},
         python=python,
         timeout=timeout,
@@ -214,7 +218,7 @@ def expected_state_keys(
     instantiated gets an entry with ``error`` set and the findings that explain it.
     """
     staged = _check_staged(staged, need_config=False)
-    run = run_child(
+    run = run_request(
         {"mode": "keys", "staged": str(staged), "class_names": list(class_names)},
         python=python,
         timeout=timeout,

@@ -14,6 +14,7 @@ what was learnt before a crash or a timeout:
     {"type": "finding", ...}      rule id, message, path, line, fix (the parent maps it to a Finding)
     {"type": "keys", ...}         expected_state_keys mode: one class's state-dict names
     {"type": "done", ...}         the run finished
+    {"type": "served", ...}       a warm child's fork ended (``child.py --serve``, see serve())
 
 Failures become findings with a cause and a fix, never tracebacks: :func:`diagnose` walks the
 traceback to the frame inside the model's own files.
@@ -272,31 +273,21 @@ class _Capture(logging.Handler):
             pass
 
 
-def main(argv: list[str]) -> int:
-    with open(argv[1], encoding="utf-8") as fh:
-        req = json.load(fh)
-    rep = Reporter(argv[2])
+def _import_heavy() -> tuple[float | None, str]:
+    """Import torch and transformers and set them up; (seconds, "") or (None, why not)."""
     t0 = time.perf_counter()
-    child_diagnose.STAGED = req["staged"] = os.path.realpath(req["staged"])
-    if req.get("save_outputs"):  # next to RESULT.jsonl, in the folder the parent collects
-        result_dir = os.path.dirname(os.path.abspath(argv[2]))  # noqa: PTH100, PTH120
-        child_model.OUTPUTS = os.path.join(result_dir, "outputs")
     try:
         import torch
-        import transformers
+        import transformers.modeling_utils  # noqa: F401
 
         # transformers imports lazily: pay for the modules every run needs here, so that the
         # reported import time is the real one and the per-AutoClass times are the checks'.
-        import transformers.modeling_utils
         from transformers import AutoConfig, AutoTokenizer, GenerationMixin  # noqa: F401
         from transformers.utils import logging as tlog
     except ImportError as exc:
-        rep.write("env", python=sys.version.split()[0], executable=sys.executable, error=str(exc))
-        rep.write("done", seconds=round(time.perf_counter() - t0, 3), import_seconds=None)
-        return 0
+        return None, str(exc)
     tlog.disable_progress_bar()
     tlog.set_verbosity_warning()
-    tlog.get_logger("transformers").addHandler(_Capture(rep))
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     torch.manual_seed(0)  # fresh heads and untied weights initialise the same way every run
     try:  # uninitialised memory (torch.empty) becomes NaN: a buffer left uninitialised shows
@@ -304,7 +295,28 @@ def main(argv: list[str]) -> int:
         torch.utils.deterministic.fill_uninitialized_memory = True  # type: ignore[attr-defined]
     except (AttributeError, RuntimeError):  # older torch: best effort
         pass
-    import_s = round(time.perf_counter() - t0, 3)
+    return round(time.perf_counter() - t0, 3), ""
+
+
+def _answer(
+    rep: Reporter, req: dict[str, Any], *, import_s: float | None, error: str, warm: bool = False
+) -> None:
+    """One request, start to end: the env record, the work, the done record. ``warm``: the
+    imports were paid before (a warm child answers several requests)."""
+    t0 = time.perf_counter()
+    child_diagnose.STAGED = req["staged"] = os.path.realpath(req["staged"])
+    if req.get("save_outputs"):  # next to RESULT.jsonl, in the folder the parent collects
+        result_dir = os.path.dirname(os.path.abspath(rep.path))  # noqa: PTH100, PTH120
+        child_model.OUTPUTS = os.path.join(result_dir, "outputs")
+    if import_s is None:
+        rep.write("env", python=sys.version.split()[0], executable=sys.executable, error=error)
+        rep.write("done", seconds=0.0, import_seconds=None)
+        return
+    import torch
+    import transformers
+    from transformers.utils import logging as tlog
+
+    tlog.get_logger("transformers").addHandler(_Capture(rep))
     rep.write(
         "env",
         python=sys.version.split()[0],
@@ -312,12 +324,73 @@ def main(argv: list[str]) -> int:
         torch=torch.__version__,
         transformers=transformers.__version__,
         import_seconds=import_s,
+        warm=warm,
     )
     if req.get("mode") == "keys":
         run_keys(rep, req)
     else:
         run_verify(rep, req)
     rep.write("done", seconds=round(time.perf_counter() - t0, 3), import_seconds=import_s)
+
+
+def _fresh_modules_cache(path: str, tmp: str) -> None:
+    """Point transformers' remote-code cache (read once at import) at ``path``: each request
+    of a warm child gets its own, as a fresh process would."""
+    import tempfile
+
+    import transformers.dynamic_module_utils as dmu
+    import transformers.utils as tutils
+    import transformers.utils.hub as thub
+
+    os.environ["HF_MODULES_CACHE"] = path
+    os.environ["TMPDIR"] = tmp
+    tempfile.tempdir = None
+    for module in (dmu, tutils, thub):
+        if hasattr(module, "HF_MODULES_CACHE"):
+            module.HF_MODULES_CACHE = path  # type: ignore[attr-defined]
+
+
+def serve() -> int:
+    """A warm child: import once, then answer one request per line of stdin, each in a fork
+    of this process (with its own modules cache, working and temporary folders), so that
+    class inspection and verification share the cost of the imports. Each request's result
+    file ends with a ``served`` record (with the fork's exit status) written here."""
+    import_s, error = _import_heavy()
+    for line in sys.stdin:
+        try:
+            job = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(job, dict):
+            continue
+        pid = os.fork()
+        if pid == 0:  # the fork: answer, then never return into the loop
+            code = 0
+            try:
+                if import_s is not None:
+                    _fresh_modules_cache(job["modules"], job["tmp"])
+                os.chdir(job["work"])
+                with open(job["request"], encoding="utf-8") as fh:
+                    req = json.load(fh)
+                _answer(Reporter(job["result"]), req, import_s=import_s, error=error, warm=True)
+            except BaseException:
+                code = 70
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        exit_code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        Reporter(job["result"]).write("served", returncode=exit_code)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv[1:] == ["--serve"]:
+        return serve()
+    with open(argv[1], encoding="utf-8") as fh:
+        req = json.load(fh)
+    rep = Reporter(argv[2])
+    import_s, error = _import_heavy()
+    _answer(rep, req, import_s=import_s, error=error)
     return 0
 
 

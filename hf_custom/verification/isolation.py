@@ -139,27 +139,14 @@ def run_child(
     start = time.perf_counter()
     home = Path(tempfile.mkdtemp(prefix="hf-custom-verify-"))
     try:
-        (home / "tmp").mkdir()
-        (home / "home").mkdir()
+        script = prepare_home(home)
         work = home / "work"
-        work.mkdir()
         req_path = home / "request.json"
         out_path = home / "result.jsonl"
         req_path.write_text(json.dumps(dict(request)), encoding="utf-8")
         out_path.touch()
-        code = home / "child"
-        code.mkdir()
-        for name in CHILD_FILES:
-            shutil.copyfile(_HERE / name, code / name)
-        script = code / "child.py"
         interpreter = _interpreter(python or sys.executable)
-        sandbox = plan(
-            interpreter,
-            read=[Path(str(request["staged"])).resolve()],
-            write=[home],
-            policy_file=home / "sandbox.json",
-            enabled=os.environ.get("HF_CUSTOM_NO_SANDBOX", "") != "1",
-        )
+        sandbox = child_sandbox(interpreter, Path(str(request["staged"])), home)
         with open(home / "stdout.txt", "wb") as so, open(home / "stderr.txt", "wb") as se:
             proc = _start(
                 [*sandbox.prefix, interpreter, "-u", str(script), str(req_path), str(out_path)],
@@ -169,30 +156,75 @@ def run_child(
                 stderr=se,
             )
             try:
-                records, timed_out = _watch(proc, out_path, timeout, on_event, task, start)
+                records, timed_out = watch(proc, out_path, timeout, on_event, task, start)
             except BaseException:  # Ctrl-C or a failing event sink: never leave the child behind
-                _kill_group(proc)
+                kill_group(proc)
                 proc.wait()
                 raise
-        seconds = time.perf_counter() - start
-        if outputs_to is not None and (home / "outputs").is_dir():
-            outputs_to.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(home / "outputs"), str(outputs_to))
-        steps = [r for r in records if r.get("type") == "step"]
-        envs = [r for r in records if r.get("type") == "env"]
-        return ChildRun(
-            records=tuple(records),
+        move_outputs(home / "outputs", outputs_to)
+        return child_run(
+            records,
             returncode=proc.returncode,
             timed_out=timed_out,
-            seconds=seconds,
-            stderr_tail=_tail(home / "stderr.txt"),
-            stdout_tail=_tail(home / "stdout.txt"),
-            last_step=steps[-1] if steps else None,
-            env=envs[0] if envs else {},
+            seconds=time.perf_counter() - start,
+            home=home,
             sandbox=sandbox,
         )
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def move_outputs(found: Path, outputs_to: Path | None) -> None:
+    """The forward outputs a child left in ``found`` (``save_outputs``), moved to ``outputs_to``."""
+    if outputs_to is not None and found.is_dir():
+        outputs_to.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(found), str(outputs_to))
+
+
+def prepare_home(home: Path) -> Path:
+    """The child's folders (tmp, home, work) and a copy of its scripts; the script's path."""
+    for sub in ("tmp", "home", "work"):
+        (home / sub).mkdir(exist_ok=True)
+    code = home / "child"
+    code.mkdir(exist_ok=True)
+    for name in CHILD_FILES:
+        shutil.copyfile(_HERE / name, code / name)
+    return code / "child.py"
+
+
+def child_sandbox(interpreter: str, staged: Path, home: Path) -> Sandbox:
+    """The confinement of a child that reads ``staged`` and writes ``home`` only."""
+    return plan(
+        interpreter,
+        read=[staged.resolve()],
+        write=[home],
+        policy_file=home / "sandbox.json",
+        enabled=os.environ.get("HF_CUSTOM_NO_SANDBOX", "") != "1",
+    )
+
+
+def child_run(
+    records: list[dict[str, Any]],
+    *,
+    returncode: int | None,
+    timed_out: bool,
+    seconds: float,
+    home: Path,
+    sandbox: Sandbox,
+) -> ChildRun:
+    steps = [r for r in records if r.get("type") == "step"]
+    envs = [r for r in records if r.get("type") == "env"]
+    return ChildRun(
+        records=tuple(records),
+        returncode=returncode,
+        timed_out=timed_out,
+        seconds=seconds,
+        stderr_tail=_tail(home / "stderr.txt"),
+        stdout_tail=_tail(home / "stdout.txt"),
+        last_step=steps[-1] if steps else None,
+        env=envs[0] if envs else {},
+        sandbox=sandbox,
+    )
 
 
 def _interpreter(python: str) -> str:
@@ -208,14 +240,22 @@ def _interpreter(python: str) -> str:
     return found
 
 
-def _start(argv: list[str], *, cwd: Path, env: dict[str, str], stdout: Any, stderr: Any) -> Any:
+def _start(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    stdout: Any,
+    stderr: Any,
+    stdin: Any = subprocess.DEVNULL,
+) -> Any:
     """Start the child in its own session (so a timeout kills everything it started)."""
     try:
         return subprocess.Popen(
             argv,
             cwd=cwd,
             env=env,
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             stdout=stdout,
             stderr=stderr,
             start_new_session=True,
@@ -229,20 +269,24 @@ def _start(argv: list[str], *, cwd: Path, env: dict[str, str], stdout: Any, stde
         ) from exc
 
 
-def _watch(
+def watch(
     proc: subprocess.Popen[bytes],
     out_path: Path,
     timeout: float,
     on_event: EventSink | None,
     task: str,
     start: float,
+    *,
+    until: str = "",
 ) -> tuple[list[dict[str, Any]], bool]:
-    """Wait for ``proc``, turning its JSON lines into events; kill its group on timeout."""
+    """Wait for ``proc`` (or, with ``until``, for a record of that type), turning its JSON
+    lines into events; kill its group on timeout."""
     records: list[dict[str, Any]] = []
     buf = b""
     timed_out = False
     total: int | None = None
     done = 0
+    reached = False
     with open(out_path, "rb") as fh:
         while True:
             try:
@@ -266,11 +310,12 @@ def _watch(
                     emit(on_event, Progress(task, done, total, unit="steps"))
                 elif kind == "step":
                     emit(on_event, Log(f"{task}: {rec.get('auto_class')} {rec.get('step')}"))
-            if finished:
+                reached = reached or (bool(until) and kind == until)
+            if finished or reached:
                 break
             if time.perf_counter() - start > timeout:
                 timed_out = True
-                _kill_group(proc)
+                kill_group(proc)
                 proc.wait()
                 break
     rec = _parse(buf)
@@ -290,7 +335,7 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
     return rec if isinstance(rec, dict) else None
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill the child and everything it started (its own session, so its own group)."""
     try:
         if hasattr(os, "killpg"):

@@ -12,7 +12,7 @@ from verify_factory import make_model_dir
 
 from hf_custom.errors import InputError
 from hf_custom.events import Event, Log, Progress
-from hf_custom.verification import _rows, verify
+from hf_custom.verification import _rows, expected_state_keys, shared_child, verify
 from hf_custom.verification.isolation import ChildRun, child_env
 
 
@@ -136,3 +136,24 @@ def test_library_never_prints(tmp_path: Path, capfd: pytest.CaptureFixture[str])
     out, err = capfd.readouterr()
     assert out == "" and err == ""
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
+
+
+@pytest.mark.slow
+def test_warm_child_serves_inspection_and_verification(tmp_path: Path) -> None:
+    staged = make_model_dir(tmp_path / "m", defects={"hang"}, tokenizer=False)
+    sound = make_model_dir(tmp_path / "sound", tokenizer=False)
+    with shared_child() as pool:
+        keys = expected_state_keys(sound, ["TinyForCausalLM"], timeout=300)
+        report = verify(sound, timeout=300)
+        # one interpreter for both: each request in its own fork with a fresh modules cache
+        assert pool.started == 1
+        assert report.environment["warm"] is True and report.ok, report.findings
+        assert keys["TinyForCausalLM"].ok and "lm_head.weight" in keys["TinyForCausalLM"].keys
+        # another folder: another child (the sandbox of the first cannot see it)
+        hung = verify(staged, timeout=3)
+        assert pool.started == 2
+        assert "HFC522" in {f.id for f in hung.findings} and not hung.ok
+        # a request that timed out killed its child: the next one starts a new one
+        again = verify(sound, timeout=300)
+        assert pool.started == 3 and again.ok
+    assert pool.child is None  # closed with the block

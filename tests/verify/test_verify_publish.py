@@ -52,6 +52,10 @@ def test_verified_package_is_uploaded(tmp_path: Path, local_hub: Any) -> None:
     assert result.ok, (result.refused, [f.message for f in result.findings])
     assert result.stage.architecture == "TinyForCausalLM"
     assert result.verify is not None and result.verify.ok
+    # the keys step's class inspection and the verification shared one warm child (the staging
+    # folder renamed to its final place is the folder that child's sandbox was opened on)
+    assert result.verify.environment["warm"] is True
+    assert "sandbox" in result.verify.environment
     files = _files(local_hub, repo_id) or []
     assert "config.json" in files and "modeling_tiny.py" in files
     assert any(f.endswith(".safetensors") for f in files)
