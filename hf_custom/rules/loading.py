@@ -901,3 +901,39 @@ Use the prefix of the weights: `base_model_prefix = "model"` and `self.model = X
         needs="load",
     )
 )
+
+
+define(
+    Rule(
+        id="HFC536",
+        name="buffer-uninitialised-after-load",
+        severity=Severity.ERROR,
+        summary="a non-persistent buffer computed in __init__ is uninitialised memory after from_pretrained",
+        fix="recompute the buffer in _init_weights, or compute it in forward, or save it as a persistent buffer",
+        explanation="""\
+## What it does
+Builds each model class from its config on the CPU (as `cls(config)` does), loads the staged
+tensors into it, and compares every non-persistent buffer with the one `from_pretrained` left.
+A buffer whose values differ is reported, even when the outputs of the forward agree.
+
+## Why is this bad?
+transformers v5 builds the model on the meta device and only fills what the weights file holds
+and what `_init_weights` initialises. A buffer created in `__init__` from a Python value
+(`torch.tensor(-1e4)`, `torch.tensor(list_of_floats)`) and registered with `persistent=False`
+is in neither: it comes out as uninitialised memory, with a different value at every load. The
+code path that reads it (a longer input, another attention mode) then silently gives wrong
+results.
+
+## Example
+```python
+self.register_buffer("masked_bias", torch.tensor(-1e4), persistent=False)
+```
+
+## How to fix
+Recompute it in `_init_weights` (`module.masked_bias.fill_(-1e4)`), keep a plain Python float
+instead of a tensor, compute it in `forward`, or register it as a persistent buffer so that it
+is saved with the weights.
+""",
+        needs="load",
+    )
+)

@@ -130,6 +130,12 @@ class ExpectedKeys:
         return self.keys - frozenset(self.tied)
 
 
+def _v4_base_defaults() -> list[str]:
+    from hf_custom.staging.config import V4_BASE_DEFAULTS
+
+    return sorted(V4_BASE_DEFAULTS)
+
+
 def _check_staged(staged: Path, *, need_config: bool) -> Path:
     staged = Path(staged).resolve()
     if not staged.is_dir():
@@ -174,7 +180,12 @@ def verify(
         require("transformers", purpose="verification")
     start = time.perf_counter()
     run = run_request(
-        {"mode": "verify", "staged": str(staged), "save_outputs": outputs is not None},
+        {
+            "mode": "verify",
+            "staged": str(staged),
+            "save_outputs": outputs is not None,
+            "v4_base_defaults": _v4_base_defaults(),
+        },
         python=python,
         timeout=timeout,
         on_event=on_event,
@@ -219,7 +230,12 @@ def expected_state_keys(
     """
     staged = _check_staged(staged, need_config=False)
     run = run_request(
-        {"mode": "keys", "staged": str(staged), "class_names": list(class_names)},
+        {
+            "mode": "keys",
+            "staged": str(staged),
+            "class_names": list(class_names),
+            "v4_base_defaults": _v4_base_defaults(),
+        },
         python=python,
         timeout=timeout,
         on_event=on_event,

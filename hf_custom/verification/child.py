@@ -305,6 +305,7 @@ def _answer(
     imports were paid before (a warm child answers several requests)."""
     t0 = time.perf_counter()
     child_diagnose.STAGED = req["staged"] = os.path.realpath(req["staged"])
+    child_diagnose.V4_BASE_DEFAULTS = frozenset(req.get("v4_base_defaults") or ())
     if req.get("save_outputs"):  # next to RESULT.jsonl, in the folder the parent collects
         result_dir = os.path.dirname(os.path.abspath(rep.path))  # noqa: PTH100, PTH120
         child_model.OUTPUTS = os.path.join(result_dir, "outputs")

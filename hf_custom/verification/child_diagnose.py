@@ -16,6 +16,9 @@ import traceback
 from typing import Any
 
 STAGED = ""  # the staged folder (real path), set by child.main
+# Attributes transformers v4's base config defaulted and v5's does not (sent by the parent,
+# from hf_custom.staging.config.V4_BASE_DEFAULTS: this script never imports hf_custom).
+V4_BASE_DEFAULTS: frozenset[str] = frozenset()
 
 PASSED, FAILED, SKIPPED, NA = "passed", "failed", "skipped", "n/a"
 SAMPLE_TEXT = "Hello world! The quick brown fox jumps over the lazy dog. 0123456789"
@@ -107,6 +110,23 @@ def _short(exc: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _missing_why(cfg_cls: Any, name: str) -> str:
+    """Why a config has no ``name``: v5's dropped base default, or deleted after loading."""
+    if name in V4_BASE_DEFAULTS:
+        return "transformers v5 no longer sets it on the base config"
+    try:
+        fresh = cfg_cls.from_pretrained(STAGED) if STAGED else None
+    except Exception:
+        fresh = None
+    if fresh is not None and hasattr(fresh, name):
+        return (
+            "It is set when the config is loaded, but was deleted from this config object "
+            "after a model was built from it (transformers' post_init deletes a truthy "
+            "gradient_checkpointing, for one)"
+        )
+    return "Neither config.json nor the config class sets it"
+
+
 def _is_config(obj: Any) -> bool:
     try:
         from transformers import PretrainedConfig
@@ -162,7 +182,7 @@ def diagnose(
         rep.finding(
             "HFC504",
             f"{subject}config attribute '{name}' is not set on {cfg} while {where}; {reader}. "
-            "transformers v5 no longer sets it on the base config",
+            + _missing_why(type(exc.obj), str(name)),
             path=path or cp,
             line=line or cl,
             fix=f"define it in {cfg}.__init__ with a default, e.g. `{name}=<default>` as a "

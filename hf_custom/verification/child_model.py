@@ -652,7 +652,11 @@ def verify_model(
     if out is not None and tensors and row.weights_equal != FAILED:
         rep.write("step", auto_class=auto_class, step="round-trip")
         try:
-            ok, d = round_trip(model, config, tensors, inputs, out)
+            ok, d, stale = round_trip(model, config, tensors, inputs, out)
+            if stale:
+                _report_stale_buffers(rep, got, stale)
+                row.forward = FAILED
+                row.details.append("buffers not initialised by from_pretrained")
             if not ok:
                 buffers = _non_persistent_buffers(model)
                 hint = (
@@ -762,14 +766,65 @@ def _non_persistent_buffers(model: Any) -> list[str]:
     return out
 
 
+def fresh_config(model: Any) -> Any:
+    """The model's config loaded again from the staged config.json, as a user building a
+    second model would: model code (and transformers' post_init, which deletes a truthy
+    ``gradient_checkpointing``) may change the config object a model was built from."""
+    import child_diagnose
+
+    return type(model.config).from_pretrained(child_diagnose.STAGED)
+
+
+def _report_stale_buffers(rep: Reporter, cls_name: str, stale: list[str]) -> None:
+    p, ln = _class_location(cls_name)
+    rep.finding(
+        "HFC536",
+        f"{cls_name}: {len(stale)} non-persistent buffer(s) differ between from_pretrained and "
+        f"the class built from its config ({_few(stale)}): from_pretrained builds the model on "
+        "the meta device and never runs the tensor creation in __init__, so a buffer that is "
+        "not in the weights file and not recomputed by _init_weights is left as uninitialised "
+        "memory (any value, different at every load)",
+        path=p,
+        line=ln,
+        fix="recompute the buffer in _init_weights (e.g. `module.masked_bias.fill_(-1e4)`), "
+        "make it a plain Python float or a persistent buffer saved in the weights, or compute "
+        "it in forward",
+    )
+
+
+def stale_buffers(model: Any, ref: Any) -> list[str]:
+    """Non-persistent buffers whose value after from_pretrained differs from the one the
+    class computes when built from its config (left uninitialised by the meta-device load)."""
+    import torch
+
+    built = dict(ref.named_buffers())
+    transient = set(_non_persistent_buffers(model))
+    stale = []
+    for name, value in model.named_buffers():
+        if name not in transient or name not in built:
+            continue
+        want = built[name]
+        if value.shape != want.shape or value.dtype != want.dtype:
+            continue  # a buffer resized or cast on purpose: nothing to compare
+        if value.is_floating_point():
+            same = torch.allclose(value, want, rtol=1e-4, atol=1e-6, equal_nan=True)
+        else:
+            same = torch.equal(value, want)
+        if not same:
+            stale.append(name)
+    return stale
+
+
 def round_trip(
     model: Any, config: Any, tensors: Mapping[str, Any], inputs: Any, out: Any
-) -> tuple[bool, str]:
+) -> tuple[bool, str, list[str]]:
+    """Outputs of ``cls(config)`` with the staged tensors loaded vs from_pretrained's; also
+    the non-persistent buffers the two disagree on (:func:`stale_buffers`)."""
     import torch
 
     cls = type(model)
     torch.manual_seed(1234)
-    ref = cls(model.config)
+    ref = cls(fresh_config(model))
     ref.to(model.dtype).eval()
     # every tensor as the file has it (under the model's own name), tie targets from their
     # source; what the file does not hold (a fresh head) as from_pretrained initialised it
@@ -786,26 +841,27 @@ def round_trip(
         if value is not None:
             state[key] = value
     ref.load_state_dict(state, strict=False)
+    stale = stale_buffers(model, ref)
     with torch.no_grad():
         ref_out = ref(**inputs)
     a = _tensors(dict(out))
     b = _tensors(dict(ref_out)) if hasattr(ref_out, "keys") else _tensors(ref_out)
     if len(a) != len(b):
-        return False, "different number of output tensors"
+        return False, "different number of output tensors", stale
     worst, differs = 0.0, False
     for x, y in zip(a, b):  # noqa: B905 (lengths checked above)
         if x.shape != y.shape:
-            return False, f"shape {list(x.shape)} vs {list(y.shape)}"
+            return False, f"shape {list(x.shape)} vs {list(y.shape)}", stale
         if x.is_floating_point():
             if not torch.allclose(x, y, rtol=1e-4, atol=1e-5, equal_nan=True):
                 differs = True
                 gap = (x - y).abs()
                 if not torch.isfinite(gap).all():
-                    return False, "NaN or infinite values on one side only"
+                    return False, "NaN or infinite values on one side only", stale
                 worst = max(worst, float(gap.max()))
         elif not torch.equal(x, y):
-            return False, "integer outputs differ"
-    return not differs, f"max abs difference {worst:.3g}" if differs else ""
+            return False, "integer outputs differ", stale
+    return not differs, f"max abs difference {worst:.3g}" if differs else "", stale
 
 
 def run_generate(

@@ -153,3 +153,29 @@ def test_generate_is_judged_by_the_models_own_family(
     status, detail = child_model.run_generate(rep, model, shared, inputs, cls_name=head)
     findings = (tmp_path / "result.jsonl").read_text()
     assert (status, detail, findings) == ("passed", "", "")
+
+
+def test_missing_config_attribute_names_its_cause(tmp_path: Path) -> None:
+    import child_diagnose
+
+    transformers = pytest.importorskip("transformers")
+
+    class Cfg(transformers.PretrainedConfig):
+        model_type = "hfc-cause-test"
+
+        def __init__(self, gradient_checkpointing: bool = False, **kwargs: object) -> None:
+            self.gradient_checkpointing = gradient_checkpointing
+            super().__init__(**kwargs)
+
+    Cfg(gradient_checkpointing=True).save_pretrained(tmp_path)
+    saved = (child_diagnose.STAGED, child_diagnose.V4_BASE_DEFAULTS)
+    child_diagnose.STAGED = str(tmp_path)
+    child_diagnose.V4_BASE_DEFAULTS = frozenset({"use_cache"})
+    try:
+        assert "v5 no longer sets it" in child_diagnose._missing_why(Cfg, "use_cache")
+        assert "deleted from this config object" in child_diagnose._missing_why(
+            Cfg, "gradient_checkpointing"
+        )
+        assert child_diagnose._missing_why(Cfg, "rope_theta").startswith("Neither config.json")
+    finally:
+        child_diagnose.STAGED, child_diagnose.V4_BASE_DEFAULTS = saved
