@@ -178,6 +178,7 @@ def wrap(
         emit(on_event, Log(f"reading {cls.__name__}.__init__ and forward"))
         ctor = read_constructor(cls, args)
         module = _build(cls, ctor)
+        plain = _plain_tensors(module)  # as the constructor leaves them, before any forward
         refuse_training_wrapper(cls, module, source=tgt.source)
         vocab_field = _pick(ctor.fields, VOCAB_NAMES)
         hint = args.get("vocab_size") or (vocab_field.value if vocab_field else None)
@@ -244,7 +245,7 @@ def wrap(
             config_type_module=config_type_module,
             tied=tied,
             computed_buffers=computed,
-            plain_tensors=_plain_tensors(module),
+            plain_tensors=plain,
             origin=tgt.source.name,
             notes=notes,
         )

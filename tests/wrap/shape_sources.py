@@ -369,3 +369,27 @@ class TextCNN(nn.Module):
         h = self.conv(self.emb(tokens).transpose(1, 2)).amax(dim=2)
         return self.fc(h)
 """
+
+# keeps its last attention map as a plain attribute (set in forward, for plotting), beside a
+# rotary table computed in __init__ as a plain tensor too
+KEEPS_ATTENTION = """
+import torch
+from torch import nn
+
+
+class Viz(nn.Module):
+    def __init__(self, vocab_size=33, dim=16):
+        super().__init__()
+        self.emb = nn.Embedding(vocab_size, dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.head = nn.Linear(dim, vocab_size)
+        self.scale = torch.tensor(dim ** -0.5)  # a plain tensor from the constructor
+
+    def forward(self, idx):
+        q, k, v = self.qkv(self.emb(idx)).chunk(3, dim=-1)
+        att = (q @ k.transpose(1, 2)) * self.scale
+        t = idx.size(1)
+        att = att.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf")).softmax(-1)
+        self.last_attention = att.detach()  # kept for plotting
+        return self.head(att @ v)
+"""

@@ -171,3 +171,16 @@ def test_text_classifier_other_tasks_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         wrap(f"{folder / 'cnn.py'}:TextCNN", out=tmp_path / "o", tasks=["masked-lm"], verify=False)
     assert "one vector per text (5 class scores)" in str(err.value)
+
+
+@pytest.mark.slow
+def test_plain_tensor_attributes(tmp_path: Path) -> None:
+    """A tensor the constructor keeps as a plain attribute is rebuilt after from_pretrained (which
+    leaves it on the meta device); one that forward sets later (an attention map kept for
+    plotting) is not the constructor's and is left alone."""
+    folder = _folder(tmp_path, {"viz.py": sources.KEEPS_ATTENTION})
+    out = tmp_path / "out"
+    result = wrap(f"{folder / 'viz.py'}:Viz", out=out, name="viz-lm")
+    _verified(result)
+    modeling = (out / "modeling_viz_lm.py").read_text()
+    assert 'names = ("scale",)' in modeling and "last_attention" not in modeling
