@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,20 +140,25 @@ def doctor(
                 path=str(path),
                 hint="drop --revision, or pass a repo id such as you/model",
             )
-        return diagnose_view(
-            FolderView(path),
-            kind="folder",
-            select=select,
-            ignore=ignore,
-            strict=strict,
-            load_dir=path if load else None,
-            load=load,
-            python=python,
-            targets=_targets(transformers, allow_fail, on_event=on_event),
-            allow_fail=allow_fail,
-            on_event=on_event,
-            start=start,
-        )
+        targets = _targets(transformers, allow_fail, on_event=on_event)
+        if not load:
+            return diagnose_view(
+                FolderView(path), kind="folder", select=select, ignore=ignore, strict=strict,
+                on_event=on_event, start=start,
+            )  # fmt: skip
+        from hf_custom.checks import selected_rules
+        from hf_custom.findings import sort_findings
+        from hf_custom.staging.preview import staged_copy
+
+        keep = selected_rules(select, ignore)
+        with staged_copy(path, on_event=on_event) as (load_dir, notes):
+            report = diagnose_view(
+                FolderView(path), kind="folder", select=select, ignore=ignore, strict=strict,
+                load_dir=load_dir, load=True, python=python, targets=targets,
+                allow_fail=allow_fail, on_event=on_event, start=start,
+            )  # fmt: skip
+        notes = [f for f in notes if f.id in keep]
+        return replace(report, findings=tuple(sort_findings({*report.findings, *notes})))
     if path.exists():
         raise InputError(
             "doctor needs a folder or a repo id, not a file",

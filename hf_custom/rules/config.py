@@ -460,3 +460,35 @@ republish with `hf-custom publish`, which completes auto_map.
 """,
     )
 )
+
+define(
+    Rule(
+        id="HFC118",
+        name="publish-will-repair",
+        severity=Severity.INFO,
+        summary="Something publish repairs in its staged copy of a checkpoint folder.",
+        fix="nothing to do for publish; to use the folder as it is, make the same change yourself",
+        explanation="""\
+## What it does
+On a checkpoint folder, names what `hf-custom publish` would change in the copy it stages:
+wrapper prefixes stripped from tensor names (`module.` from DDP, `_orig_mod.` from
+torch.compile), pickle weights converted to safetensors, config.json keys written or renamed.
+With `doctor --load` the folder is staged into a temporary folder exactly as
+`publish --dry-run` stages it, and the staged copy is what gets loaded: this finding then says
+so, and the verification judges what users would download.
+
+## Why is this bad?
+It is not: these are mechanical repairs publish proves (it re-reads converted tensors against
+the source). The folder as it is would not load the same way, though, so the difference is
+worth knowing before you load it yourself.
+
+## Example
+`pytorch_model.bin` saved from a `DistributedDataParallel` model: every name starts with
+`module.`; publish writes `model.safetensors` with the prefix stripped.
+
+## How to fix
+Nothing to do when you publish with hf-custom. To load the folder without it, strip the prefix
+(`hf-custom convert ./ckpt`) and make the listed config.json changes.
+""",
+    )
+)

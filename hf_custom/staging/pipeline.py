@@ -68,12 +68,15 @@ def stage(
     out: Path | str,
     options: StageOptions | None = None,
     on_event: EventSink | None = None,
+    steps: Sequence[tuple[str, Step]] = STAGE_STEPS,
     **option_fields: Any,
 ) -> StageResult:
     """Stage checkpoint ``src`` into ``out`` (installed atomically, only when complete).
 
     ``options`` (or the defaults) with ``option_fields`` applied: ``stage(src, out=o,
     model_type="x")`` is ``stage(src, out=o, options=StageOptions(model_type="x"))``.
+    ``steps``: a subset of :data:`STAGE_STEPS` (``doctor --load`` leaves out ``checks``, and
+    ``weights`` for a folder without weights).
 
     Raises:
         InputError: unreadable input (no or malformed config.json, no weights, a bad ``out``).
@@ -96,7 +99,7 @@ def stage(
         on_event=on_event,
     )
     try:
-        art = run_steps(ctx, STAGE_STEPS, Artefacts())
+        art = run_steps(ctx, steps, Artefacts())
         result = _result(ctx, art, seconds=time.perf_counter() - start)
         _install(staging, out)
     except BaseException:

@@ -600,4 +600,6 @@ SPECIAL: dict[str, str] = {
     "HFC699": "tests/checks/test_registry.py::test_crashing_check_is_a_finding",
     # symlinks cannot be written by write_repo: the security suite makes real ones
     "HFC608": "tests/security/test_inputs.py::test_doctor_does_not_follow_links_out",
+    # reported by doctor --load on a folder, from the staged copy (no static check)
+    "HFC118": "tests/test_doctor_load_staged.py::test_load_verifies_the_staged_copy_and_names_the_repairs",
 }
