@@ -243,6 +243,23 @@ class ChunkReader:
             if fd >= 0:
                 os.close(fd)
         self._fd = self._fd_plain = -1
+        self._unmap()
+
+    def _unmap(self) -> None:
+        """Give the buffers back to the system now: a closed reader kept for its checksums
+        would otherwise hold READ_BUFFERS x READ_CHUNK of memory."""
+        bufs = []
+        while True:
+            try:
+                bufs.append(self._free.get_nowait())
+            except queue.Empty:
+                break
+        with self._cond:
+            bufs.extend(item[1] for item in self._done.values() if not isinstance(item, _Failure))
+            self._done.clear()
+        for buf in bufs:
+            with contextlib.suppress(BufferError):  # a view still exported: dropped instead
+                buf.close()
 
 
 def _merge(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
