@@ -15,6 +15,8 @@ import sys
 import traceback
 from typing import Any
 
+from child_cause import config_cause
+
 STAGED = ""  # the staged folder (real path), set by child.main
 # Attributes transformers v4's base config defaulted and v5's does not (sent by the parent,
 # from hf_custom.staging.config.V4_BASE_DEFAULTS: this script never imports hf_custom).
@@ -233,7 +235,9 @@ def diagnose(
     if not path:
         lf = _last_frame(exc.__traceback__)
         at = f" (raised in {os.path.basename(lf[0])}:{lf[1]} in {lf[2]})" if lf[0] else ""
-    if cause is not None:  # the config value or input behind it, known to the caller
+    if cause is None:  # the config value or input behind it, from the failing frames
+        cause = config_cause(exc, staged=STAGED)
+    if cause is not None:  # the config value or input behind it
         rep.finding(
             rule,
             f"{subject}{_short(exc)} while {where}{at}: {cause[0]}",

@@ -31,6 +31,7 @@ _HERE = Path(__file__).parent
 # The child's script files (child.py imports the others from its own folder).
 CHILD_FILES = (
     "child.py",
+    "child_cause.py",
     "child_diagnose.py",
     "child_inputs.py",
     "child_model.py",

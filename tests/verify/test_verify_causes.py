@@ -179,3 +179,39 @@ def test_missing_config_attribute_names_its_cause(tmp_path: Path) -> None:
         assert child_diagnose._missing_why(Cfg, "rope_theta").startswith("Neither config.json")
     finally:
         child_diagnose.STAGED, child_diagnose.V4_BASE_DEFAULTS = saved
+
+
+def test_exception_in_transformers_code_names_the_config_values() -> None:
+    # transformers' own GPT-2 attention (what a fork runs unchanged) refuses 16 / 3 heads
+    import child_cause
+
+    transformers = pytest.importorskip("transformers")
+    config = transformers.GPT2Config(n_embd=16, n_head=3, n_layer=1, vocab_size=50)
+    with pytest.raises(ValueError) as info:
+        transformers.GPT2Model(config)
+    cause = child_cause.config_cause(info.value)
+    assert cause is not None
+    assert "hidden_size=16 is not divisible by num_attention_heads=3" in cause[0]
+    assert "num_attention_heads" in cause[1]
+
+
+def test_failing_line_names_the_config_reads(tmp_path: Path) -> None:
+    # a pad token id outside the vocabulary: torch's Embedding refuses it, called from
+    # transformers' Llama code; the cause names the values that line reads from the config
+    import child_cause
+
+    transformers = pytest.importorskip("transformers")
+    config = transformers.LlamaConfig(
+        vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=1, pad_token_id=40,
+    )  # fmt: skip
+    with pytest.raises(AssertionError) as info:  # torch's own assertion
+        transformers.LlamaModel(config)
+    where, facts, found = child_cause.line_reads(info.value)
+    assert where.startswith("transformers/models/llama/modeling_llama.py:")
+    assert "config.vocab_size=32" in facts and found is config
+    cause = child_cause.config_cause(info.value)
+    assert cause is not None and "pad_token_id=40 is outside the vocabulary" in cause[0]
+    assert "vocab_size=32" in cause[0]
+    # nothing to name: None, and the generic message stays
+    assert child_cause.config_cause(RuntimeError("plain")) is None

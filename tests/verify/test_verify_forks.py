@@ -156,3 +156,20 @@ def test_fork_of_each_modality_passes(family: str, tmp_path: Path) -> None:
     if family == "t5":
         assert rows["AutoModelForSeq2SeqLM"].generate == "passed"
     assert report.ok, [f.message for f in report.findings if f.severity.value != "info"]
+
+
+def test_exception_in_forked_transformers_code_names_the_config_value(tmp_path: Path) -> None:
+    # a fork runs transformers' Llama code unchanged: torch's Embedding refuses a padding index
+    # beyond the vocabulary ("Padding_idx must be within num_embeddings"); the finding names
+    # the config value behind it, not only the file and line
+    folder = make_fork(tmp_path / "pad", "llama", heads=["AutoModel", "AutoModelForCausalLM"])
+    config = json.loads((folder / "config.json").read_text())
+    config["pad_token_id"] = 200  # vocab_size is 128
+    (folder / "config.json").write_text(json.dumps(config))
+    report = verify(folder, timeout=600)
+    loads = [f for f in report.findings if f.id == "HFC500"]
+    assert loads, [(f.id, f.message) for f in report.findings]
+    for found in loads:
+        assert "pad_token_id=200 is outside the vocabulary (vocab_size=128)" in found.message
+        assert "pad_token_id" in str(found.fix)
+    assert not report.ok

@@ -1,0 +1,201 @@
+"""Verification child, part 5: the config value or input behind an exception.
+
+A fork runs transformers' own code unchanged, so an exception raised there (or in torch, called
+from there) says little about the model: what went wrong is usually a value of config.json.
+:func:`config_cause` names it, in two ways:
+
+- consistency relations every transformers model relies on, checked on the config the failing
+  frames were using (``hidden_size`` divisible by ``num_attention_heads``, token ids inside the
+  vocabulary, ...);
+- otherwise, the config attributes the failing lines read (``config.X`` or ``self.X`` mirroring
+  ``config.X``), walking the traceback from the innermost frame outwards through transformers'
+  code and the model's files, with their values, and the shapes of the tensors those lines use.
+"""
+
+# ruff: noqa: PTH119
+# (os.path throughout: this script runs in other interpreters and stays plain and portable)
+from __future__ import annotations
+
+import linecache
+import os
+import re
+from typing import Any
+
+_READ = re.compile(r"\b(?:self\.)?config\.(\w+)")
+_SELF = re.compile(r"\bself\.(\w+)")
+_NAME = re.compile(r"\b([A-Za-z_]\w*)\b")
+_IDS = ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id")
+
+
+def _is_config(obj: Any) -> bool:
+    try:
+        from transformers import PretrainedConfig
+    except ImportError:  # pragma: no cover - transformers always there in the child
+        return False
+    return isinstance(obj, PretrainedConfig)
+
+
+def _int(config: Any, name: str) -> int | None:
+    try:
+        v = getattr(config, name, None)
+    except Exception:
+        return None
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def broken_relations(config: Any) -> list[tuple[str, str]]:
+    """(what is wrong, how to fix) for each relation between config values that fails."""
+    out: list[tuple[str, str]] = []
+    hidden = _int(config, "hidden_size")
+    heads = _int(config, "num_attention_heads")
+    kv = _int(config, "num_key_value_heads")
+    head_dim = _int(config, "head_dim")
+    if hidden and heads and not head_dim and hidden % heads:
+        out.append(
+            (
+                f"config hidden_size={hidden} is not divisible by num_attention_heads={heads}",
+                "set num_attention_heads to a divisor of hidden_size (or hidden_size to a "
+                "multiple of it) in config.json",
+            )
+        )
+    if heads and kv and heads % kv:
+        out.append(
+            (
+                f"config num_attention_heads={heads} is not a multiple of num_key_value_heads={kv}",
+                "set num_key_value_heads to a divisor of num_attention_heads in config.json",
+            )
+        )
+    vocab = _int(config, "vocab_size")
+    for name in _IDS:
+        v = _int(config, name)
+        if vocab and v is not None and not 0 <= v < vocab:
+            out.append(
+                (
+                    f"config {name}={v} is outside the vocabulary (vocab_size={vocab})",
+                    f"set {name} to the id of that token in the tokenizer (below {vocab}), "
+                    "or vocab_size to the embedding's size",
+                )
+            )
+    return out
+
+
+def _frames(tb: Any) -> list[Any]:
+    frames = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    return frames
+
+
+def _ours(filename: str, staged: str) -> bool:
+    """transformers' own code, or the model's files (a fork runs the copy)."""
+    fn = filename.replace("\\", "/")
+    return (
+        "/transformers/" in fn
+        or "/transformers_modules/" in fn
+        or bool(staged and fn.startswith(staged + "/"))
+    )
+
+
+def _frame_config(frame: Any) -> Any:
+    loc = frame.f_locals
+    for name in ("config", "self"):
+        obj = loc.get(name)
+        if name == "self":
+            obj = getattr(obj, "config", None) if obj is not None else None
+        if _is_config(obj):
+            return obj
+    return None
+
+
+def _where(filename: str, lineno: int) -> str:
+    fn = filename.replace("\\", "/")
+    if "/transformers/" in fn and "/transformers_modules/" not in fn:
+        return f"transformers/{fn.split('/transformers/', 1)[1]}:{lineno}"
+    return f"{os.path.basename(fn)}:{lineno}"
+
+
+def line_reads(
+    exc: BaseException, *, staged: str = "", depth: int = 4
+) -> tuple[str, list[str], Any]:
+    """(where, ["name=value", ...], config) for the innermost failing line (within the
+    ``depth`` innermost frames of transformers or model code) that reads config values or uses
+    tensors; ("", [], config or None) when none does."""
+    import torch
+
+    config = None
+    seen = 0
+    for tb in reversed(_frames(exc.__traceback__)):
+        frame = tb.tb_frame
+        code = frame.f_code
+        if "/torch/" in code.co_filename.replace("\\", "/") or not _ours(code.co_filename, staged):
+            continue
+        seen += 1
+        if seen > depth:
+            break
+        cfg = _frame_config(frame)
+        config = config if config is not None else cfg
+        text = linecache.getline(code.co_filename, tb.tb_lineno).strip()
+        if not text:
+            continue
+        facts: list[str] = []
+        if cfg is not None:
+            for attr in dict.fromkeys(_READ.findall(text)):
+                if hasattr(cfg, attr):
+                    facts.append(f"config.{attr}={getattr(cfg, attr)!r}")
+            me = frame.f_locals.get("self")
+            for attr in dict.fromkeys(_SELF.findall(text)):
+                if attr == "config" or me is None or not hasattr(cfg, attr):
+                    continue
+                try:
+                    mine = getattr(me, attr)
+                except Exception:
+                    continue
+                if mine == getattr(cfg, attr):
+                    facts.append(f"config.{attr}={mine!r}")
+        for name in dict.fromkeys(_NAME.findall(text)):
+            value = frame.f_locals.get(name)
+            if isinstance(value, torch.Tensor):
+                top = ""
+                if value.numel() and not value.is_floating_point() and value.dtype != torch.bool:
+                    top = f" (values up to {int(value.max())})"
+                facts.append(f"{name} of shape {list(value.shape)}{top}")
+        if facts:
+            return f"{_where(code.co_filename, tb.tb_lineno)} `{text[:120]}`", facts[:6], config
+    return "", [], config
+
+
+def config_cause(
+    exc: BaseException, config: Any = None, *, staged: str = ""
+) -> tuple[str, str] | None:
+    """(cause, fix) naming the config value or input behind ``exc``, or None."""
+    try:
+        where, facts, frame_config = line_reads(exc, staged=staged)
+    except Exception:  # never let the diagnosis itself fail
+        return None
+    cfg = frame_config if frame_config is not None else config
+    broken = broken_relations(cfg) if cfg is not None else []
+    # a token id outside the vocabulary explains index errors, or a line that reads that id
+    indexing = re.search(r"index|padding", str(exc), re.I) is not None
+    broken = [
+        b
+        for b in broken
+        if "outside the vocabulary" not in b[0]
+        or indexing
+        or any(f.startswith(f"config.{b[0].split()[1].split('=')[0]}=") for f in facts)
+    ]
+    if broken:
+        what = "; ".join(b[0] for b in broken)
+        related = [f for f in facts if f.split("=")[0].removeprefix("config.") in what]
+        reads = f" (the failing line {where} reads {', '.join(related)})" if related else ""
+        return what + reads, broken[0][1]
+    if facts:
+        names = [f.split("=")[0] for f in facts if f.startswith("config.")]
+        fix = (
+            f"check {', '.join(n.removeprefix('config.') for n in names)} in config.json: the "
+            "failing line computes with them"
+            if names
+            else "check the shapes of the inputs named above against the config"
+        )
+        return f"the failing line {where} uses {', '.join(facts)}", fix
+    return None
