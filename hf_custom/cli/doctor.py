@@ -121,7 +121,14 @@ def rule_span(rules: tuple[str, ...]) -> str:
 
 
 def _render(report: object) -> None:
-    from hf_custom.cli.output import STATE, agent_fields, escape, findings_console, render_findings
+    from hf_custom.cli.output import (
+        STATE,
+        agent_fields,
+        err_console,
+        escape,
+        findings_console,
+        render_findings,
+    )
     from hf_custom.diagnosis import DoctorReport
     from hf_custom.findings import Severity
 
@@ -140,8 +147,11 @@ def _render(report: object) -> None:
 
         render_compatibility(report.compatibility, console)
     render_findings(report.findings, console)
+    # skipped checks: with the findings for people; for agents, stderr keeps stdout parseable
+    # (the findings table, then the result line)
+    skipped_to = err_console() if STATE.mode == "agent" else console
     for s in report.skipped:
-        console.print(
+        skipped_to.print(
             f"[dim]skipped {s.check} ({rule_span(s.rules)}): {escape(s.reason)}[/]",
             soft_wrap=True,
         )

@@ -217,10 +217,18 @@ def publish(
 
 
 def _human(result: Any, *, local: bool = False) -> None:
+    """Every format but json: what staging did (stderr), the findings and verification
+    (stdout, as doctor's), then the result line(s) (stdout)."""
+    _render_staging(result.stage)
+    _render_report(result)
+    _render_result(result, local=local)
+
+
+def _render_staging(st: Any) -> None:
+    """What staging did to the checkpoint: diagnostics, on stderr."""
     from hf_custom.cli.output import escape
 
     err = err_console()
-    st = result.stage
     if st.excluded:
         err.print("[bold]Not staged[/]")
         for e in st.excluded:
@@ -254,11 +262,15 @@ def _human(result: Any, *, local: bool = False) -> None:
             )
     if st.requirements:
         err.print("[bold]Requirements[/] " + escape(", ".join(st.requirements)))
-    report = findings_console()  # findings and verification: results, as in doctor
+
+
+def _render_report(result: Any) -> None:
+    """The findings and the verification: results, on stdout (the findings stream)."""
+    report = findings_console()
     if result.findings:
         render_findings(result.findings, report)
     if result.verify_skipped:
-        err.print(
+        err_console().print(
             "[bold yellow]verification SKIPPED (--no-verify): nothing proves the staged folder "
             "loads through its AutoClasses[/]"
         )
@@ -270,41 +282,44 @@ def _human(result: Any, *, local: bool = False) -> None:
         _render_verify(result.verify, report)
     if STATE.mode != "agent":
         report.print(summary_line(result.findings))
-    out = out_console()
+
+
+def _render_result(result: Any, *, local: bool) -> None:
+    """The result on stdout (``key=value`` for agents), what happened next on stderr."""
+    from hf_custom.cli.output import escape
+
+    out, err, up = out_console(), err_console(), result.upload
     if STATE.mode == "agent":  # one key=value line, as hf prints a result for agents
-        up = result.upload
         line = agent_fields(
             ok=str(result.ok).lower(),
-            staged=st.out if result.kept else None,
+            staged=result.stage.out if result.kept else None,
             committed=(up.commit_url or up.repo_url) if up is not None and up.committed else None,
             unchanged=up.repo_url if up is not None and not up.committed else None,
             pull_request=getattr(up, "pr_url", None),
             refused=result.refused,
         )
         out.print(line, markup=False, soft_wrap=True)
-    elif result.kept:
-        out.print(f"staged: {st.out}", highlight=False, soft_wrap=True)
-    if result.upload is not None:
-        up = result.upload
-        if STATE.mode == "agent":
-            pass  # said on the key=value line
-        elif up.committed:
-            out.print(f"committed: {up.commit_url or up.repo_url}", highlight=False, soft_wrap=True)
-        else:
-            out.print(
-                f"no changes: {up.repo_url} is already up to date", highlight=False, soft_wrap=True
+    else:
+        lines = [f"staged: {result.stage.out}"] if result.kept else []
+        if up is not None:
+            lines.append(
+                f"committed: {up.commit_url or up.repo_url}"
+                if up.committed
+                else f"no changes: {up.repo_url} is already up to date"
             )
-        if getattr(up, "pr_url", None) and STATE.mode != "agent":
-            out.print(f"pull request: {up.pr_url}", highlight=False, soft_wrap=True)
-        if local:
-            from hf_custom.remote import local_hub_dir
+            if getattr(up, "pr_url", None):
+                lines.append(f"pull request: {up.pr_url}")
+        for text in lines:
+            out.print(text, highlight=False, soft_wrap=True)
+    if up is not None and local:
+        from hf_custom.remote import local_hub_dir
 
-            err.print(
-                f"the embedded Hub stopped with this command; its repositories are in "
-                f"{escape(str(local_hub_dir()))}. To load from them: hf-custom hub serve "
-                "--token TOKEN --port 8080, then HF_ENDPOINT=http://127.0.0.1:8080",
-                highlight=False,
-            )
+        err.print(
+            f"the embedded Hub stopped with this command; its repositories are in "
+            f"{escape(str(local_hub_dir()))}. To load from them: hf-custom hub serve "
+            "--token TOKEN --port 8080, then HF_ENDPOINT=http://127.0.0.1:8080",
+            highlight=False,
+        )
     if result.refused:
         err.print(f"[bold red]refused:[/] {escape(result.refused)} (nothing was uploaded)")
     elif result.dry_run:

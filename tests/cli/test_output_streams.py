@@ -78,10 +78,12 @@ def test_agent_format_is_a_tsv_table_and_a_key_value_result(
 ) -> None:
     _, doc_text, _ = _run(capsys, "doctor", str(folder), "--format", "json")
     doc = json.loads(doc_text)
-    code, out, _ = _run(capsys, "doctor", str(folder), "--format", "agent")
+    code, out, err = _run(capsys, "doctor", str(folder), "--format", "agent")
     assert code == 1 and "\x1b[" not in out  # no colour
     lines = out.splitlines()
     assert lines[0] == "\t".join(AGENT_FINDING_COLUMNS)
+    assert len(lines) == 1 + len(doc["findings"]) + 1  # the table, then the result line only
+    assert doc["checks"]["skipped"] and "skipped " in err  # skipped checks: said, on stderr
     rows = [line.split("\t") for line in lines[1 : 1 + len(doc["findings"])]]
     assert all(len(r) == len(AGENT_FINDING_COLUMNS) for r in rows)
     assert [r[1] for r in rows] == [f["id"] for f in doc["findings"]]  # same order as JSON
