@@ -21,6 +21,15 @@ from pathlib import PurePosixPath
 # the v4 names and the v5 backends they alias (``PreTrainedTokenizer = PythonBackend``,
 # ``PreTrainedTokenizerFast = TokenizersBackend`` in transformers 5.24).
 CONFIG_BASES = frozenset({"PretrainedConfig", "PreTrainedConfig"})
+
+
+def _non_model_config(name: str) -> bool:
+    """transformers' top-level ``*Config`` classes that are not a model's PretrainedConfig."""
+    return name in {"GenerationConfig", "BitsAndBytesConfig", "GPTQConfig", "AwqConfig"} or any(
+        w in name for w in ("Generation", "Quant", "Watermark", "Compile", "Fp8", "FP8", "Hqq")
+    )
+
+
 MODEL_BASES = frozenset({"PreTrainedModel"})
 GENERATION_BASES = frozenset({"GenerationMixin"})
 TOKENIZER_BASES = frozenset(
@@ -507,7 +516,15 @@ class CodePackage:
 
     def mro_names(self, cls: ClassInfo) -> list[str]:
         """Class names along the inheritance chain, ``cls`` first; externals by their last segment."""
+        return self._chain(cls)[0]
+
+    def external_bases(self, cls: ClassInfo) -> list[str]:
+        """Dotted names of the classes outside the package along the chain (as imported)."""
+        return self._chain(cls)[1]
+
+    def _chain(self, cls: ClassInfo) -> tuple[list[str], list[str]]:
         out: list[str] = []
+        external: list[str] = []
         seen: set[tuple[str, str]] = set()
 
         def walk(c: ClassInfo) -> None:
@@ -521,23 +538,42 @@ class CodePackage:
                 if inner is not None:
                     walk(inner)
                 else:
-                    name = (c.resolved_bases[i] if i < len(c.resolved_bases) else b).rsplit(".", 1)[
-                        -1
-                    ]
+                    dotted = c.resolved_bases[i] if i < len(c.resolved_bases) else b
+                    name = dotted.rsplit(".", 1)[-1]
                     if name not in out:
                         out.append(name)
+                    if dotted not in external:
+                        external.append(dotted)
 
         walk(cls)
-        return out
+        return out, external
 
     def _derives(self, cls: ClassInfo, names: frozenset[str]) -> bool:
         return any(n in names for n in self.mro_names(cls)[1:])
 
+    def _derives_transformers(self, cls: ClassInfo, suffixes: tuple[str, ...]) -> bool:
+        """A base imported from transformers named like its kind (``GPT2Config``,
+        ``BertPreTrainedModel``): a built-in model's class, hence of that kind."""
+        return any(
+            d.startswith("transformers.") and d.rsplit(".", 1)[-1].endswith(suffixes)
+            for d in self.external_bases(cls)
+        )
+
     def is_config_class(self, cls: ClassInfo) -> bool:
-        return self._derives(cls, CONFIG_BASES)
+        if self._derives(cls, CONFIG_BASES):
+            return True
+        for d in self.external_bases(cls):  # GPT2Config: a built-in model's config class
+            module, _, name = d.rpartition(".")
+            if not (d.startswith("transformers.") and name.endswith("Config")):
+                continue
+            if ".configuration_" in d or (module == "transformers" and not _non_model_config(name)):
+                return True
+        return False
 
     def is_model_class(self, cls: ClassInfo) -> bool:
-        return self._derives(cls, MODEL_BASES)
+        return self._derives(cls, MODEL_BASES) or self._derives_transformers(
+            cls, ("PreTrainedModel", "PretrainedModel")
+        )
 
     def is_tokenizer_class(self, cls: ClassInfo) -> bool:
         return self._derives(cls, TOKENIZER_BASES)

@@ -492,3 +492,32 @@ Nothing to do when you publish with hf-custom. To load the folder without it, st
 """,
     )
 )
+
+define(
+    Rule(
+        id="HFC119",
+        name="auto-map-other-repository",
+        severity=Severity.INFO,
+        summary="An auto_map entry loads its code from another Hub repository (repo--module.Class).",
+        fix="nothing to do if that repository stays public; to ship the code, copy the module "
+        "into the folder (publish then points the entry at it)",
+        explanation="""\
+## What it does
+Names each `auto_map` value of the Hub form `"org/repo--module.Class"` whose module is not in
+the package: transformers downloads that module from `org/repo` when a user loads the model.
+
+## Why is this bad?
+It is not wrong, but the model then depends on another repository: if that repository moves,
+changes or goes private, loading breaks, and offline verification cannot load it.
+
+## Example
+`"AutoConfig": "nomic-ai/nomic-bert-2048--configuration_hf_nomic_bert.NomicBertConfig"` with
+no `configuration_hf_nomic_bert.py` in the folder.
+
+## How to fix
+Copy the module into the folder: publish then rewrites the value to
+`"configuration_hf_nomic_bert.NomicBertConfig"` (listed under Changes), as it does whenever the
+module and class ship in the package.
+""",
+    )
+)

@@ -743,8 +743,10 @@ def plan_code(
     p = _Planner(src, code_root)
     names = {f.stem for f in src.glob("*.py") if f.name.startswith(ENTRY_PREFIXES)}
     for e in entry:
-        if "--" in e:  # code in another repository ("org/repo--module.Class"): not ours to package
-            continue
+        if "--" in e:  # code in another repository ("org/repo--module"): packaged when shipped
+            e = e.partition("--")[2]
+            if not (src / f"{e}.py").is_file():
+                continue
         names.add(e.removesuffix(".py"))
     for name in sorted(names):
         path = src / f"{name}.py"

@@ -174,6 +174,49 @@ def _resolve_entry(code: CodePackage, value: object) -> tuple[bool, str]:
     return True, ""
 
 
+def _localize_auto_map(
+    cfg: dict[str, Any], code: CodePackage, changes: list[Change], findings: list[Finding]
+) -> None:
+    """``"org/repo--module.Class"`` values (code in another Hub repository) whose module and
+    class ship in this package point at the local module: the package carries the code. The
+    others stay, with HFC119 saying where the code comes from."""
+    auto_map = cfg.get("auto_map")
+    if not isinstance(auto_map, dict):
+        return
+    for key, value in sorted(auto_map.items()):
+        values = value if isinstance(value, list) else [value]
+        new_values: list[Any] = []
+        for v in values:
+            if not (isinstance(v, str) and "--" in v):
+                new_values.append(v)
+                continue
+            repo, _, local = v.partition("--")
+            module, _, name = local.rpartition(".")
+            if module and code.find_class(name, module=module) is not None:
+                new_values.append(local)
+                continue
+            new_values.append(v)
+            findings.append(
+                finding(
+                    "HFC119",
+                    f"auto_map.{key} loads its code from the Hub repository {repo} ({local}): "
+                    "users and verification need that repository",
+                    path="config.json",
+                )
+            )
+        new: Any = new_values if isinstance(value, list) else new_values[0]
+        if new != value:
+            changes.append(
+                Change(
+                    f"auto_map.{key}",
+                    value,
+                    new,
+                    "the code it names ships in this package (it pointed at another repository)",
+                )
+            )
+            auto_map[key] = new
+
+
 def _registrable(code: CodePackage, config_cls: ClassInfo | None = None) -> list[ClassInfo]:
     """Model classes that may get an auto_map entry: not the abstract *PreTrainedModel bases,
     and not classes built on another config class (sub-models such as a vision tower)."""
@@ -772,6 +815,7 @@ def normalize_config(
     cfg: dict[str, Any] = copy.deepcopy(dict(config))
     changes: list[Change] = []
     findings: list[Finding] = []
+    _localize_auto_map(cfg, code, changes, findings)
     config_cls = _pick_config_class(cfg, code, findings)
     mt, source_rename = _model_type(cfg, config_cls, code, model_type, changes, findings)
     _auto_map(

@@ -195,6 +195,11 @@ CASES: dict[str, Case | CallCase] = {
         }
     ),
     "HFC117": Case(fail={"config.json": _auto_map(AutoConfig=None)}),
+    "HFC119": Case(
+        fail={"config.json": _auto_map(AutoModel="someone/elsewhere--modeling_other.OtherModel")},
+        # the module ships here: the value is pointed at it (a change), no HFC119
+        ok={"config.json": _auto_map(AutoModel="someone/elsewhere--modeling_toy.ToyModel")},
+    ),
     "HFC107": Case(fail={"config.json": config_with(architectures=None)}),
     "HFC108": Case(fail={"config.json": config_with(torch_dtype="float32")}),
     "HFC109": Case(fail={"config.json": config_with(transformers_version=None)}),
