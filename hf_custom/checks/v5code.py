@@ -388,3 +388,76 @@ def post_init_gaps(
                 target = None
         out.append(PostInitGap(cls, target))
     return out
+
+
+# --- HFC262: non-persistent buffers computed in __init__ ------------------------------------
+
+RESTORE_HELPER = "restore_non_persistent_buffers"
+REMEMBER_HELPER = "remember_init_args"
+
+
+def _registers_non_persistent(init: ast.FunctionDef) -> bool:
+    for n in ast.walk(init):
+        if (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "register_buffer"
+            and any(
+                k.arg == "persistent"
+                and isinstance(k.value, ast.Constant)
+                and k.value.value is False
+                for k in n.keywords
+            )
+        ):
+            return True
+    return False
+
+
+def _mentions(tree: ast.AST, names: set[str]) -> set[str]:
+    """Which of ``names`` an ``_init_weights`` method of ``tree`` refers to (or the helper)."""
+    out: set[str] = set()
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef) and fn.name == "_init_weights":
+            for n in ast.walk(fn):
+                if isinstance(n, ast.Name) and (n.id in names or n.id == RESTORE_HELPER):
+                    out.add(n.id)
+                elif isinstance(n, ast.Attribute) and n.attr in names:
+                    out.add(n.attr)
+    return out
+
+
+def buffer_classes(trees: Mapping[str, ast.AST]) -> list[tuple[str, ast.ClassDef]]:
+    """(path, class) of classes whose ``__init__`` registers ``persistent=False`` buffers that
+    nothing recomputes after a v5 load (no ``_init_weights`` of the package names the class)."""
+    found = []
+    for path, tree in sorted(trees.items()):
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            init = next(
+                (m for m in node.body if isinstance(m, ast.FunctionDef) and m.name == "__init__"),
+                None,
+            )
+            decorated = any(REMEMBER_HELPER in ast.unparse(d) for d in node.decorator_list)
+            if init is not None and not decorated and _registers_non_persistent(init):
+                found.append((path, node))
+    names = {n.name for _, n in found}
+    handled: set[str] = set()
+    for tree in trees.values():
+        handled |= _mentions(tree, names)
+    if RESTORE_HELPER in handled:
+        handled = set()  # the helper only restores decorated classes
+    return [(p, n) for p, n in found if n.name not in handled]
+
+
+@register("code.v5-non-persistent-buffers", rules=("HFC262",))
+def non_persistent_buffers(ctx: Context) -> Iterator[Finding]:
+    """Buffers registered with persistent=False in __init__ that v5 leaves uninitialised."""
+    for path, node in buffer_classes(_parsed(ctx)):
+        yield finding(
+            "HFC262",
+            f"{node.name}.__init__ computes non-persistent buffers; transformers v5 builds the "
+            "model on the meta device and leaves them as uninitialised memory after loading",
+            path=path,
+            line=node.lineno,
+        )

@@ -20,6 +20,8 @@ __all__ = [  # noqa: F822 (AutoModelForVision2Seq comes from __getattr__)
     "find_pruneable_heads_and_indices",
     "is_torch_fx_available",
     "is_torch_sdpa_available",
+    "remember_init_args",
+    "restore_non_persistent_buffers",
 ]
 
 
@@ -141,3 +143,41 @@ def __getattr__(name: str) -> Any:
 
         return AutoModelForImageTextToText
     raise AttributeError(name)
+
+
+def remember_init_args(cls: Any) -> Any:
+    """Class decorator: each instance keeps the arguments its ``__init__`` was called with, so
+    that :func:`restore_non_persistent_buffers` can compute its buffers again (v4 and v5)."""
+    init = cls.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if "_hfc_init_args" not in self.__dict__:  # the outermost decorated __init__ wins
+            object.__setattr__(self, "_hfc_init_args", (cls, args, kwargs))
+
+    __init__.__wrapped__ = init  # type: ignore[attr-defined]
+    cls.__init__ = __init__
+    return cls
+
+
+def restore_non_persistent_buffers(module: Any) -> None:
+    """Recompute ``module``'s non-persistent buffers the way its ``__init__`` made them.
+
+    transformers v5 builds the model on the meta device and leaves buffers that are not in the
+    checkpoint (``register_buffer(..., persistent=False)``) as uninitialised memory, expecting
+    ``_init_weights`` to fill them. A module built by a :func:`remember_init_args` class is
+    constructed again on the CPU with the same arguments and its buffers copied (same shapes
+    only). Under v4 the values are the ones ``__init__`` already computed.
+    """
+    saved = module.__dict__.get("_hfc_init_args")
+    names = getattr(module, "_non_persistent_buffers_set", ())
+    if saved is None or not names:
+        return
+    cls, args, kwargs = saved
+    with torch.device("cpu"), torch.no_grad():
+        fresh = cls(*args, **kwargs)
+        for name in names:
+            new, old = fresh._buffers.get(name), module._buffers.get(name)
+            if new is None or old is None or new.shape != old.shape or old.is_meta:
+                continue
+            old.copy_(new)

@@ -28,6 +28,8 @@ COMPAT_NAMES = frozenset(
         "find_pruneable_heads_and_indices",
         "is_torch_fx_available",
         "is_torch_sdpa_available",
+        "remember_init_args",
+        "restore_non_persistent_buffers",
     }
 )
 CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")

@@ -1,4 +1,4 @@
-"""Rules HFC257-HFC261: more transformers v5 breaks that ``hf-custom fix`` repairs.
+"""Rules HFC257-HFC262: more transformers v5 breaks that ``hf-custom fix`` repairs.
 
 Found by :mod:`hf_custom.checks.v5code`; repaired by :mod:`hf_custom.fixing.repairs`.
 """
@@ -172,6 +172,44 @@ class ChatConfig(PretrainedConfig):
 Take it in the config class: `def __init__(self, hidden_size=64, max_length=20, **kwargs)` and
 `self.max_length = max_length` after `super().__init__(**kwargs)`, with v4's default (`None`
 for `use_cache`, which v4 did not default). `hf-custom fix` makes that edit.
+""",
+    )
+)
+
+define(
+    Rule(
+        id="HFC262",
+        name="non-persistent-buffer-uninitialised",
+        severity=Severity.ERROR,
+        summary="A module computes non-persistent buffers in __init__, which transformers v5 leaves uninitialised after loading.",
+        fix="recompute the buffers in the model's _init_weights (`hf-custom fix` does it)",
+        explanation="""\
+## What it does
+Flags classes whose `__init__` calls `self.register_buffer(name, tensor, persistent=False)`
+(rotary `inv_freq`, `cos_cached`/`sin_cached`, causal masks, `masked_bias`, position ids) when
+no `_init_weights` of the package names the class.
+
+## Why is this bad?
+transformers v5 builds every model on the meta device; buffers that are not in the checkpoint
+(non-persistent ones never are) are replaced with `torch.empty_like` memory, and only
+`_init_weights` can fill them again. Rotary embeddings then hold garbage: NaN or random logits
+with a clean loading report. v4 kept the values `__init__` computed.
+
+## Example
+```python
+class RotaryEmbedding(nn.Module):
+    def __init__(self, dim, base=10000):
+        super().__init__()
+        inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2).float() / dim))
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+```
+
+## How to fix
+Recompute the buffer in the PreTrainedModel's `_init_weights` for that module class. `hf-custom
+fix` decorates the class with `hf_custom_compat.remember_init_args` (each instance keeps its
+constructor arguments) and calls `restore_non_persistent_buffers(module)` from `_init_weights`,
+which builds the module again on the CPU and copies its non-persistent buffers (v4: the same
+values as before).
 """,
     )
 )

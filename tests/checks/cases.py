@@ -468,6 +468,24 @@ CASES: dict[str, Case | CallCase] = {
             ).replace("        super()", "        self.use_cache = use_cache\n        super()"),
         },
     ),
+    "HFC262": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "class ToyPreTrainedModel(",
+                "class Rotary(nn.Module):\n    def __init__(self, dim):\n        super().__init__()\n"
+                '        self.register_buffer("inv_freq", torch.arange(dim), persistent=False)\n\n\n'
+                "class ToyPreTrainedModel(",
+            )
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                "class ToyPreTrainedModel(",
+                "class Rotary(nn.Module):\n    def __init__(self, dim):\n        super().__init__()\n"
+                '        self.register_buffer("inv_freq", torch.arange(dim), persistent=True)\n\n\n'
+                "class ToyPreTrainedModel(",
+            )
+        },
+    ),
     # -- weights -------------------------------------------------------------------------------
     "HFC300": Case(
         fail={"training_args.bin": PICKLE_WITH_GLOBAL}, ok={"training_args.bin": PLAIN_PICKLE}

@@ -55,13 +55,13 @@ def test_without_fix_the_refusal_names_the_repairs(
         "HFC254 modeling_tinydec.py:",
     ):
         assert where in doc["hint"], doc["hint"]
-    assert "publish --fix would make 5 repair(s)" in doc["hint"]
+    assert "publish --fix would make 7 repair(s)" in doc["hint"]
     assert {"HFC252", "HFC253"} <= {f["id"] for f in doc["findings"]}
     assert _digest(tinydec) == before
     # the human output says the same on stderr
     assert main([*argv, "--force"]) == 1
     err = capsys.readouterr().err
-    assert "publish --fix would make 5 repair(s)" in " ".join(err.split())
+    assert "publish --fix would make 7 repair(s)" in " ".join(err.split())
 
 
 def test_gate_refusal_names_the_repairs(tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_gate_refusal_names_the_repairs(tmp_path: Path) -> None:
     )
     with pytest.raises(Refusal) as info:
         stage(src, out=tmp_path / "out")
-    assert "publish --fix would make 5 repair(s)" in (info.value.hint or "")
+    assert "publish --fix would make 7 repair(s)" in (info.value.hint or "")
     assert "HFC252 modeling_tinydec.py:" in (info.value.hint or "")
     assert not (tmp_path / "out").exists()
 

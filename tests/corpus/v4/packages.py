@@ -59,6 +59,19 @@ def causal_mask(attention_mask, shape, embeds):
     return mask
 
 
+class Rotary(nn.Module):
+    def __init__(self, dim, base=10000.0):
+        super().__init__()
+        self.dim, self.base = dim, base
+        self.register_buffer("inv_freq", self.frequencies(), persistent=False)
+
+    def frequencies(self):
+        return 1.0 / (self.base ** (torch.arange(0, self.dim, 2).float() / self.dim))
+
+    def forward(self, pos):
+        return torch.sin(pos[..., None].float() * self.inv_freq.repeat(2))
+
+
 class DecoderBlock(nn.Module):
     def __init__(self, config):
         super().__init__()
@@ -80,12 +93,18 @@ from transformers import GenerationMixin, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput, CausalLMOutput
 
 from .configuration_tinydec import TinyDecConfig
-from .layers_tinydec import DecoderBlock, causal_mask
+from .layers_tinydec import DecoderBlock, Rotary, causal_mask
 
 
 class TinyDecPreTrainedModel(PreTrainedModel):
     config_class = TinyDecConfig
     base_model_prefix = "model"
+
+    def _init_weights(self, module):
+        if isinstance(module, Rotary):  # v5 leaves non-persistent buffers empty on load
+            module.inv_freq.copy_(module.frequencies())
+        else:
+            super()._init_weights(module)
 
 
 class TinyDecModel(TinyDecPreTrainedModel):
@@ -95,6 +114,7 @@ class TinyDecModel(TinyDecPreTrainedModel):
         self.embed_positions = nn.Embedding(config.max_position_embeddings, config.hidden_size)
         self.layers = nn.ModuleList(DecoderBlock(config) for _ in range(config.num_hidden_layers))
         self.norm = nn.LayerNorm(config.hidden_size)
+        self.rotary = Rotary(config.hidden_size)
         self.post_init()
 
     def get_input_embeddings(self):
@@ -103,7 +123,7 @@ class TinyDecModel(TinyDecPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, **kwargs):
         bsz, q = input_ids.shape
         pos = torch.arange(q, device=input_ids.device)[None]
-        x = self.embed_tokens(input_ids) + self.embed_positions(pos)
+        x = self.embed_tokens(input_ids) + self.embed_positions(pos) + self.rotary(pos)
         mask = causal_mask(attention_mask, (bsz, q), x)
         for layer in self.layers:
             x = layer(x, mask)
@@ -167,8 +187,15 @@ TINYDEC = Package(
         ],
         "modeling_tinydec.py": [
             (
-                "        self.norm = nn.LayerNorm(config.hidden_size)\n        self.post_init()\n",
-                "        self.norm = nn.LayerNorm(config.hidden_size)\n",
+                "        self.rotary = Rotary(config.hidden_size)\n        self.post_init()\n",
+                "        self.rotary = Rotary(config.hidden_size)\n",
+            ),
+            (
+                "\n    def _init_weights(self, module):\n"
+                "        if isinstance(module, Rotary):  # v5 leaves non-persistent buffers empty on load\n"
+                "            module.inv_freq.copy_(module.frequencies())\n"
+                "        else:\n            super()._init_weights(module)\n",
+                "",
             ),
             ("(TinyDecPreTrainedModel, GenerationMixin)", "(TinyDecPreTrainedModel)"),
             (
