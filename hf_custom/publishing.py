@@ -120,7 +120,11 @@ def publish(
         from hf_custom.remote import require_online, resolve_endpoint
 
         endpoint = resolve_endpoint(opts.endpoint, opts.token)
-        require_online(endpoint, action=f"publishing to {repo_id}")
+        require_online(
+            endpoint,
+            action=f"publishing to {repo_id}",
+            alternative="add --dry-run to stage and verify without uploading",
+        )
     tmp_parent: Path | None = None
     if opts.out is None:
         tmp_parent = Path(tempfile.mkdtemp(prefix="hf-custom-"))

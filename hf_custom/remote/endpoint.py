@@ -79,22 +79,24 @@ def resolve_endpoint(endpoint: str | None, token: str | None) -> Endpoint:
     return Endpoint(url=url.rstrip("/"), token=resolved or _stored_token())
 
 
-def offline_error(endpoint: Endpoint, *, action: str) -> RemoteError:
-    """The error for a request that huggingface_hub's offline mode (HF_HUB_OFFLINE) blocks."""
+def offline_error(endpoint: Endpoint, *, action: str, alternative: str = "") -> RemoteError:
+    """The error for a request that huggingface_hub's offline mode (HF_HUB_OFFLINE) blocks.
+
+    ``alternative``: what else the command could do, added to the hint.
+    """
     if endpoint.local:
-        return RemoteError(
+        message = (
             f"{action} needs the embedded Hub, but HF_HUB_OFFLINE is set: huggingface_hub "
-            "sends no request then, not even to 127.0.0.1",
-            hint="run the command with HF_HUB_OFFLINE=0 (the embedded Hub listens on "
-            "127.0.0.1 only), or add --dry-run to stage and verify without uploading",
+            "sends no request then, not even to 127.0.0.1"
         )
-    return RemoteError(
-        f"{action} needs the network but HF_HUB_OFFLINE is set",
-        hint="unset HF_HUB_OFFLINE, or add --dry-run to stage and verify without uploading",
-    )
+        hint = "run the command with HF_HUB_OFFLINE=0 (the embedded Hub listens on 127.0.0.1 only)"
+    else:
+        message = f"{action} needs the network but HF_HUB_OFFLINE is set"
+        hint = "unset HF_HUB_OFFLINE"
+    return RemoteError(message, hint=f"{hint}, or {alternative}" if alternative else hint)
 
 
-def require_online(endpoint: Endpoint, *, action: str) -> None:
+def require_online(endpoint: Endpoint, *, action: str, alternative: str = "") -> None:
     """Fail early, before any work, when huggingface_hub is in offline mode (it only reads).
 
     Raises:
@@ -103,7 +105,7 @@ def require_online(endpoint: Endpoint, *, action: str) -> None:
     from huggingface_hub import constants
 
     if constants.is_offline_mode():
-        raise offline_error(endpoint, action=action)
+        raise offline_error(endpoint, action=action, alternative=alternative)
 
 
 def require_running(endpoint: Endpoint) -> Endpoint:

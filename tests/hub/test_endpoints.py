@@ -111,6 +111,13 @@ def test_offline_mode_is_respected_for_the_embedded_hub(tmp_path: Path) -> None:
     with pytest.raises(RemoteError, match="HF_HUB_OFFLINE"):  # before any staging work
         publish(tmp_path / "not-even-read", repo_id="me/offline", endpoint="local")
     assert threading.active_count() == threads and not (tmp_path / "not-even-read").exists()
+    from hf_custom.diagnosis import doctor
+    from hf_custom.errors import RemoteUnavailable
+
+    with pytest.raises(RemoteUnavailable) as unreadable:
+        doctor("me/offline", endpoint="local")
+    hint = unreadable.value.hint or ""
+    assert "HF_HUB_OFFLINE=0" in hint and "--dry-run" not in hint  # no publish advice in doctor
 
 
 def test_a_refused_publish_starts_no_embedded_hub(online, tmp_path: Path) -> None:
