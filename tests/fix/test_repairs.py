@@ -155,3 +155,16 @@ def test_kept_names_are_imported_from_transformers_in_the_fallback() -> None:
     assert "    from .hf_custom_compat import is_torch_fx_available\n" in out
     assert "    from transformers.utils import logging\n" in out
     compile(out, "modeling_toy.py", "exec")
+
+
+def test_hfc204_agrees_with_doctor_on_guarded_and_sibling_imports(tmp_path: Path) -> None:
+    text = MODELING.replace(
+        "import torch\n",
+        "import torch\nfrom transformers.utils import is_flash_attn_2_available\n\n"
+        "if is_flash_attn_2_available():\n    from hfc_absent_flash import flash_fn\n"
+        "from configuration_toy import ToyConfig as _Sibling  # noqa: F401\n",
+    )
+    report = doctor(write_repo(tmp_path, _files(text)), select=["HFC204"])
+    assert "HFC204" not in {f.id for f in report.findings}
+    plan = plan_fixes(_files(text), config=CONFIG, rules={"HFC204"})
+    assert not plan.changes and not plan.unrepaired, plan.unrepaired
