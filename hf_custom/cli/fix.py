@@ -170,9 +170,10 @@ def _fix_repo(
         w = sys.stdout.write
         if not result.changed:
             w(f"{repo_id} at {result.read_commit[:12]}: nothing to repair\n")
-        _render(result.fix, where=_pr_line(result, create_pr=create_pr))
+        _render(result.fix, where="nothing written here")
         if result.changed and result.fix.verified is not None:
             w(f"{WEIGHTS_NOT_COMPARED}\n")
+        w(_pr_line(result, create_pr=create_pr) + "\n")  # what happened to the PR, always
     if not result.ok:
         raise ResultCode(1)
 
@@ -182,12 +183,12 @@ def _pr_line(result: object, *, create_pr: bool) -> str:
 
     assert isinstance(result, RepoFixResult)
     if result.pull_request is not None:
-        return f"pull request: {result.pull_request.url}"
+        return f"pull request opened: {result.pull_request.url}"
+    if result.pull_request_skipped:
+        return f"no pull request opened: {result.pull_request_skipped}"
     if not create_pr:
         return "nothing written (--create-pr opens a pull request)"
-    if not result.changed:
-        return "no pull request (nothing to repair)"
-    return "no pull request (the repaired copy does not verify)"
+    return "no pull request opened"
 
 
 def _render(result: object, *, where: str = "") -> None:

@@ -54,6 +54,7 @@ class RepoFixResult:
     read_files: tuple[str, ...]  # the files read: code, config, tokenizer
     fix: FixResult  # the repairs and the verification of the copy
     pull_request: PullRequest | None = None
+    pull_request_skipped: str = ""  # why no pull request was opened ("" when not asked for)
     description: str = field(default="", compare=False)  # the PR description (or would-be)
 
     @property
@@ -79,6 +80,7 @@ class RepoFixResult:
         doc["read_files"] = list(self.read_files)
         doc["verification"]["weights_compared"] = False
         doc["pull_request"] = self.pull_request.to_json() if self.pull_request else None
+        doc["pull_request_skipped"] = self.pull_request_skipped or None
         doc["description"] = self.description
         return doc
 
@@ -235,18 +237,23 @@ def fix_repo(
         )  # fmt: skip
         if not create_pr:
             return out
+        from dataclasses import replace
+
+        skipped = ""
         if not result.plan.changed:
-            emit(on_event, Log("nothing to repair: no pull request opened"))
-            return out
-        if result.verified is False:
-            emit(on_event, Log("the repaired copy does not verify: no pull request opened"))
-            return out
+            skipped = "nothing to repair"
+        elif result.verified is False:
+            skipped = (
+                "the repaired copy does not verify (see the findings above; --no-verify "
+                "opens the pull request without verifying)"
+            )
+        if skipped:
+            emit(on_event, Log(f"no pull request opened: {skipped}"))
+            return replace(out, pull_request_skipped=skipped)
         pr = _open_pr(
             repo_id, endpoint=endpoint, revision=rev, parent=sha, result=result,
             description=desc, message=commit_message, on_event=on_event,
         )  # fmt: skip
-        from dataclasses import replace
-
         return replace(out, pull_request=pr)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -104,10 +104,38 @@ def test_nothing_to_repair_opens_no_pr(
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["ok"] is True, doc
     assert doc["repairs"] == [] and doc["files"] == [] and doc["pull_request"] is None
+    assert doc["pull_request_skipped"] == "nothing to repair"
     assert _prs(local_hub, repo_id) == []
     assert _weights_read(local_hub, repo_id) == 0
     assert main(_argv(local_hub, repo_id, "--create-pr")) == 0
-    assert "nothing to repair" in capsys.readouterr().out
+    human = capsys.readouterr().out
+    assert "nothing to repair" in human
+    assert human.rstrip().endswith("no pull request opened: nothing to repair")
+
+
+def test_copy_that_does_not_verify_opens_no_pr_and_says_so(
+    local_hub, tmp_path: Path, v4_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(v4_folder, broken)
+    layers = broken / "layers_tinydec.py"
+    layers.write_text("import sentencepiece_hfc_absent  # noqa: F401\n" + layers.read_text())
+    repo_id = _push(local_hub, broken, "noverify")
+    code = main(_argv(local_hub, repo_id, "--create-pr", "--format", "json"))
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["ok"] is False
+    assert doc["verification"]["ok"] is False and doc["repairs"]
+    assert doc["pull_request"] is None
+    assert doc["pull_request_skipped"].startswith("the repaired copy does not verify")
+    assert _prs(local_hub, repo_id) == []
+    assert _weights_read(local_hub, repo_id) == 0
+    assert main(_argv(local_hub, repo_id, "--create-pr")) == 1
+    human = capsys.readouterr().out
+    assert "\nLeft (" in human and "sentencepiece_hfc_absent" in human
+    assert human.rstrip().endswith("--no-verify opens the pull request without verifying)")
+    assert "no pull request opened: the repaired copy does not verify" in human
 
 
 def test_stale_parent_is_an_error_and_opens_no_pr(local_hub, v4_folder: Path) -> None:

@@ -129,3 +129,34 @@ def test_guarded_optional_import_is_no_longer_a_requirement(tmp_path: Path) -> N
     assert "xformers_hfc_absent" not in fixed.requirements
     assert "xformers_hfc_absent" not in (tmp_path / "fixed" / "README.md").read_text()
     assert not [f for f in fixed.findings if f.id == "HFC204"]
+
+
+def test_config_findings_are_planned_again_on_the_repaired_code(tmp_path: Path) -> None:
+    """A read of a base-config attribute v5 no longer defaults (HFC115), found by the config
+    step on the original code, is gone once --fix restored the default; the repair is listed."""
+    from hf_custom.staging.pipeline import stage
+
+    src = _write(TINYDEC, tmp_path / "src")
+    modeling = src / "modeling_tinydec.py"
+    text = modeling.read_text()
+    anchor = "        self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)\n"
+    assert anchor in text
+    modeling.write_text(
+        text.replace(anchor, anchor + "        self.pad_idx = config.pad_token_id\n")
+    )
+    cfg = json.loads((src / "config.json").read_text())
+    del cfg["pad_token_id"]
+    (src / "config.json").write_text(json.dumps(cfg, indent=2))
+    from hf_custom.errors import Refusal
+
+    try:
+        plain = stage(src, out=tmp_path / "plain")
+        found = plain.findings
+    except Refusal as exc:
+        found = exc.findings
+    assert "HFC115" in {f.id for f in found}
+    fixed = stage(src, out=tmp_path / "fixed", fix=True)
+    assert "HFC115" in {r.rule for r in fixed.repairs}
+    assert "HFC115" not in {f.id for f in fixed.findings}, [
+        f for f in fixed.findings if f.id == "HFC115"
+    ]
