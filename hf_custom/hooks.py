@@ -305,8 +305,9 @@ def history_findings(repo: Path, target: PushTarget, *, tip_paths: set[str]) -> 
 
     Files still in the pushed tree are the tree checks' business; this looks at the others.
     """
+    from hf_custom.checks.gitview import stream_blob
     from hf_custom.findings import finding
-    from hf_custom.inventory import TOKEN_RE, TOKEN_SCAN_MAX_BYTES, FileKind, classify
+    from hf_custom.inventory import FileKind, classify, scan_for_token
 
     if set(target.remote_sha) == {"0"}:
         revs = git(repo, "rev-list", target.local_sha, "--not", "--remotes").decode().split()
@@ -331,13 +332,10 @@ def history_findings(repo: Path, target: PushTarget, *, tip_paths: set[str]) -> 
             if classify(path) is FileKind.SECRET:
                 found.append(finding("HFC601", f"may hold credentials: {where}", path=path))
                 continue
-            size = int(git(repo, "cat-file", "-s", sha).decode().strip() or 0)
-            if size <= TOKEN_SCAN_MAX_BYTES:
-                data = git(repo, "cat-file", "blob", sha)
-                if b"\0" not in data[:8192] and TOKEN_RE.search(data):
-                    found.append(
-                        finding(
-                            "HFC602", f"holds a Hugging Face token (not shown): {where}", path=path
-                        )
-                    )
+            with stream_blob(repo, sha) as fh:  # the staging/doctor scanner: any size, binary
+                at = scan_for_token(fh)  # files and UTF-16 included, memory bounded
+            if at is not None:
+                found.append(
+                    finding("HFC602", f"holds a Hugging Face token (not shown): {where}", path=path)
+                )
     return found

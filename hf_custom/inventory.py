@@ -16,7 +16,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO
 
 from hf_custom.errors import InputError
 from hf_custom.findings import Finding, finding
@@ -307,7 +307,7 @@ def find_token(data: bytes) -> int | None:
     return min(found) if found else None
 
 
-def scan_for_token(fh: BinaryIO) -> int | None:
+def scan_for_token(fh: IO[bytes]) -> int | None:
     """Stream a binary file object; the byte offset of the first token, or None.
 
     Any size, binary files included (a token pasted into a pickle or a notebook's outputs is

@@ -8,9 +8,11 @@ from the local LFS store (``.git/lfs/objects``), where ``git add`` put it.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from hf_custom.checks.view import IGNORED_DIRS, FileEntry
 from hf_custom.errors import InputError
@@ -26,6 +28,24 @@ def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
             path=str(repo),
         )
     return proc.stdout
+
+
+@contextmanager
+def stream_blob(repo: Path, sha: str) -> Iterator[IO[bytes]]:
+    """A git object's content as a stream from ``git cat-file`` (never read whole)."""
+    proc = subprocess.Popen(
+        ["git", "cat-file", "blob", sha],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    try:
+        yield proc.stdout
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
 
 
 @dataclass(frozen=True)
@@ -147,6 +167,17 @@ class GitTreeView:
             proc.kill()
             proc.wait()
         return data[start:end]
+
+    @contextmanager
+    def open_stream(self, path: str) -> Iterator[IO[bytes]]:
+        """The content of ``path`` as a stream (any size, memory bounded): for the token scan."""
+        blob = self._list()[path]
+        if blob.lfs_oid:
+            with self._lfs_path(blob).open("rb") as fh:
+                yield fh
+            return
+        with stream_blob(self.repo, blob.sha) as fh:
+            yield fh
 
     def local_path(self, path: str) -> Path | None:
         blob = self._list()[path]

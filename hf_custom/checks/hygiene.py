@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import IO
 
 from hf_custom.checks import register
 from hf_custom.checks.context import Context
@@ -89,9 +90,17 @@ def tokens(ctx: Context) -> Iterator[Finding]:
     """
     from hf_custom.inventory import find_token, scan_for_token
 
+    stream = getattr(ctx.view, "open_stream", None)  # a git tree: blobs streamed from git
     for path in ctx.paths:
         local = ctx.view.local_path(path)
-        if local is not None and not ctx.view.remote:
+        if stream is not None and local is None:
+            with stream(path) as fh:
+                at = scan_for_token(fh)
+            if at is None:
+                continue
+            with stream(path) as fh:
+                line = _line_at(fh, at)
+        elif local is not None and not ctx.view.remote:
             try:
                 with local.open("rb") as fh:
                     at = scan_for_token(fh)
@@ -114,6 +123,13 @@ def tokens(ctx: Context) -> Iterator[Finding]:
         yield finding(
             "HFC602", "holds a Hugging Face access token (not shown)", path=path, line=line
         )
+
+
+def _line_at(fh: IO[bytes], at: int) -> int:
+    """The 1-based line of byte offset ``at`` in a stream (0 past the scan limit)."""
+    if at >= TOKEN_SCAN_MAX_BYTES:
+        return 0
+    return fh.read(at).count(b"\n") + 1
 
 
 @register("repository.symlinks", rules=("HFC608",))

@@ -307,3 +307,26 @@ def test_both_hooks_block_a_config_that_lost_its_auto_map(
     git(model_repo, "commit", "-qm", "lost auto_map", "--no-verify")
     pushed = git(model_repo, "push", "origin", "main", check=False)
     assert pushed.returncode != 0 and "HFC117" in pushed.stderr
+
+
+def test_hooks_scan_binary_and_utf16_files_like_doctor(model_repo: Path, with_remote: Path) -> None:
+    """The staged/doctor scanner (streamed, binary files and UTF-16 included): a token in a
+    pickle-like binary or a UTF-16 note is found in the pushed tree and in the pushed history
+    (the old scan read text only and skipped files with a NUL byte)."""
+    from hf_custom.checks.gitview import GitTreeView
+    from hf_custom.diagnosis import diagnose_view
+
+    git(model_repo, "push", "-q", "origin", "main")
+    token = "hf_" + "Zq" * 17  # token-shaped, not a token
+    (model_repo / "extra.bin").write_bytes(b"\x80\x02\x00\x00" * 64 + token.encode() + b"\x00")
+    (model_repo / "note.txt").write_bytes(f"x\ntoken {token}\n".encode("utf-16"))
+    git(model_repo, "add", "-A")
+    report = diagnose_view(GitTreeView(model_repo, None), kind="git", select=["HFC602"])
+    assert {f.path for f in report.findings if f.id == "HFC602"} == {"extra.bin", "note.txt"}
+    git(model_repo, "commit", "-qm", "binary")
+    git(model_repo, "rm", "-q", "extra.bin", "note.txt")
+    git(model_repo, "commit", "-qm", "removed again")
+    hooks.install(model_repo)
+    proc = git(model_repo, "push", "origin", "main", check=False)
+    assert proc.returncode != 0 and proc.stderr.count("HFC602") >= 2, proc.stderr
+    assert token not in proc.stderr
