@@ -174,6 +174,18 @@ def _resolve_entry(code: CodePackage, value: object) -> tuple[bool, str]:
     return True, ""
 
 
+def _elsewhere(cfg: Mapping[str, Any]) -> set[str]:
+    """Class names auto_map takes from another repository (``org/repo--module.Class``)."""
+    auto_map = cfg.get("auto_map")
+    out: set[str] = set()
+    if isinstance(auto_map, dict):
+        for value in auto_map.values():
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, str) and "--" in v:
+                    out.add(v.rpartition(".")[2])
+    return out
+
+
 def _localize_auto_map(
     cfg: dict[str, Any], code: CodePackage, changes: list[Change], findings: list[Finding]
 ) -> None:
@@ -258,6 +270,8 @@ def _pick_config_class(
         if ok and "--" not in entry:
             module, _, name = entry.rpartition(".")
             return code.find_class(name, module=module)
+        if "--" in entry and not classes:
+            return None  # the config class is another repository's code (HFC119 names it)
     if not classes:
         findings.append(
             finding(
@@ -686,7 +700,9 @@ def _architectures(
     if chosen is None:
         valid = isinstance(current, list) and current and all(a in registrable for a in current)
         if not valid:
-            if isinstance(current, list) and current:
+            if isinstance(current, list) and current and set(current) <= _elsewhere(cfg):
+                pass  # classes whose code another repository serves (HFC119 names it)
+            elif isinstance(current, list) and current:
                 findings.append(
                     finding(
                         "HFC107",

@@ -4,6 +4,8 @@ own classes (``class NomicBertConfig(GPT2Config)``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hf_custom.codeinfo import analyze_package
 from hf_custom.staging.config import normalize_config
 
@@ -81,3 +83,30 @@ def test_cross_repo_values_without_the_code_are_kept_and_named() -> None:
     assert result.config["auto_map"]["AutoModelForMaskedLM"] == ref
     (f,) = [f for f in result.findings if f.id == "HFC119"]
     assert REPO in f.message and f.severity.value == "info"
+
+
+def test_a_fine_tune_whose_code_lives_in_another_repository_is_staged(tmp_path: Path) -> None:
+    """config.json + weights, no .py files, auto_map pointing at the code's repository (a
+    common fine-tune shape that plain transformers loads): staged with the references kept,
+    no HFC112/HFC107 refusal."""
+    import json
+
+    import torch
+
+    from hf_custom import stage
+
+    src = tmp_path / "ft"
+    src.mkdir()
+    auto_map = {
+        "AutoConfig": "user/probe-code--configuration_probe.ProbeConfig",
+        "AutoModel": "user/probe-code--modeling_probe.ProbeModel",
+    }
+    cfg = {"model_type": "probe", "architectures": ["ProbeModel"], "auto_map": auto_map}
+    (src / "config.json").write_text(json.dumps(cfg))
+    torch.save({"lin.weight": torch.zeros(4, 4)}, src / "pytorch_model.bin")
+    result = stage(src, out=tmp_path / "out")
+    ids = {f.id for f in result.findings}
+    assert not ids & {"HFC112", "HFC107"}, result.findings
+    assert "HFC119" in ids
+    staged = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert staged["auto_map"] == auto_map and staged["architectures"] == ["ProbeModel"]
