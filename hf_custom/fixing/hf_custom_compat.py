@@ -20,6 +20,9 @@ __all__ = [  # noqa: F822 (AutoModelForVision2Seq comes from __getattr__)
     "find_pruneable_heads_and_indices",
     "is_torch_fx_available",
     "is_torch_sdpa_available",
+    "model_get_extended_attention_mask",
+    "model_get_head_mask",
+    "model_invert_attention_mask",
     "remember_init_args",
     "restore_non_persistent_buffers",
 ]
@@ -181,3 +184,71 @@ def restore_non_persistent_buffers(module: Any) -> None:
             if new is None or old is None or new.shape != old.shape or old.is_meta:
                 continue
             old.copy_(new)
+
+
+# --- PreTrainedModel methods v5 removed (ModuleUtilsMixin in v4), bound as methods ------------
+
+
+def model_invert_attention_mask(self: Any, encoder_attention_mask: torch.Tensor) -> torch.Tensor:
+    """v4 ``invert_attention_mask``: 1 = attend -> 0.0, 0 = masked -> dtype's minimum."""
+    mask = encoder_attention_mask
+    if mask.dim() == 3:
+        mask = mask[:, None, :, :]
+    elif mask.dim() == 2:
+        mask = mask[:, None, None, :]
+    mask = mask.to(dtype=self.dtype)
+    return (1.0 - mask) * torch.finfo(self.dtype).min
+
+
+def _decoder_mask(input_shape: Any, attention_mask: torch.Tensor) -> torch.Tensor:
+    batch, length = input_shape
+    ids = torch.arange(length, device=attention_mask.device)
+    causal = (ids[None, None, :].repeat(batch, length, 1) <= ids[None, :, None]).to(
+        attention_mask.dtype
+    )
+    prefix = attention_mask.shape[1] - causal.shape[1]
+    if prefix > 0:  # past key values: the cached positions are all visible
+        ones = torch.ones((batch, length, prefix), device=causal.device, dtype=causal.dtype)
+        causal = torch.cat([ones, causal], dim=-1)
+    return causal[:, None, :, :] * attention_mask[:, None, None, :]
+
+
+def model_get_extended_attention_mask(
+    self: Any,
+    attention_mask: torch.Tensor,
+    input_shape: Any,
+    device: Any = None,
+    dtype: Any = None,
+) -> torch.Tensor:
+    """v4 ``get_extended_attention_mask``: a broadcastable additive mask (causal for decoders)."""
+    dtype = self.dtype if dtype is None else dtype
+    if attention_mask.dim() == 3:
+        mask = attention_mask[:, None, :, :]
+    elif attention_mask.dim() == 2:
+        if getattr(self.config, "is_decoder", False):
+            mask = _decoder_mask(input_shape, attention_mask)
+        else:
+            mask = attention_mask[:, None, None, :]
+    else:
+        raise ValueError(
+            f"Wrong shape for input_ids (shape {input_shape}) or attention_mask "
+            f"(shape {attention_mask.shape})"
+        )
+    mask = mask.to(dtype=dtype)
+    return (1.0 - mask) * torch.finfo(dtype).min
+
+
+def model_get_head_mask(
+    self: Any, head_mask: Any, num_hidden_layers: int, is_attention_chunked: bool = False
+) -> Any:
+    """v4 ``get_head_mask``: ``[None] * layers`` without a mask, else a 5-d float mask."""
+    if head_mask is None:
+        return [None] * num_hidden_layers
+    if head_mask.dim() == 1:
+        head_mask = head_mask[None, None, :, None, None].expand(num_hidden_layers, -1, -1, -1, -1)
+    elif head_mask.dim() == 2:
+        head_mask = head_mask[:, None, :, None, None]
+    if head_mask.dim() != 5:
+        raise ValueError(f"head_mask.dim != 5, instead {head_mask.dim()}")
+    head_mask = head_mask.to(dtype=self.dtype)
+    return head_mask.unsqueeze(-1) if is_attention_chunked is True else head_mask

@@ -28,6 +28,9 @@ COMPAT_NAMES = frozenset(
         "find_pruneable_heads_and_indices",
         "is_torch_fx_available",
         "is_torch_sdpa_available",
+        "model_get_extended_attention_mask",
+        "model_get_head_mask",
+        "model_invert_attention_mask",
         "remember_init_args",
         "restore_non_persistent_buffers",
     }

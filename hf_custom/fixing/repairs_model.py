@@ -128,5 +128,76 @@ def restore_buffers(ctx: FixContext) -> None:
         )
 
 
+# --- HFC251: PreTrainedModel methods v5 removed, called on self ---------------------------
+
+# removed method -> the compat function standing in for it (v4's behaviour)
+METHOD_HELPERS = {
+    "get_extended_attention_mask": "model_get_extended_attention_mask",
+    "get_head_mask": "model_get_head_mask",
+    "invert_attention_mask": "model_invert_attention_mask",
+}
+
+
+def _method_text(name: str, helper: str, indent: bytes, nl: bytes) -> bytes:
+    lines = [
+        "",
+        f"def {name}(self, *args, **kwargs):  # removed in transformers v5 {MARK}",
+        f'    own = getattr(super(), "{name}", None)  # v4 keeps its own',
+        f"    return own(*args, **kwargs) if own else {helper}(self, *args, **kwargs)",
+    ]
+    return b"".join((indent + line.encode() if line else b"") + nl for line in lines)
+
+
+@repair("HFC251")
+def removed_methods(ctx: FixContext) -> None:
+    defined = {m for cls in ctx.pkg.classes() for m in cls.methods}
+    called: dict[str, tuple[str, int]] = {}
+    for path, state in sorted(ctx.files.items()):
+        for dotted, line in state.mod.calls:
+            owner, _, name = dotted.rpartition(".")
+            if owner == "self" and name not in defined and ctx.probe.method_missing(name):
+                called.setdefault(name, (path, line))
+    if not called:
+        return
+    roots = [
+        c
+        for c in _roots(ctx)
+        if not any(a in ctx.pkg.model_classes() and a is not c for a in ctx.pkg.ancestors(c))
+    ]
+    for name, (path, line) in sorted(called.items()):
+        helper = METHOD_HELPERS.get(name)
+        if helper is None or not roots:
+            why = (
+                "no compatibility helper: port it to v5 by hand"
+                if helper is None
+                else ("no PreTrainedModel class of the package to add it to")
+            )
+            ctx.cannot("HFC251", path, line, f"self.{name}(): {why}")
+            continue
+        for cls in roots:
+            fs = _file_of(ctx, cls)
+            node = _class_node(fs, cls) if fs else None
+            if fs is None or node is None or node.body[0].lineno == node.lineno:
+                ctx.cannot("HFC251", path, line, f"{cls.name}'s body is on its class line")
+                continue
+            last = node.body[-1]
+            at = fs.src.line_end(last.end_lineno or last.lineno)
+            nl = fs.src.newline
+            prefix = b"" if fs.src.data[:at].endswith((b"\n", b"\r")) else nl
+            text = _method_text(name, helper, fs.src.indent(node.body[0].lineno), nl)
+            edits = [Edit(at, at, prefix + text)]
+            imp = _add_import(ctx, fs, f"from .{COMPAT_MODULE} import {helper}")
+            if imp is not None:
+                edits.append(imp)
+            ctx.needs_compat = True
+            ctx.repaired(
+                "HFC251",
+                fs,
+                cls.line,
+                f"{cls.name}.{name}() restored (v4's behaviour from {COMPAT_MODULE}.py)",
+                *edits,
+            )
+
+
 # engine.py imports this module, which registers its repairs
-REGISTERED = ("HFC262",)
+REGISTERED = ("HFC251", "HFC262")

@@ -105,3 +105,46 @@ def test_restore_recomputes_buffers_left_empty_on_the_meta_device() -> None:
     assert torch.equal(module.inv_freq, want)
     assert torch.equal(module.kept, torch.full((2,), 7.0))
     restore_non_persistent_buffers(torch.nn.Linear(2, 2))  # undecorated: nothing to do
+
+
+def test_removed_methods_get_v4_stand_ins(tmp_path: Path) -> None:
+    calls = MODELING.replace(
+        "        return BaseModelOutput(last_hidden_state=self.embed(input_ids))\n",
+        "        mask = self.get_extended_attention_mask(input_ids, input_ids.shape)\n"
+        "        heads = self.get_head_mask(None, 2)\n"
+        "        return BaseModelOutput(last_hidden_state=self.embed(input_ids))\n",
+    )
+    before = doctor(write_repo(tmp_path / "before", _files(calls)), select=["HFC251"])
+    assert [f.id for f in before.findings] == ["HFC251", "HFC251"]
+    plan = plan_fixes(_files(calls), config=CONFIG, rules={"HFC251"})
+    assert len(plan.repairs) == 2 and not plan.unrepaired
+    fixed = {**_files(calls), **{c.path: c.after for c in plan.changes}}
+    text = fixed["modeling_toy.py"].decode()
+    assert "    def get_head_mask(self, *args, **kwargs):" in text
+    assert "from .hf_custom_compat import model_get_head_mask" in text
+    after = doctor(write_repo(tmp_path / "after", fixed), select=["HFC251"])
+    assert not after.findings
+    assert not plan_fixes(fixed, config=CONFIG).changes  # idempotent
+    # what has no stand-in is left, with its cause
+    prune = MODELING.replace(
+        "        self.post_init()\n\n    def forward(self, input_ids=None, **kwargs)",
+        "        self.post_init()\n        self.prune_heads({})\n\n"
+        "    def forward(self, input_ids=None, **kwargs)",
+    )
+    left = plan_fixes(_files(prune), config=CONFIG, rules={"HFC251"})
+    assert not left.changes and "prune_heads" in left.unrepaired[0].cause
+
+
+def test_stand_in_runs_under_installed_transformers() -> None:
+    torch = pytest.importorskip("torch")
+    from hf_custom.fixing.hf_custom_compat import model_get_extended_attention_mask
+
+    class Fake:
+        dtype = torch.float32
+
+        class config:
+            is_decoder = True
+
+    mask = model_get_extended_attention_mask(Fake(), torch.ones(1, 3), (1, 3))
+    assert mask.shape == (1, 1, 3, 3) and mask[0, 0, 0, 1] == torch.finfo(torch.float32).min
+    assert mask[0, 0, 2, 0] == 0
