@@ -364,8 +364,21 @@ def post_init_gaps(
     ``self.post_init()``. A base whose subclasses build the modules is never the target."""
     models = pkg.model_classes()
     bases = {(a.module, a.name) for c in models for a in pkg.ancestors(c) if a is not c}
+    from hf_custom.staging.automap import task_suffix
+    from hf_custom.staging.config import _pick_config_class
+
     inside = _instantiated(pkg, trees)
     named = _loaded_names(config)
+    # publish completes auto_map by naming convention (XConfig -> XModel, XForCausalLM, ...):
+    # those classes are loaded too, even when another class builds them as its base model
+    config_cls = _pick_config_class(dict(config or {}), pkg, [])
+    stem = config_cls.name.removesuffix("Config") if config_cls is not None else None
+    if stem:
+        named |= {
+            c.name
+            for c in models
+            if (suffix := task_suffix(c.name)) is not None and c.name == stem + suffix
+        }
     out: list[PostInitGap] = []
     for cls in models:
         key = (cls.module, cls.name)

@@ -82,3 +82,17 @@ def test_inherited_init_extended_elsewhere_is_left_with_a_cause() -> None:
     assert not plan.changes
     assert [u.rule for u in plan.unrepaired] == ["HFC252"]
     assert "ToyLite" in plan.unrepaired[0].cause
+
+
+def test_base_model_auto_map_completion_registers_is_judged(tmp_path: Path) -> None:
+    # ToyModel is built inside ToyForCausalLM and not in auto_map, but publish registers it as
+    # AutoModel by convention (ToyConfig -> ToyModel): it still needs post_init
+    config = {
+        **CONFIG,
+        "auto_map": {k: v for k, v in CONFIG["auto_map"].items() if k != "AutoModel"},
+    }
+    modeling = MODELING.replace("        self.post_init()\n", "", 1)
+    plan = plan_fixes(_files(modeling), config=config, rules={"HFC252"})
+    assert [r.change for r in plan.repairs] == [
+        "ToyModel.__init__: added self.post_init() at the end"
+    ]
