@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -14,13 +13,10 @@ from hf_custom.cli.options import (
     python_option,
     revision_option,
     select_option,
+    split_patterns,
     token_option,
 )
 from hf_custom.cli.output import format_option, out_console, print_json, summary_line
-
-
-def _patterns(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(p.strip() for v in values for p in v.split(",") if p.strip())
 
 
 @click.command()
@@ -95,8 +91,8 @@ def doctor(
             revision=revision,
             endpoint=endpoint,
             token=token,
-            select=_patterns(select),
-            ignore=_patterns(ignore),
+            select=split_patterns(select),
+            ignore=split_patterns(ignore),
             strict=strict,
             load=load,
             trust_remote_code=trust_remote_code,

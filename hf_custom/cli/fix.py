@@ -10,14 +10,10 @@ from pathlib import Path
 import click
 
 from hf_custom.cli.matrix_view import matrix_options
-from hf_custom.cli.options import hub_options, python_option
+from hf_custom.cli.options import hub_options, python_option, split_patterns
 from hf_custom.cli.output import format_option, print_json
 
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # owner/name, not a path
-
-
-def _patterns(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(p.strip() for v in values for p in v.split(",") if p.strip())
 
 
 @click.command()
@@ -82,8 +78,8 @@ def fix(
                                    "proposes it)")  # fmt: skip
         _fix_repo(
             str(src),
-            select=_patterns(select),
-            ignore=_patterns(ignore),
+            select=split_patterns(select),
+            ignore=split_patterns(ignore),
             no_verify=no_verify,
             python=python,
             endpoint=endpoint,
@@ -112,8 +108,8 @@ def fix(
         result = fix_folder(
             src,
             out=out,
-            select=_patterns(select),
-            ignore=_patterns(ignore),
+            select=split_patterns(select),
+            ignore=split_patterns(ignore),
             verify=not no_verify,
             force=force,
             python=python,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hf_custom.cli.options import ignore_option, select_option
+from hf_custom.cli.options import ignore_option, select_option, split_patterns
 
 HOOK_TYPE = click.Choice(["pre-push", "pre-commit"])
 
@@ -90,8 +90,8 @@ def run(
         stdin=stdin,
         hook_dir=hook_dir,
         to_ref=to_ref,
-        select=[p for v in select for p in v.split(",") if p],
-        ignore=[p for v in ignore for p in v.split(",") if p],
+        select=list(split_patterns(select)),
+        ignore=list(split_patterns(ignore)),
     )
     console = err_console()
     if result.legacy_code:

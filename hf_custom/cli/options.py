@@ -6,7 +6,7 @@ Names and meanings follow huggingface_hub's ``hf`` CLI (``--token``, ``--revisio
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import click
@@ -42,6 +42,11 @@ ignore_option = click.option(
 )
 
 
+def split_patterns(values: Iterable[str]) -> tuple[str, ...]:
+    """The rule patterns of repeated and comma-separated ``--select``/``--ignore`` values."""
+    return tuple(p.strip() for v in values for p in v.split(",") if p.strip())
+
+
 def hub_options(func: F) -> F:
     """``--endpoint``, ``--token`` and ``--revision``."""
     return endpoint_option(token_option(revision_option(func)))
@@ -60,5 +65,6 @@ __all__ = [
     "revision_option",
     "rule_options",
     "select_option",
+    "split_patterns",
     "token_option",
 ]
