@@ -51,3 +51,37 @@ def test_load_without_weights_verifies_from_the_config(raw: Path, tmp_path: Path
     assert report.verify is not None and report.verify.ok, report.verify.findings
     assert any("weights were not compared" in n for n in _notes(report))
     assert not (folder / "model.safetensors").exists()
+    # placeholder weights loaded as saved prove the loading, not the weights: never "ok"
+    models = [r for r in report.verify.rows if r.auto_class.startswith("AutoModel")]
+    assert models and {r.weights_equal for r in models} == {"not compared"}, models
+    assert all("weights not compared" in r.detail for r in models)
+    doc = report.to_json()
+    rows = [r for r in doc["verify"]["rows"] if r["auto_class"].startswith("AutoModel")]
+    assert {r["weights_equal"] for r in rows} == {"not compared"}
+
+
+def test_placeholder_weights_read_not_compared_in_every_format() -> None:
+    """The table (human and agent formats print it) and the matrix cell say "not compared"."""
+    from rich.console import Console
+
+    from hf_custom.cli.matrix_view import _symbol
+    from hf_custom.cli.verify_view import verify_table
+    from hf_custom.verification import AutoClassRow, VerifyReport
+    from hf_custom.verification.matrix import _cell
+
+    row = AutoClassRow(
+        "AutoModelForMaskedLM", "XForMaskedLM", loaded="passed", weights_equal="not compared",
+        forward="passed", save="passed",
+    )  # fmt: skip
+    console = Console(record=True, width=100, color_system=None)
+    console.print(verify_table(VerifyReport(rows=(row,), findings=(), ok=True, seconds=1.0)))
+    line = next(ln for ln in console.export_text().splitlines() if "AutoModelForMaskedLM" in ln)
+    assert "not compared" in line and line.split()[1] == "ok"
+    assert _symbol(_cell(row, "5.24.0")) == "ok (weights not compared)"
+    assert _symbol(_cell(replace_weights(row, "passed"), "5.24.0")) == "ok"
+
+
+def replace_weights(row: object, status: str) -> object:
+    from dataclasses import replace
+
+    return replace(row, weights_equal=status)  # type: ignore[type-var]

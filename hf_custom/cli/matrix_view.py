@@ -58,7 +58,7 @@ def render_matrix(matrix: Any, console: Console) -> None:
     causes = []
     for auto_class in matrix.auto_classes:
         cells = [matrix.cell(auto_class, v) for v in matrix.versions]
-        table.add_row(auto_class, *(_SYMBOL.get(c.status, c.status) for c in cells))
+        table.add_row(auto_class, *(_symbol(c) for c in cells))
         causes += [c for c in cells if c.status == "failed"]
     console.print(table)
     for cell in causes:
@@ -69,6 +69,14 @@ def render_matrix(matrix: Any, console: Console) -> None:
     for col in matrix.columns:
         if col.allowed_to_fail and not col.report.ok:
             console.print(f"  transformers {col.version} failed: allowed by --allow-fail")
+
+
+def _symbol(cell: Any) -> str:
+    """The cell's short status; a pass on placeholder weights says they were not compared."""
+    text = _SYMBOL.get(cell.status, cell.status)
+    if cell.status == "passed" and dict(cell.steps).get("weights_equal") == "not compared":
+        text += " (weights not compared)"
+    return text
 
 
 def render_compatibility(compat: Any, console: Console) -> None:

@@ -17,8 +17,14 @@ from hf_custom.cli.output import escape, render_findings, summary_line
 if TYPE_CHECKING:
     from hf_custom.verification import AutoClassRow, VerifyReport
 
-_STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow", "n/a": "dim"}
-_MARK = {"passed": "ok", "failed": "FAIL", "skipped": "skip", "n/a": "-"}
+_STYLE = {
+    "passed": "green",
+    "failed": "bold red",
+    "skipped": "yellow",
+    "n/a": "dim",
+    "not compared": "yellow",
+}
+_MARK = {"passed": "ok", "failed": "FAIL", "skipped": "skip", "n/a": "-"}  # others: as they are
 
 
 def _cell(status: str) -> str:

@@ -122,6 +122,10 @@ def _model_class(config: Mapping[str, Any]) -> str | None:
     return None
 
 
+#: safetensors metadata key marking placeholder weights (verification/child_model.py reads it)
+PLACEHOLDER_KEY = "hf_custom_placeholder"
+
+
 def write_placeholder_weights(folder: Path, *, python: str | None = None) -> str | None:
     """Random weights for the config's model class into ``folder`` (model.safetensors).
 
@@ -152,7 +156,9 @@ def write_placeholder_weights(folder: Path, *, python: str | None = None) -> str
             tensors[name] = (torch.randn(shape, generator=gen) * 0.02).to(dtype)
         else:
             tensors[name] = torch.zeros(shape, dtype=dtype)
-    save_file(tensors, str(folder / "model.safetensors"))
+    # the metadata mark makes the verification child report weights "not compared"
+    meta = {"format": "pt", PLACEHOLDER_KEY: "random weights of the config's shapes"}
+    save_file(tensors, str(folder / "model.safetensors"), metadata=meta)
     return ""
 
 

@@ -39,13 +39,14 @@ __all__ = [
     "verify",
 ]
 
-STATUSES = ("passed", "failed", "skipped", "n/a")
+STATUSES = ("passed", "failed", "skipped", "n/a", "not compared")
 
 
 @dataclass(frozen=True)
 class AutoClassRow:
     """The outcome for one AutoClass. Each step is "passed", "failed", "skipped" (could not run
-    because an earlier step failed) or "n/a" (does not apply to this class)."""
+    because an earlier step failed) or "n/a" (does not apply to this class); the weights step
+    is "not compared" when the folder held placeholder weights (none of its own)."""
 
     auto_class: str
     class_name: str

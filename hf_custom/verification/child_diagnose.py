@@ -23,6 +23,7 @@ STAGED = ""  # the staged folder (real path), set by child.main
 V4_BASE_DEFAULTS: frozenset[str] = frozenset()
 
 PASSED, FAILED, SKIPPED, NA = "passed", "failed", "skipped", "n/a"
+NOT_COMPARED = "not compared"  # weights step: placeholder weights, nothing to compare with
 SAMPLE_TEXT = "Hello world! The quick brown fox jumps over the lazy dog. 0123456789"
 GENERATIVE = ("CausalLM", "Seq2SeqLM", "SpeechSeq2Seq")
 # AutoClass suffix -> (ModelOutput family name, output field checked)
