@@ -593,6 +593,15 @@ class CodePackage:
     def tokenizer_classes(self) -> list[ClassInfo]:
         return [c for c in self.classes() if self.is_tokenizer_class(c)]
 
+    def is_tokenizer_only(self) -> bool:
+        """Tokenizer code and nothing else: no config or model class (AutoTokenizer reads
+        tokenizer_config.json; there is no model for a config.json to describe)."""
+        return (
+            bool(self.tokenizer_classes())
+            and not self.config_classes()
+            and not self.model_classes()
+        )
+
     def inherited_attr(self, cls: ClassInfo, attr: str) -> object | None:
         """A class attribute looked up along the in-package inheritance chain (None if unset)."""
         seen: set[tuple[str, str]] = set()

@@ -24,6 +24,11 @@ CONFIG_RULES = tuple(
 def config_json(ctx: Context) -> Iterator[Finding]:
     """config.json exists, is valid JSON, is an object, and says which transformers wrote it."""
     if not ctx.has("config.json"):
+        if tokenizer_only_without_config(ctx):
+            raise Skip(
+                "a tokenizer-only package: AutoTokenizer reads tokenizer_config.json, "
+                "no config.json is needed"
+            )
         yield finding("HFC100", "config.json is missing", path="config.json")
         return
     value, err = ctx.json("config.json")
@@ -39,6 +44,19 @@ def config_json(ctx: Context) -> Iterator[Finding]:
         return
     if not value.get("transformers_version"):
         yield finding("HFC109", "config.json has no transformers_version", path="config.json")
+
+
+def tokenizer_only_without_config(ctx: Context) -> bool:
+    """No config.json, no weights, and code that defines tokenizer classes only: what
+    ``AutoTokenizer.from_pretrained(dir, trust_remote_code=True)`` loads from
+    tokenizer_config.json alone (a model's folder without config.json stays HFC100)."""
+    from hf_custom.inventory import FileKind, classify
+
+    if ctx.has("config.json") or not ctx.has("tokenizer_config.json"):
+        return False
+    if any(classify(p) in (FileKind.WEIGHTS, FileKind.WEIGHTS_INDEX) for p in ctx.paths):
+        return False
+    return ctx.package.is_tokenizer_only()
 
 
 @register("config.normalize", rules=CONFIG_RULES)

@@ -13,7 +13,9 @@ define(
         fix="write config.json as a JSON object (config.to_json_file() or save_pretrained does this)",
         explanation="""\
 ## What it does
-Reads `config.json` and checks that it parses as a JSON object.
+Reads `config.json` and checks that it parses as a JSON object. A tokenizer-only package
+(tokenizer code and `tokenizer_config.json`, no config or model class, no weights) needs no
+`config.json`: the check is skipped for it.
 
 ## Why is this bad?
 `AutoConfig.from_pretrained` reads `config.json` first; without it nothing else loads.

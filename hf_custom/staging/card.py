@@ -66,8 +66,19 @@ def _model_autos(auto_map: Mapping[str, Any]) -> list[str]:
     )
 
 
-def usage_snippet(repo_id: str, auto_map: Mapping[str, Any], *, tokenizer: bool) -> str:
-    """Python code loading the model through each AutoClass of ``auto_map``."""
+def usage_snippet(
+    repo_id: str, auto_map: Mapping[str, Any], *, tokenizer: bool, tokenizer_only: bool = False
+) -> str:
+    """Python code loading the model through each AutoClass of ``auto_map`` (a tokenizer-only
+    package: the tokenizer alone, there is no config.json for AutoConfig to read)."""
+    if tokenizer_only:
+        return "\n".join(
+            [
+                "from transformers import AutoTokenizer",
+                "",
+                f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}", trust_remote_code=True)',
+            ]
+        )
     autos = _model_autos(auto_map)
     imports = (["AutoTokenizer"] if tokenizer else []) + autos
     lines = [f"from transformers import {', '.join(imports) or 'AutoConfig'}", ""]
@@ -98,17 +109,23 @@ def _body(
     *,
     tokenizer: bool,
     architecture: str | None,
+    tokenizer_only: bool = False,
 ) -> str:
     parts = [f"# {name}", ""]
     what = f"`{architecture}`" if architecture else "a custom architecture"
+    intro = (
+        "This tokenizer ships its own code"
+        if tokenizer_only
+        else f"This model ({what}) ships its own modelling code"
+    )
     parts += [
-        f"This model ({what}) ships its own modelling code: load it with "
-        "`trust_remote_code=True`, after reading the code in this repository.",
+        f"{intro}: load it with `trust_remote_code=True`, after reading the code in this "
+        "repository.",
         "",
         "## Usage",
         "",
         "```python",
-        usage_snippet(repo_id, auto_map, tokenizer=tokenizer),
+        usage_snippet(repo_id, auto_map, tokenizer=tokenizer, tokenizer_only=tokenizer_only),
         "```",
         "",
     ]
@@ -121,11 +138,18 @@ def _body(
         ]
         parts += [f"- `{r}`" for r in requirements]
         parts.append("")
-    entries = [f"| {k} | `{v}` |" for k, v in auto_map.items()]
+    entries = [f"| {k} | `{_refs_text(v)}` |" for k, v in auto_map.items()]
     if entries:
         parts += ["## Classes", "", "| AutoClass | module.Class |", "|---|---|", *entries, ""]
     parts += ["Staged and verified with [hf-custom](https://github.com/hf-custom/hf-custom).", ""]
     return "\n".join(parts)
+
+
+def _refs_text(value: Any) -> str:
+    """An auto_map value: "module.Class", or AutoTokenizer's [slow, fast] pair with nulls."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value if v)
+    return str(value)
 
 
 def plan_card(
@@ -137,8 +161,10 @@ def plan_card(
     requirements: Sequence[str] = (),
     tokenizer: bool = False,
     architecture: str | None = None,
+    tokenizer_only: bool = False,
 ) -> CardPlan:
-    """The staged README.md (PURE)."""
+    """The staged README.md (PURE). ``tokenizer_only``: a package of tokenizer code alone
+    (``auto_map`` is then tokenizer_config.json's)."""
     from huggingface_hub import ModelCard
 
     changes: list[Change] = []
@@ -170,6 +196,7 @@ def plan_card(
                 requirements,
                 tokenizer=tokenizer,
                 architecture=architecture,
+                tokenizer_only=tokenizer_only,
             ),
         )
         created = True

@@ -56,6 +56,8 @@ class Artefacts:
 
     inventory: Inventory | None = None  # read
     config_in: JSONObject = field(default_factory=dict)  # read: config.json as found
+    # read: False for a folder without config.json that may be tokenizer-only (config decides)
+    has_config: bool = True
     weight_names: tuple[str, ...] | None = None  # read: tensor names (None: no weights)
     code: CodePlan | None = None  # code (files possibly edited by config: model_type rename)
     package: CodePackage | None = None  # code: static facts of the staged code

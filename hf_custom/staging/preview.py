@@ -59,7 +59,8 @@ def staged_copy(
             yield src, [note]
             return
         notes = repair_findings(result, weights=has_weights)
-        if not has_weights:
+        # a tokenizer-only package (no config.json staged) has no model to give weights to
+        if not has_weights and (tmp / "staged" / "config.json").is_file():
             from hf_custom.fixing.remote import write_placeholder_weights
 
             emit(on_event, Log("no weights: placeholder weights of the config's shapes"))

@@ -141,7 +141,8 @@ def _check_staged(staged: Path, *, need_config: bool) -> Path:
     staged = Path(staged).resolve()
     if not staged.is_dir():
         raise InputError("not a folder", path=str(staged), hint="pass the staged model folder")
-    if need_config and not (staged / "config.json").is_file():
+    tokenizer_only = (staged / "tokenizer_config.json").is_file()
+    if need_config and not (staged / "config.json").is_file() and not tokenizer_only:
         raise InputError(
             "no config.json in the folder to verify",
             path=str(staged),
@@ -170,7 +171,8 @@ def verify(
     findings, never raised.
 
     Raises:
-        InputError: ``staged`` is not a folder or has no config.json; ``python`` cannot be run.
+        InputError: ``staged`` is not a folder or has no config.json (nor, for a tokenizer-only
+            folder, tokenizer_config.json); ``python`` cannot be run.
         MissingDependency: torch or transformers is missing here (``python`` not given).
     """
     staged = _check_staged(staged, need_config=True)
@@ -352,12 +354,21 @@ def _planned(staged: Path) -> list[str]:
     """The AutoClasses the child will check, as it chooses them (for rows it never reached)."""
     import json
 
+    if not (staged / "config.json").exists() and (staged / "tokenizer_config.json").is_file():
+        return ["AutoTokenizer"]  # a tokenizer-only folder: the child loads AutoTokenizer only
     try:
         config = json.loads((staged / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
     auto_map = config.get("auto_map") if isinstance(config, dict) else None
     auto_map = auto_map if isinstance(auto_map, dict) else {}
+    if (
+        isinstance(config, dict)
+        and not config.get("model_type")
+        and not any(k == "AutoConfig" or str(k).startswith("AutoModel") for k in auto_map)
+        and (staged / "tokenizer_config.json").is_file()
+    ):
+        return ["AutoTokenizer"]  # a config.json naming no model: the tokenizer alone
     planned = ["AutoConfig"] + [k for k in auto_map if str(k).startswith("AutoModel")]
     if "AutoTokenizer" in auto_map or any(
         (staged / n).is_file() for n in ("tokenizer.json", "tokenizer_config.json")

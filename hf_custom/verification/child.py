@@ -61,9 +61,18 @@ def run_verify(rep: Reporter, req: dict[str, Any]) -> None:
     from transformers import AutoConfig
 
     staged = req["staged"]
+    if not os.path.exists(os.path.join(staged, "config.json")):
+        verify_tokenizer_only(rep, staged)
+        return
     with open(os.path.join(staged, "config.json"), encoding="utf-8") as fh:
         raw = json.load(fh)
     auto_map = raw.get("auto_map") or {}
+    names_a_model = raw.get("model_type") or any(
+        k == "AutoConfig" or k.startswith("AutoModel") for k in auto_map
+    )
+    if not names_a_model and os.path.exists(os.path.join(staged, "tokenizer_config.json")):
+        verify_tokenizer_only(rep, staged)  # a tokenizer package's config.json: no model
+        return
     architectures = list(raw.get("architectures") or [])
     models = [(k, v) for k, v in auto_map.items() if k.startswith("AutoModel")]
     has_tok = "AutoTokenizer" in auto_map or any(
@@ -116,6 +125,18 @@ def run_verify(rep: Reporter, req: dict[str, Any]) -> None:
             rep, auto_map.get("AutoTokenizer", ""), staged=staged, raw_config=raw,
             vocab_limit=vocab,
         )  # fmt: skip
+
+
+def verify_tokenizer_only(rep: Reporter, staged: str) -> None:
+    """A folder without config.json (tokenizer code only): AutoTokenizer reads
+    tokenizer_config.json alone, so the tokenizer is all there is to verify."""
+    with open(os.path.join(staged, "tokenizer_config.json"), encoding="utf-8") as fh:
+        tok_cfg = json.load(fh)
+    auto_map = (tok_cfg.get("auto_map") if isinstance(tok_cfg, dict) else None) or {}
+    rep.write("plan", auto_classes=["AutoTokenizer"])
+    verify_tokenizer(
+        rep, auto_map.get("AutoTokenizer", ""), staged=staged, raw_config={}, vocab_limit=None
+    )
 
 
 def run_keys(rep: Reporter, req: dict[str, Any]) -> None:

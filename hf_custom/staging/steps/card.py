@@ -16,7 +16,12 @@ def card(ctx: StageContext, art: Artefacts) -> Artefacts:
     code = need(art.code, "the code plan")
     tok = need(art.tokenizer, "the tokenizer plan")
     existing = (ctx.src / CARD).read_text(encoding="utf-8") if inventory.has(CARD) else None
+    from hf_custom.staging.steps.config import is_tokenizer_only
+
+    tokenizer_only = is_tokenizer_only(art)
     auto_map = art.config.get("auto_map")
+    if tokenizer_only:
+        auto_map = {"AutoTokenizer": tok.tokenizer_classes}
     archs = art.config.get("architectures")
     repo_id = ctx.options.repo_id
     plan = plan_card(
@@ -27,6 +32,7 @@ def card(ctx: StageContext, art: Artefacts) -> Artefacts:
         requirements=tuple(code.requirements),
         tokenizer=bool(tok.copies or tok.writes),
         architecture=archs[0] if isinstance(archs, list) and archs else None,
+        tokenizer_only=tokenizer_only,
     )
     if plan.text is not None:
         (ctx.staging / CARD).write_text(plan.text, encoding="utf-8")

@@ -14,12 +14,26 @@ def config(ctx: StageContext, art: Artefacts) -> Artefacts:
 
     Raises:
         Refusal: ``--model-type`` must rename a config class that has no literal model_type.
+        InputError: no config.json, and the code is not tokenizer code only (HFC100).
     """
     from hf_custom.codeinfo import analyze_package
-    from hf_custom.staging.config import normalize_config, rename_model_type_in_source
+    from hf_custom.staging.config import (
+        ConfigResult,
+        normalize_config,
+        rename_model_type_in_source,
+    )
 
     plan = need(art.code, "the code plan")
     package = need(art.package, "the code package")
+    if is_tokenizer_only(art):
+        # AutoTokenizer reads tokenizer_config.json: no model for config.json to describe
+        ctx.log("a tokenizer-only package: config.json is not normalised")
+        plan_ = ConfigResult(config=dict(art.config_in), changes=(), findings=())
+        return replace(art, config_plan=plan_, config=dict(art.config_in))
+    if not art.has_config:
+        from hf_custom.staging.steps.read import read_config
+
+        read_config(ctx.src)  # raises the HFC100 InputError: this code needs a config.json
     opts = ctx.options
     result = normalize_config(
         art.config_in,
@@ -48,6 +62,13 @@ def config(ctx: StageContext, art: Artefacts) -> Artefacts:
     return replace(
         art, code=plan, package=package, config_plan=result, config=dict(result.config)
     ).add(findings=result.findings)
+
+
+def is_tokenizer_only(art: Artefacts) -> bool:
+    """Tokenizer code only, and a config.json that is missing or names no model_type (the
+    same packages doctor's config checks skip)."""
+    package = need(art.package, "the code package")
+    return package.is_tokenizer_only() and not art.config_in.get("model_type")
 
 
 def _source_rename(plan: Any, fname: str, new_src: str) -> Any:

@@ -37,11 +37,14 @@ def keys(ctx: StageContext, art: Artefacts) -> Artefacts:
     the provisional plan's findings (the gate has already refused on its errors).
     """
     from hf_custom.staging.config import normalize_config
+    from hf_custom.staging.steps.config import is_tokenizer_only
     from hf_custom.staging.tokenizer import write_json_atomic
     from hf_custom.verification import expected_state_keys
 
     package = need(art.package, "the code package")
     tok = need(art.tokenizer, "the tokenizer plan")
+    if is_tokenizer_only(art):
+        return art  # no model class to list; config.json (if any) was written as planned
     refs = model_refs(art.config, package)
     ctx.log(f"listing the parameters of {len(refs)} model class(es) in a child process")
     expected = expected_state_keys(

@@ -8,7 +8,7 @@ from pathlib import Path
 from hf_custom import safejson
 from hf_custom.errors import InputError
 from hf_custom.findings import finding
-from hf_custom.inventory import read_checkpoint, weight_names
+from hf_custom.inventory import FileKind, Inventory, read_checkpoint, weight_names
 from hf_custom.staging.context import Artefacts, JSONObject, StageContext
 
 
@@ -48,7 +48,22 @@ def read_config(src: Path) -> JSONObject:
 def read(ctx: StageContext, art: Artefacts) -> Artefacts:
     ctx.log(f"reading {ctx.src}")
     inventory = read_checkpoint(ctx.src)
+    if may_be_tokenizer_only(ctx.src, inventory):
+        # no config.json: the config step, which knows the code, refuses unless it is
+        # tokenizer code only (AutoTokenizer reads tokenizer_config.json alone)
+        return replace(art, inventory=inventory, has_config=False)
     config_in = read_config(ctx.src)
     found = weight_names(ctx.src, inventory)
     names = tuple(found) if found is not None else None
     return replace(art, inventory=inventory, config_in=config_in, weight_names=names)
+
+
+def may_be_tokenizer_only(src: Path, inventory: Inventory) -> bool:
+    """No config.json, no weights, a tokenizer_config.json and code at the top."""
+    return (
+        not (src / "config.json").exists()
+        and inventory.has("tokenizer_config.json")
+        and not inventory.of_kind(FileKind.WEIGHTS)
+        and not inventory.of_kind(FileKind.WEIGHTS_INDEX)
+        and any("/" not in e.path for e in inventory.of_kind(FileKind.CODE))
+    )

@@ -19,6 +19,12 @@ def tokenizer(ctx: StageContext, art: Artefacts) -> Artefacts:
         config=art.config,
         code=need(art.package, "the code package"),
     )
+    if not art.has_config:  # tokenizer-only: no config.json is invented for the token ids
+        plan = replace(
+            plan,
+            config_updates={},
+            changes=tuple(c for c in plan.changes if c.file != "config.json"),
+        )
     config = {**art.config, **plan.config_updates}
     return replace(art, tokenizer=plan, config=config).add(
         findings=plan.findings, changes=plan.changes

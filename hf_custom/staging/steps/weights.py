@@ -16,10 +16,13 @@ def weights(ctx: StageContext, art: Artefacts) -> Artefacts:
     """
     from hf_custom.inventory import FileKind, weights_dtype
     from hf_custom.staging.config import Change
+    from hf_custom.staging.steps.config import is_tokenizer_only
     from hf_custom.staging.tokenizer import write_json_atomic
     from hf_custom.weights import convert
 
     inventory = need(art.inventory, "the inventory")
+    if not inventory.of_kind(FileKind.WEIGHTS) and is_tokenizer_only(art):
+        return art  # a tokenizer has no weights
     if not inventory.of_kind(FileKind.WEIGHTS):
         raise InputError(
             "no weights in the checkpoint folder",

@@ -19,5 +19,6 @@ def write(ctx: StageContext, art: Artefacts) -> Artefacts:
     for entry in inventory.of_kind(FileKind.CONFIG):
         if "/" not in entry.path and entry.path != "config.json":
             shutil.copyfile(ctx.src / entry.path, ctx.staging / entry.path)
-    write_json_atomic(ctx.staging / "config.json", art.config)
+    if art.has_config:  # a tokenizer-only package without config.json gets none invented
+        write_json_atomic(ctx.staging / "config.json", art.config)
     return art
