@@ -13,13 +13,20 @@ from typing import Any
 import torch
 
 __all__ = [  # noqa: F822 (AutoModelForVision2Seq comes from __getattr__)
+    "AttentionMaskConverter",
     "AutoModelForVision2Seq",
+    "_create_4d_causal_attention_mask",
     "_prepare_4d_attention_mask",
     "_prepare_4d_attention_mask_for_sdpa",
     "_prepare_4d_causal_attention_mask",
+    "_prepare_4d_causal_attention_mask_for_sdpa",
+    "bloom_expand_mask",
+    "bloom_make_causal_mask",
     "find_pruneable_heads_and_indices",
     "is_torch_fx_available",
     "is_torch_sdpa_available",
+    "legacy_expand_mask",
+    "legacy_make_causal_mask",
     "model_get_extended_attention_mask",
     "model_get_head_mask",
     "model_invert_attention_mask",
@@ -42,76 +49,241 @@ def is_torch_sdpa_available() -> bool:
     return hasattr(torch.nn.functional, "scaled_dot_product_attention")
 
 
-def _expand_mask(
+def _tracing(tensor: Any = None) -> bool:
+    """True under torch.jit tracing, torch.fx symbolic tracing or torch.compile (v4 then never
+    drops a mask on a data-dependent test)."""
+    if torch.jit.is_tracing():
+        return True
+    compiler = getattr(torch, "compiler", None)
+    if compiler is not None and getattr(compiler, "is_compiling", lambda: False)():
+        return True
+    try:
+        import torch.fx as fx
+    except ImportError:  # pragma: no cover - every supported torch has torch.fx
+        return False
+    return isinstance(tensor, fx.Proxy)
+
+
+class AttentionMaskConverter:
+    """v4 ``modeling_attn_mask_utils.AttentionMaskConverter``: additive 4D masks (0 where a
+    query may attend, the dtype's minimum where it may not) of shape [bsz, 1, q, kv]."""
+
+    is_causal: bool
+    sliding_window: int | None
+
+    def __init__(self, is_causal: bool, sliding_window: int | None = None) -> None:
+        if sliding_window is not None and sliding_window <= 0:
+            raise ValueError(
+                "Make sure that when passing `sliding_window` that its value is a strictly "
+                f"positive integer, not `{sliding_window}`"
+            )
+        self.is_causal = is_causal
+        self.sliding_window = sliding_window
+
+    def to_causal_4d(
+        self,
+        batch_size: int,
+        query_length: int,
+        key_value_length: int,
+        dtype: torch.dtype,
+        device: torch.device | str = "cpu",
+    ) -> torch.Tensor | None:
+        """The causal mask alone; None for a single query without a sliding window."""
+        if not self.is_causal:
+            raise ValueError(
+                f"Please use `to_causal_4d` only if {self.__class__} has `is_causal` set to True."
+            )
+        if query_length <= 1 and self.sliding_window is None:
+            return None
+        return self._make_causal_mask(
+            (batch_size, query_length),
+            dtype,
+            device=torch.device(device),
+            past_key_values_length=key_value_length - query_length,
+            sliding_window=self.sliding_window,
+        )
+
+    def to_4d(
+        self,
+        attention_mask_2d: torch.Tensor,
+        query_length: int,
+        dtype: torch.dtype,
+        key_value_length: int | None = None,
+    ) -> torch.Tensor:
+        """A [bsz, kv] 1/0 padding mask as a 4D additive mask, combined with the causal one."""
+        causal = None
+        if self.is_causal and (query_length > 1 or self.sliding_window is not None):
+            if key_value_length is None:
+                raise ValueError(
+                    "This attention mask converter is causal. Make sure to pass "
+                    "`key_value_length` to correctly create a causal mask."
+                )
+            causal = self._make_causal_mask(
+                (attention_mask_2d.shape[0], query_length),
+                dtype,
+                device=attention_mask_2d.device,
+                past_key_values_length=key_value_length - query_length,
+                sliding_window=self.sliding_window,
+            )
+        elif self.sliding_window is not None:
+            raise NotImplementedError(
+                "Sliding window is currently only implemented for causal masking"
+            )
+        padding = self._expand_mask(attention_mask_2d, dtype, tgt_len=query_length)
+        padding = padding.to(attention_mask_2d.device)
+        if causal is None:
+            return padding
+        return causal.masked_fill(padding.bool(), torch.finfo(dtype).min)
+
+    @staticmethod
+    def _make_causal_mask(
+        input_ids_shape: Any,
+        dtype: torch.dtype,
+        device: torch.device,
+        past_key_values_length: int = 0,
+        sliding_window: int | None = None,
+    ) -> torch.Tensor:
+        """[bsz, 1, q, past + q]: query i sees the past and keys up to itself (and, with a
+        sliding window, none older than ``sliding_window`` positions)."""
+        bsz, q_len = int(input_ids_shape[0]), int(input_ids_shape[1])
+        low = torch.finfo(dtype).min
+        rows = torch.arange(q_len, device=device)
+        future = rows[None, :] > rows[:, None]
+        mask = torch.zeros(q_len, q_len, dtype=dtype, device=device).masked_fill(future, low)
+        if past_key_values_length > 0:
+            past = torch.zeros(q_len, past_key_values_length, dtype=dtype, device=device)
+            mask = torch.cat([past, mask], dim=-1)
+        if sliding_window is not None:
+            keys = torch.arange(mask.shape[-1], device=device)
+            too_old = keys[None, :] <= rows[:, None] + (past_key_values_length - sliding_window - 1)
+            mask = mask.masked_fill(too_old, low)
+        return mask[None, None, :, :].expand(bsz, 1, q_len, q_len + past_key_values_length)
+
+    @staticmethod
+    def _expand_mask(
+        mask: torch.Tensor, dtype: torch.dtype, tgt_len: int | None = None
+    ) -> torch.Tensor:
+        """[bsz, src] of 1/0 -> [bsz, 1, tgt, src] of 0 (attend) / dtype's min (masked)."""
+        bsz, src_len = mask.size()
+        tgt_len = tgt_len if tgt_len is not None else src_len
+        expanded = mask[:, None, None, :].expand(bsz, 1, tgt_len, src_len).to(dtype)
+        inverted = 1.0 - expanded
+        return inverted.masked_fill(inverted.to(torch.bool), torch.finfo(dtype).min)
+
+    @staticmethod
+    def _unmask_unattended(expanded_mask: torch.Tensor, min_dtype: float) -> torch.Tensor:
+        """Rows that mask every key (left padding) attend to all keys instead (SDPA's
+        memory-efficient kernel returns NaN on fully masked rows)."""
+        if expanded_mask.dtype == torch.bool:
+            raise ValueError(
+                "AttentionMaskConverter._unmask_unattended expects a float `expanded_mask`, "
+                "got a BoolTensor."
+            )
+        fully_masked = torch.all(expanded_mask == min_dtype, dim=-1, keepdim=True)
+        return expanded_mask.mul(~fully_masked)
+
+    @staticmethod
+    def _ignore_causal_mask_sdpa(
+        attention_mask: torch.Tensor | None,
+        inputs_embeds: torch.Tensor,
+        past_key_values_length: int,
+        sliding_window: int | None = None,
+        is_training: bool = False,
+    ) -> bool:
+        """True when SDPA's own ``is_causal`` can stand for the mask (nothing padded and the
+        queries are all keys, or a single query)."""
+        q_len = inputs_embeds.shape[1]
+        kv_len = q_len + past_key_values_length
+        tracing = _tracing(inputs_embeds)
+        square_or_single = q_len == 1 or kv_len == q_len
+        window_ok = sliding_window is None or kv_len < sliding_window
+        if attention_mask is None:
+            return (is_training or not tracing) and square_or_single and window_ok
+        if not window_ok or len(attention_mask.shape) == 4:
+            return False
+        return not tracing and bool(torch.all(attention_mask == 1)) and square_or_single
+
+
+# --- private helpers of v4's model modules (bloom, opt, llama, bart, ...), removed in v5 ------
+
+
+def legacy_expand_mask(
     mask: torch.Tensor, dtype: torch.dtype, tgt_len: int | None = None
 ) -> torch.Tensor:
-    """[bsz, src] of 1/0 -> [bsz, 1, tgt, src] of 0 (attend) / dtype's min (masked)."""
-    bsz, src_len = mask.size()
-    tgt_len = tgt_len if tgt_len is not None else src_len
-    expanded = mask[:, None, None, :].expand(bsz, 1, tgt_len, src_len).to(dtype)
-    inverted = 1.0 - expanded
-    return inverted.masked_fill(inverted.to(torch.bool), torch.finfo(dtype).min)
+    """v4 ``models.{opt,llama,bart,...}.modeling_*._expand_mask``: [bsz, src] of 1/0 ->
+    [bsz, 1, tgt, src] of 0 (attend) / dtype's min (masked)."""
+    return AttentionMaskConverter._expand_mask(mask, dtype, tgt_len)
 
 
-def _make_causal_mask(
-    shape: tuple[int, int],
+def legacy_make_causal_mask(
+    input_ids_shape: Any,
     dtype: torch.dtype,
-    device: torch.device,
+    device: Any = None,
     past_key_values_length: int = 0,
-    sliding_window: int | None = None,
 ) -> torch.Tensor:
-    bsz, tgt_len = shape
-    mask = torch.full((tgt_len, tgt_len), torch.finfo(dtype).min, device=device)
-    cond = torch.arange(mask.size(-1), device=device)
-    mask.masked_fill_(cond < (cond + 1).view(mask.size(-1), 1), 0)
-    mask = mask.to(dtype)
-    if past_key_values_length > 0:
-        zeros = torch.zeros(tgt_len, past_key_values_length, dtype=dtype, device=device)
-        mask = torch.cat([zeros, mask], dim=-1)
-    if sliding_window is not None:
-        diagonal = past_key_values_length - sliding_window - 1
-        context = torch.tril(torch.ones_like(mask, dtype=torch.bool), diagonal=diagonal)
-        mask = mask.masked_fill(context, torch.finfo(dtype).min)
-    return mask[None, None, :, :].expand(bsz, 1, tgt_len, tgt_len + past_key_values_length)
+    """v4 ``models.{opt,llama,bart,...}.modeling_*._make_causal_mask``: the additive causal
+    mask [bsz, 1, q, past + q]. Early versions had no ``device`` (``(shape, dtype, past)``): an
+    int in that place is the past length, as those callers meant."""
+    if isinstance(device, int) and not isinstance(device, bool):
+        device, past_key_values_length = None, device
+    device = torch.device("cpu") if device is None else torch.device(device)
+    return AttentionMaskConverter._make_causal_mask(
+        input_ids_shape, dtype, device, past_key_values_length=past_key_values_length
+    )
+
+
+def bloom_make_causal_mask(
+    input_ids_shape: Any, device: Any, past_key_values_length: int
+) -> torch.Tensor:
+    """v4 ``models.bloom.modeling_bloom._make_causal_mask``: a BOOL mask [bsz, 1, q, past + q],
+    True where query i may not see key j (a later position); the past is all visible."""
+    bsz, q_len = int(input_ids_shape[0]), int(input_ids_shape[1])
+    ids = torch.arange(q_len, device=device)
+    future = ids[:, None] < ids[None, :]
+    past = torch.zeros(q_len, past_key_values_length, dtype=torch.bool, device=device)
+    mask = torch.cat([past, future], dim=-1)
+    return mask[None, None, :, :].expand(bsz, 1, q_len, q_len + past_key_values_length)
+
+
+def bloom_expand_mask(mask: torch.Tensor, tgt_length: int | None) -> torch.Tensor:
+    """v4 ``models.bloom.modeling_bloom._expand_mask``: [bsz, src] of 1/0 -> a BOOL mask
+    [bsz, 1, tgt, src], True where the key is padding."""
+    bsz, src_len = mask.shape
+    tgt_length = tgt_length if tgt_length is not None else src_len
+    return (~mask[:, None, None, :].to(torch.bool)).expand(bsz, 1, tgt_length, src_len)
 
 
 def _prepare_4d_attention_mask(
     mask: torch.Tensor, dtype: torch.dtype, tgt_len: int | None = None
 ) -> torch.Tensor:
     """v4 ``modeling_attn_mask_utils._prepare_4d_attention_mask`` (padding mask, not causal)."""
-    return _expand_mask(mask, dtype, tgt_len)
+    return AttentionMaskConverter._expand_mask(mask, dtype, tgt_len)
 
 
 def _prepare_4d_attention_mask_for_sdpa(
     mask: torch.Tensor, dtype: torch.dtype, tgt_len: int | None = None
 ) -> torch.Tensor | None:
     """v4: None when nothing is masked (SDPA then needs no mask), else the expanded mask."""
-    if not torch.jit.is_tracing() and torch.all(mask == 1):
+    if not _tracing(mask) and torch.all(mask == 1):
         return None
-    return _expand_mask(mask, dtype, tgt_len)
+    return AttentionMaskConverter._expand_mask(mask, dtype, tgt_len)
 
 
 def _prepare_4d_causal_attention_mask(
     attention_mask: torch.Tensor | None,
-    input_shape: tuple[int, ...] | torch.Size,
+    input_shape: Any,
     inputs_embeds: torch.Tensor,
     past_key_values_length: int,
     sliding_window: int | None = None,
 ) -> torch.Tensor | None:
     """v4 ``modeling_attn_mask_utils._prepare_4d_causal_attention_mask``: a [bsz, 1, q, kv]
     float mask (0 attend, dtype's min masked) from a 2D padding mask, a 4D 1/0 mask, or None."""
-    dtype, device = inputs_embeds.dtype, inputs_embeds.device
+    converter = AttentionMaskConverter(is_causal=True, sliding_window=sliding_window)
+    dtype = inputs_embeds.dtype
     bsz, q_len = int(input_shape[0]), int(input_shape[-1])
     kv_len = q_len + past_key_values_length
-    causal = q_len > 1 or sliding_window is not None
     if attention_mask is not None and attention_mask.dim() == 2:
-        expanded = _expand_mask(attention_mask, dtype, tgt_len=q_len).to(device)
-        if causal:
-            causal_mask = _make_causal_mask(
-                (bsz, q_len), dtype, device, kv_len - q_len, sliding_window
-            )
-            expanded = causal_mask.masked_fill(expanded.bool(), torch.finfo(dtype).min)
-        return expanded
+        return converter.to_4d(attention_mask, q_len, dtype=dtype, key_value_length=kv_len)
     if attention_mask is not None and attention_mask.dim() == 4:
         expected = (bsz, 1, q_len, kv_len)
         if tuple(attention_mask.shape) != expected:
@@ -121,9 +293,51 @@ def _prepare_4d_causal_attention_mask(
             )
         inverted = 1.0 - attention_mask
         return inverted.masked_fill(inverted.to(torch.bool), torch.finfo(dtype).min)
-    if not causal:
+    return converter.to_causal_4d(bsz, q_len, kv_len, dtype=dtype, device=inputs_embeds.device)
+
+
+def _prepare_4d_causal_attention_mask_for_sdpa(
+    attention_mask: torch.Tensor | None,
+    input_shape: Any,
+    inputs_embeds: torch.Tensor,
+    past_key_values_length: int,
+    sliding_window: int | None = None,
+) -> torch.Tensor | None:
+    """v4: like :func:`_prepare_4d_causal_attention_mask`, but None when SDPA's ``is_causal``
+    can stand for the mask, a 4D mask passed through as it is, and (on CUDA) fully masked rows
+    unmasked."""
+    converter = AttentionMaskConverter(is_causal=True, sliding_window=sliding_window)
+    dtype, device = inputs_embeds.dtype, inputs_embeds.device
+    bsz, q_len = int(input_shape[0]), int(input_shape[-1])
+    kv_len = q_len + past_key_values_length
+    if AttentionMaskConverter._ignore_causal_mask_sdpa(
+        attention_mask, inputs_embeds, past_key_values_length, sliding_window
+    ):
         return None
-    return _make_causal_mask((bsz, q_len), dtype, device, past_key_values_length, sliding_window)
+    if attention_mask is None:
+        return converter.to_causal_4d(bsz, q_len, kv_len, dtype=dtype, device=device)
+    if attention_mask.dim() == 4:
+        mask = attention_mask
+    else:
+        mask = converter.to_4d(attention_mask, q_len, dtype=dtype, key_value_length=kv_len)
+    if not _tracing(inputs_embeds) and mask.device.type == "cuda":
+        mask = AttentionMaskConverter._unmask_unattended(mask, torch.finfo(dtype).min)
+    return mask
+
+
+def _create_4d_causal_attention_mask(
+    input_shape: Any,
+    dtype: torch.dtype,
+    device: torch.device,
+    past_key_values_length: int = 0,
+    sliding_window: int | None = None,
+) -> torch.Tensor | None:
+    """v4: the causal [bsz, 1, q, past + q] mask without padding (None for one query)."""
+    converter = AttentionMaskConverter(is_causal=True, sliding_window=sliding_window)
+    q_len = int(input_shape[-1])
+    return converter.to_causal_4d(
+        int(input_shape[0]), q_len, past_key_values_length + q_len, dtype=dtype, device=device
+    )
 
 
 def find_pruneable_heads_and_indices(

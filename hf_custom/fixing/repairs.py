@@ -21,13 +21,20 @@ COMPAT_MODULE = "hf_custom_compat"
 # Names hf_custom_compat.py provides (a test keeps this equal to its __all__).
 COMPAT_NAMES = frozenset(
     {
+        "AttentionMaskConverter",
         "AutoModelForVision2Seq",
+        "_create_4d_causal_attention_mask",
         "_prepare_4d_attention_mask",
         "_prepare_4d_attention_mask_for_sdpa",
         "_prepare_4d_causal_attention_mask",
+        "_prepare_4d_causal_attention_mask_for_sdpa",
+        "bloom_expand_mask",
+        "bloom_make_causal_mask",
         "find_pruneable_heads_and_indices",
         "is_torch_fx_available",
         "is_torch_sdpa_available",
+        "legacy_expand_mask",
+        "legacy_make_causal_mask",
         "model_get_extended_attention_mask",
         "model_get_head_mask",
         "model_invert_attention_mask",
@@ -35,6 +42,45 @@ COMPAT_NAMES = frozenset(
         "restore_non_persistent_buffers",
     }
 )
+# v4 model modules whose private mask helpers (`_expand_mask`, `_make_causal_mask`) forks
+# imported: bool masks (bloom's family) and additive float masks (the bart/llama/opt family).
+BOOL_MASK_MODELS = frozenset({"bloom", "mpt"})
+FLOAT_MASK_MODELS = frozenset(
+    [
+        "autoformer",
+        "bart",
+        "bigbird_pegasus",
+        "biogpt",
+        "blenderbot",
+        "blenderbot_small",
+        "clip",
+        "clipseg",
+        "groupvit",
+        "idefics",
+        "informer",
+        "llama",
+        "m2m_100",
+        "marian",
+        "mbart",
+        "musicgen",
+        "mvp",
+        "nllb_moe",
+        "opt",
+        "owlvit",
+        "pegasus",
+        "pegasus_x",
+        "plbart",
+        "speech_to_text",
+        "speech_to_text_2",
+        "speecht5",
+        "time_series_transformer",
+        "trocr",
+        "whisper",
+        "x_clip",
+        "xglm",
+    ]
+)
+MASK_HELPERS = frozenset({"_expand_mask", "_make_causal_mask"})
 CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")
 GENERATIVE_AUTO = frozenset({"AutoModelForCausalLM", "AutoModelForSeq2SeqLM"})
 _NOT_WORD = ("pos", "type", "segment", "rotary", "rel")
@@ -358,6 +404,30 @@ def _alias_text(name: str, asname: str | None) -> str:
     return f"{name} as {asname}" if asname else name
 
 
+def compat_name(module: str, name: str) -> str | None:
+    """The hf_custom_compat name standing for ``from module import name``, None without one."""
+    if name in COMPAT_NAMES:
+        return name
+    parts = module.split(".")
+    if (
+        name in MASK_HELPERS
+        and len(parts) == 4
+        and parts[:2] == ["transformers", "models"]
+        and parts[3] == f"modeling_{parts[2]}"
+    ):
+        if parts[2] in BOOL_MASK_MODELS:
+            return "bloom" + name
+        if parts[2] in FLOAT_MASK_MODELS:
+            return "legacy" + name
+    return None
+
+
+def _compat_alias(module: str, name: str, asname: str | None) -> str:
+    """``legacy_expand_mask as _expand_mask``: the compat helper under the name the code uses."""
+    ours = compat_name(module, name) or name
+    return f"{ours} as {asname or name}" if ours != name else _alias_text(name, asname)
+
+
 @repair("HFC250")
 def guard_removed_imports(ctx: FixContext) -> None:
     probe = ctx.probe
@@ -377,7 +447,7 @@ def guard_removed_imports(ctx: FixContext) -> None:
             ]
             if not missing:
                 continue
-            unknown = [n for n, _ in missing if n not in COMPAT_NAMES]
+            unknown = [n for n, _ in missing if compat_name(imp.module, n) is None]
             node = _import_node(fs, imp)
             block = _stmt_block(fs, node) if node else None
             if unknown or block is None:
@@ -397,7 +467,7 @@ def guard_removed_imports(ctx: FixContext) -> None:
                 + b"    from ."
                 + COMPAT_MODULE.encode()
                 + b" import "
-                + ", ".join(_alias_text(n, a) for n, a in missing).encode()
+                + ", ".join(_compat_alias(imp.module, n, a) for n, a in missing).encode()
                 + nl
             )
             if kept:

@@ -345,7 +345,8 @@ the model does not load at all, with an ImportError deep in the user's stack tra
 
 ## Example
 `from transformers.modeling_attn_mask_utils import _prepare_4d_causal_attention_mask`;
-`from transformers.utils import is_torch_fx_available`; `from transformers import AutoModelForVision2Seq`.
+`from transformers.utils import is_torch_fx_available`; `from transformers import AutoModelForVision2Seq`;
+`from transformers.models.bloom.modeling_bloom import _expand_mask` (a model module's private helper).
 
 ## How to fix
 Use the v5 API: masks come from `transformers.masking_utils` (`create_causal_mask`),
@@ -353,6 +354,10 @@ Use the v5 API: masks come from `transformers.masking_utils` (`create_causal_mas
 is always there: drop the test). For code that must run on v4 and v5, wrap the import in
 `try/except ImportError`. `hf-custom fix` does that for the names it has a compatibility helper
 for: v4 keeps its own import, v5 imports from `hf_custom_compat.py`, which fix adds to the package.
+The helpers cover `modeling_attn_mask_utils` (`AttentionMaskConverter`, the `_prepare_4d_*`
+functions, `_create_4d_causal_attention_mask`) and the `_expand_mask` / `_make_causal_mask` of
+v4's model modules (bloom's bool masks; the bart, llama, opt, ... family's additive masks), each
+equal to the v4 function it stands for.
 """,
     )
 )

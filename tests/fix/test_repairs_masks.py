@@ -1,0 +1,142 @@
+"""HFC250 for the mask helpers v5 removed: modeling_attn_mask_utils (AttentionMaskConverter and
+the _prepare_4d_* functions) and the private `_expand_mask` / `_make_causal_mask` of v4's model
+modules (bloom's bool masks, the bart/llama/opt family's additive masks). The helpers are
+compared with the real v4 ones in tests/matrix/test_compat_masks_v4.py (slow)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from hf_custom.diagnosis import doctor
+from hf_custom.fixing import plan_fixes
+from tests.checks.repo import CONFIG, CONFIGURATION, MODELING, write_repo
+
+torch = pytest.importorskip("torch")
+
+from hf_custom.fixing import hf_custom_compat as compat  # noqa: E402
+
+IMPORTS = (
+    "from transformers.modeling_attn_mask_utils import (\n"
+    "    AttentionMaskConverter,\n"
+    "    _prepare_4d_causal_attention_mask_for_sdpa,\n"
+    ")\n"
+    "from transformers.models.bloom.modeling_bloom import _expand_mask as _expand_mask_bloom\n"
+    "from transformers.models.bloom.modeling_bloom import BloomModel, _make_causal_mask\n"
+    "from transformers.models.opt.modeling_opt import _make_causal_mask as _make_causal_mask_opt\n"
+    "from transformers.models.llama.modeling_llama import _expand_mask\n"
+)
+BROKEN = MODELING.replace("import torch\n", "import torch\n" + IMPORTS, 1)
+
+
+def _files(modeling: str) -> dict[str, bytes]:
+    return {"modeling_toy.py": modeling.encode(), "configuration_toy.py": CONFIGURATION.encode()}
+
+
+def test_mask_helper_imports_fail_then_pass(tmp_path: Path) -> None:
+    before = doctor(write_repo(tmp_path / "before", _files(BROKEN)), select=["HFC250"])
+    assert len([f for f in before.findings if f.id == "HFC250"]) >= 5
+    plan = plan_fixes(_files(BROKEN), config=CONFIG, rules={"HFC250"})
+    assert not plan.unrepaired, plan.unrepaired
+    assert len(plan.repairs) == 5
+    fixed = {**_files(BROKEN), **{c.path: c.after for c in plan.changes}}
+    text = fixed["modeling_toy.py"].decode()
+    for line in (
+        "    from .hf_custom_compat import AttentionMaskConverter, "
+        "_prepare_4d_causal_attention_mask_for_sdpa\n",
+        "    from .hf_custom_compat import bloom_expand_mask as _expand_mask_bloom\n",
+        "    from .hf_custom_compat import bloom_make_causal_mask as _make_causal_mask\n"
+        "    from transformers.models.bloom.modeling_bloom import BloomModel\n",
+        "    from .hf_custom_compat import legacy_make_causal_mask as _make_causal_mask_opt\n",
+        "    from .hf_custom_compat import legacy_expand_mask as _expand_mask\n",
+    ):
+        assert line in text
+    assert fixed["hf_custom_compat.py"] == Path(compat.__file__).read_bytes()
+    after = doctor(write_repo(tmp_path / "after", fixed), select=["HFC250"])
+    assert "HFC250" not in {f.id for f in after.findings}, after.findings
+    assert not plan_fixes(fixed, config=CONFIG).changes  # idempotent
+    assert not plan_fixes(_files(MODELING), config=CONFIG, rules={"HFC250"}).changes
+
+
+def test_repaired_imports_bind_the_compat_helpers_under_v5(tmp_path: Path) -> None:
+    plan = plan_fixes(_files(BROKEN), config=CONFIG, rules={"HFC250"})
+    pkg = tmp_path / "hfc_masks_pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    head = {c.path: c.after for c in plan.changes}["modeling_toy.py"].decode()
+    (pkg / "imports_only.py").write_text(head.split("\n\n\nclass ")[0] + "\n")
+    (pkg / "configuration_toy.py").write_text(CONFIGURATION)
+    (pkg / "hf_custom_compat.py").write_bytes(Path(compat.__file__).read_bytes())
+    sys.path.insert(0, str(tmp_path))
+    try:
+        mod = importlib.import_module("hfc_masks_pkg.imports_only")
+        shipped = importlib.import_module("hfc_masks_pkg.hf_custom_compat")
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert mod._expand_mask_bloom is shipped.bloom_expand_mask
+    assert mod._make_causal_mask is shipped.bloom_make_causal_mask
+    assert mod._make_causal_mask_opt is shipped.legacy_make_causal_mask
+    assert mod._expand_mask is shipped.legacy_expand_mask
+    assert mod.AttentionMaskConverter is shipped.AttentionMaskConverter
+    assert mod.BloomModel.__module__ == "transformers.models.bloom.modeling_bloom"
+
+
+def test_helpers_of_other_model_modules_are_left_with_a_cause() -> None:
+    # detr's _expand_mask takes target_len and means something else: no helper stands for it
+    text = MODELING.replace(
+        "import torch\n",
+        "import torch\nfrom transformers.models.detr.modeling_detr import _expand_mask\n",
+        1,
+    )
+    plan = plan_fixes(_files(text), config=CONFIG, rules={"HFC250"})
+    assert not plan.changes
+    assert [u.rule for u in plan.unrepaired] == ["HFC250"]
+    assert "_expand_mask" in plan.unrepaired[0].cause
+
+
+MIN = torch.finfo(torch.float32).min
+
+
+def test_unmask_unattended_attends_fully_masked_rows() -> None:
+    left_padded = torch.tensor([[[[MIN, MIN, MIN], [MIN, MIN, MIN], [MIN, MIN, 0.0]]]])
+    got = compat.AttentionMaskConverter._unmask_unattended(left_padded, MIN)
+    assert got.tolist() == [[[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [MIN, MIN, 0.0]]]]
+    with pytest.raises(ValueError, match="BoolTensor"):
+        compat.AttentionMaskConverter._unmask_unattended(left_padded == 0, MIN)
+
+
+def test_converter_to_4d_and_argument_errors() -> None:
+    conv = compat.AttentionMaskConverter(is_causal=True)
+    got = conv.to_4d(torch.tensor([[0, 1, 1]]), 3, torch.float32, key_value_length=3)
+    allowed = (got[0, 0] == 0).int().tolist()
+    assert allowed == [[0, 0, 0], [0, 1, 0], [0, 1, 1]]  # padding AND causal
+    with pytest.raises(ValueError, match="key_value_length"):
+        conv.to_4d(torch.ones(1, 3), 3, torch.float32)
+    with pytest.raises(ValueError, match="strictly positive"):
+        compat.AttentionMaskConverter(True, sliding_window=0)
+    with pytest.raises(ValueError, match="is_causal"):
+        compat.AttentionMaskConverter(False).to_causal_4d(1, 2, 2, torch.float32)
+    assert compat.AttentionMaskConverter(True).to_causal_4d(1, 1, 4, torch.float32) is None
+
+
+def test_bloom_masks_are_bool_and_true_where_masked() -> None:
+    causal = compat.bloom_make_causal_mask((2, 3), torch.device("cpu"), 1)
+    assert causal.dtype == torch.bool and causal.shape == (2, 1, 3, 4)
+    assert causal[0, 0].int().tolist() == [[0, 0, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
+    pad = compat.bloom_expand_mask(torch.tensor([[1, 0, 1]]), 2)
+    assert pad.shape == (1, 1, 2, 3) and pad[0, 0].int().tolist() == [[0, 1, 0], [0, 1, 0]]
+
+
+def test_legacy_causal_mask_takes_the_early_signature() -> None:
+    new = compat.legacy_make_causal_mask((1, 2), torch.float16, torch.device("cpu"), 2)
+    old = compat.legacy_make_causal_mask((1, 2), torch.float16, past_key_values_length=2)
+    assert torch.equal(new, old) and new.dtype == torch.float16 and new.shape == (1, 1, 2, 4)
+    # early opt: (shape, dtype, past) positionally
+    assert torch.equal(compat.legacy_make_causal_mask((1, 2), torch.float16, 2), new)
+    lo = torch.finfo(torch.float16).min
+    assert new[0, 0].tolist() == [[0, 0, 0, lo], [0, 0, 0, 0]]
+    pad = compat.legacy_expand_mask(torch.tensor([[1, 0]]), torch.float16, 3)
+    assert pad.shape == (1, 1, 3, 2) and pad[0, 0, 0].tolist() == [0, lo]
