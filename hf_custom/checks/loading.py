@@ -32,6 +32,8 @@ def verify(ctx: Context) -> Iterator[Finding]:
         return
     from hf_custom.verification import verify as run_verify
 
-    report = run_verify(ctx.load_dir, python=ctx.python)
+    # a repo id: code other repositories serve comes from the same endpoint (and token)
+    endpoint = getattr(getattr(ctx.view, "repo", None), "endpoint", None)
+    report = run_verify(ctx.load_dir, python=ctx.python, endpoint=endpoint)
     ctx.verify_report = report
     yield from report.findings

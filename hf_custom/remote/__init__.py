@@ -1,4 +1,4 @@
-"""The only code that talks to the network, in four parts.
+"""The only code that talks to the network, in five parts.
 
 - :mod:`~hf_custom.remote.endpoint`: endpoint and token resolution (``resolve_endpoint``),
   pure: it starts nothing and sends nothing. ``"local"`` is a pending endpoint.
@@ -7,6 +7,8 @@
   ``local_hub_dir()`` (``$HF_HOME/hf-custom/hub``), a random token that is never shown.
 - :mod:`~hf_custom.remote.upload`: ``upload()``, one atomic commit of a folder.
 - :mod:`~hf_custom.remote.reading`: ``RemoteRepo``, cheap reads of a remote repository.
+- :mod:`~hf_custom.remote.code`: ``code_fetcher``, another repository's ``.py`` files into a
+  Hugging Face cache folder (verification of auto_map ``org/repo--module.Class`` values).
 
 The client gets the endpoint and token per call (:mod:`~hf_custom.remote.client`); no
 ``huggingface_hub.constants`` value is ever changed. Tokens are never printed, logged or put in

@@ -510,7 +510,8 @@ the package: transformers downloads that module from `org/repo` when a user load
 
 ## Why is this bad?
 It is not wrong, but the model then depends on another repository: if that repository moves,
-changes or goes private, loading breaks, and offline verification cannot load it.
+changes or goes private, loading breaks. Verification downloads those modules (code
+files only) from the same endpoint first; if it cannot, HFC537 says so.
 
 ## Example
 `"AutoConfig": "nomic-ai/nomic-bert-2048--configuration_hf_nomic_bert.NomicBertConfig"` with

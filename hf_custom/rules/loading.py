@@ -937,3 +937,37 @@ is saved with the weights.
         needs="load",
     )
 )
+
+
+define(
+    Rule(
+        id="HFC537",
+        name="referenced-code-unavailable",
+        severity=Severity.ERROR,
+        summary="auto_map loads code from another repository that cannot be downloaded",
+        fix="make the repository reachable (its id, --endpoint, --token), or copy its modules "
+        "into the folder",
+        explanation="""\
+## What it does
+For each `auto_map` value of the form `"org/repo--module.Class"` (config.json or
+tokenizer_config.json) whose module is not in the folder, downloads that module, and the
+modules it imports relatively, from the same endpoint (code files only, never weights) before
+verifying, so that the clean child resolves them offline as a user's transformers does. A
+repository, revision or file that cannot be downloaded is reported here, naming it.
+
+## Why is this bad?
+A user's `from_pretrained` downloads the same files: if verification cannot, neither can they
+(the repository is missing, private, or no longer holds the module), and nothing loads.
+
+## Example
+`"AutoModel": "someone/base-code--modeling_base.BaseModel"` where `someone/base-code` does not
+exist on the endpoint, or has no `modeling_base.py`.
+
+## How to fix
+Check the repository id and that it is public (or pass a `--token` that can read it, and the
+`--endpoint` it lives on). To stop depending on it, copy its modules into the folder: publish
+then rewrites the values to the local `module.Class` form.
+""",
+        needs="load",
+    )
+)

@@ -17,18 +17,24 @@ Nothing here imports torch: the work happens in :mod:`hf_custom.verification.chi
 
 from __future__ import annotations
 
+import shutil
 import signal
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hf_custom.errors import InputError
-from hf_custom.events import EventSink
+from hf_custom.events import EventSink, Log, emit
 from hf_custom.findings import Finding, Severity, finding, sort_findings
 from hf_custom.verification.isolation import ChildRun
 from hf_custom.verification.session import run_request, shared_child
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hf_custom.remote import Endpoint
 
 __all__ = [
     "AutoClassRow",
@@ -158,6 +164,7 @@ def verify(
     timeout: float = 600,
     on_event: EventSink | None = None,
     outputs: Path | None = None,
+    endpoint: Endpoint | str | None = None,
 ) -> VerifyReport:
     """Load ``staged`` through every AutoClass in a clean child process and check it.
 
@@ -166,6 +173,11 @@ def verify(
     ``outputs`` (a folder that must not exist yet): each AutoClass whose forward passed leaves
     its inputs and outputs there as ``<AutoClass>.safetensors`` (the matrix compares them
     across transformers versions).
+
+    auto_map values naming another repository's code (``org/repo--module.Class``) are
+    downloaded first from ``endpoint`` (default: HF_ENDPOINT, else huggingface.co), code files
+    only, into a cache the offline child resolves them from; a repository that cannot be read
+    fails the verification with an HFC537 finding naming it.
 
     What happens in the child (an import error, a crash, a timeout) is reported in the result's
     findings, never raised.
@@ -182,18 +194,22 @@ def verify(
         require("torch", purpose="verification")
         require("transformers", purpose="verification")
     start = time.perf_counter()
-    run = run_request(
-        {
-            "mode": "verify",
-            "staged": str(staged),
-            "save_outputs": outputs is not None,
-            "v4_base_defaults": _v4_base_defaults(),
-        },
-        python=python,
-        timeout=timeout,
-        on_event=on_event,
-        outputs_to=outputs,
-    )
+    with _referenced_code(staged, endpoint=endpoint, on_event=on_event) as (cache, problems):
+        if problems:
+            return _not_run(staged, problems, seconds=time.perf_counter() - start)
+        run = run_request(
+            {
+                "mode": "verify",
+                "staged": str(staged),
+                "save_outputs": outputs is not None,
+                "v4_base_defaults": _v4_base_defaults(),
+            },
+            python=python,
+            timeout=timeout,
+            on_event=on_event,
+            outputs_to=outputs,
+            hub_cache=cache,
+        )
     findings = _findings(run)
     findings += _process_findings(run, timeout=timeout, what="verification")
     rows = _rows(run, planned=_planned(staged))
@@ -213,6 +229,58 @@ def verify(
             "sandbox": run.sandbox.to_json(),
         },
         log=tuple(str(r.get("message", "")) for r in run.of_type("log")),
+    )
+
+
+@contextmanager
+def _referenced_code(
+    staged: Path, *, endpoint: Endpoint | str | None, on_event: EventSink | None
+) -> Iterator[tuple[Path | None, list[Finding]]]:
+    """``(hub cache holding the code other repositories serve, HFC537 findings)``; the cache
+    is None when auto_map names no other repository, and is removed on exit."""
+    from hf_custom.verification.references import fetch_references, folder_references
+
+    refs = folder_references(staged)
+    if not refs:
+        yield None, []
+        return
+    from hf_custom.errors import HFCustomError
+
+    names = ", ".join(r.repo_id for r in refs)
+    tmp = Path(tempfile.mkdtemp(prefix="hf-custom-refs-"))
+    try:
+        try:
+            ep = _endpoint(endpoint)
+            emit(on_event, Log(f"downloading the code auto_map loads from {names} ({ep.url})"))
+            fetched, problems = fetch_references(refs, endpoint=ep, cache_dir=tmp)
+        except HFCustomError as exc:  # no usable endpoint at all
+            why = f"auto_map loads its code from {names}, which cannot be downloaded: "
+            fetched, problems = (), [finding("HFC537", why + exc.message, path="config.json")]
+        if fetched and not problems:
+            emit(on_event, Log(f"fetched {len(fetched)} code file(s): {', '.join(fetched)}"))
+        yield tmp, problems
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _endpoint(endpoint: Endpoint | str | None) -> Endpoint:
+    from hf_custom.remote import Endpoint, resolve_endpoint
+
+    if isinstance(endpoint, Endpoint):
+        return endpoint
+    return resolve_endpoint(endpoint, None)
+
+
+def _not_run(staged: Path, problems: list[Finding], *, seconds: float) -> VerifyReport:
+    """The report of a verification that could not start (the code it needs is missing)."""
+    why = "not run: the code auto_map names could not be downloaded (HFC537)"
+    s = "skipped"
+    rows = tuple(
+        AutoClassRow(a, "", loaded=s, weights_equal=s, forward=s, generate=s, save=s, detail=why)
+        for a in _planned(staged)
+    )
+    return VerifyReport(
+        rows=rows, findings=tuple(sort_findings(problems)), ok=False, seconds=seconds
     )
 
 

@@ -128,11 +128,14 @@ def run_child(
     on_event: EventSink | None = None,
     task: str = "verify",
     outputs_to: Path | None = None,
+    hub_cache: Path | None = None,
 ) -> ChildRun:
     """Run ``child.py`` on ``request`` (must name ``staged``) and collect its JSON lines.
 
     ``outputs_to``: where the files the child wrote into its ``outputs`` folder (forward outputs,
     with ``save_outputs`` in the request) are moved before the temporary folder is removed.
+    ``hub_cache``: a Hugging Face hub cache (other repositories' code files) copied into the
+    child's own ``HF_HOME`` first, so that it resolves them offline.
 
     Never raises for what happens inside the child: a timeout or a crash is reported in the
     returned :class:`ChildRun`. Raises :class:`InputError` if the interpreter cannot be started.
@@ -141,6 +144,7 @@ def run_child(
     home = Path(tempfile.mkdtemp(prefix="hf-custom-verify-"))
     try:
         script = prepare_home(home)
+        seed_hub_cache(home, hub_cache)
         work = home / "work"
         req_path = home / "request.json"
         out_path = home / "result.jsonl"
@@ -191,6 +195,13 @@ def prepare_home(home: Path) -> Path:
     for name in CHILD_FILES:
         shutil.copyfile(_HERE / name, code / name)
     return code / "child.py"
+
+
+def seed_hub_cache(home: Path, hub_cache: Path | None) -> None:
+    """Copy ``hub_cache`` into the hub cache of the child whose home is ``home`` (its
+    ``HF_HOME/hub``: readable inside its sandbox, found by huggingface_hub offline)."""
+    if hub_cache is not None and hub_cache.is_dir():
+        shutil.copytree(hub_cache, home / "hf_home" / "hub", symlinks=True, dirs_exist_ok=True)
 
 
 def child_sandbox(interpreter: str, staged: Path, home: Path) -> Sandbox:

@@ -40,6 +40,7 @@ from hf_custom.verification.isolation import (
     move_outputs,
     prepare_home,
     run_child,
+    seed_hub_cache,
     watch,
 )
 from hf_custom.verification.sandbox import Sandbox
@@ -96,10 +97,12 @@ class WarmChild:
         on_event: EventSink | None,
         task: str,
         outputs_to: Path | None = None,
+        hub_cache: Path | None = None,
     ) -> ChildRun:
         """Answer ``request`` in a fork of the warm child; kill the child on a timeout."""
         start = time.perf_counter()
         self.requests += 1
+        seed_hub_cache(self.home, hub_cache)
         job_dir = self.home / f"job-{self.requests}"
         for sub in ("work", "tmp", "modules"):
             (job_dir / sub).mkdir(parents=True)
@@ -206,9 +209,10 @@ def run_request(
     on_event: EventSink | None = None,
     task: str = "verify",
     outputs_to: Path | None = None,
+    hub_cache: Path | None = None,
 ) -> ChildRun:
     """Run a child request: in the warm child of :func:`shared_child` when there is one,
-    else in a one-off child process."""
+    else in a one-off child process. ``hub_cache``: see :func:`run_child`."""
     pool = _ACTIVE.get()
     if pool is None or not hasattr(os, "fork"):
         return run_child(
@@ -218,8 +222,16 @@ def run_request(
             on_event=on_event,
             task=task,
             outputs_to=outputs_to,
+            hub_cache=hub_cache,
         )
     interpreter = _interpreter(python or sys.executable)
     staged = Path(str(request["staged"]))
     child = pool.get(interpreter, staged)
-    return child.run(request, timeout=timeout, on_event=on_event, task=task, outputs_to=outputs_to)
+    return child.run(
+        request,
+        timeout=timeout,
+        on_event=on_event,
+        task=task,
+        outputs_to=outputs_to,
+        hub_cache=hub_cache,
+    )

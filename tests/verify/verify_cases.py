@@ -78,5 +78,6 @@ NOT_GENERATED: dict[str, str] = {
     "HFC525": "a folder without weights (unit-tested through the report assembly)",
     "HFC526": "an auto_map without AutoModel entries (unit-tested through the report assembly)",
     "HFC529": "emitted by publish --no-verify, not by verification",
+    "HFC537": "a code repository missing from the Hub: tests/verify/test_verify_references.py",
     "HFC536": "tests/verify/test_verify_styles.py (the unused_buffer style package)",
 }

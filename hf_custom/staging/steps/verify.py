@@ -35,6 +35,7 @@ def verify(ctx: PublishContext, art: PublishArtefacts) -> PublishArtefacts:
             python=ctx.options.stage.python,
             timeout=ctx.options.verify_timeout,
             on_event=ctx.on_event,
+            endpoint=_code_endpoint(ctx),
         )
     except BaseException:  # Ctrl-C mid-verification: never leave an unproven --out behind
         shutil.rmtree(ctx.staged.out, ignore_errors=True)
@@ -51,6 +52,18 @@ def verify(ctx: PublishContext, art: PublishArtefacts) -> PublishArtefacts:
             art, refused="verification failed: the staged folder does not load as it should"
         )
     return art
+
+
+def _code_endpoint(ctx: PublishContext) -> Any:
+    """Where code other repositories serve (auto_map ``org/repo--module.Class``) is read from:
+    the upload's endpoint, or --endpoint/--token for a dry run (None: nothing to read)."""
+    from hf_custom.verification.references import folder_references
+
+    if ctx.endpoint is not None or not folder_references(ctx.staged.out):
+        return ctx.endpoint
+    from hf_custom.remote import resolve_endpoint
+
+    return resolve_endpoint(ctx.options.endpoint, ctx.options.token)
 
 
 @dataclass(frozen=True)
