@@ -67,6 +67,21 @@ def _cells(row: AutoClassRow) -> list[str]:
     ]
 
 
+def timing_note(report: VerifyReport) -> str:
+    """How long the verification took and what the imports cost. A warm child (publish shares
+    one between class inspection and verification) imported torch and transformers before
+    this run started, so its import time is not part of the run's."""
+    env = report.environment
+    imports = env.get("import_seconds")
+    took = f"{imports:.1f} s" if isinstance(imports, (int, float)) else "?"
+    if env.get("warm"):
+        return (
+            f"verified in {report.seconds:.1f} s by a warm child (its imports took {took}, "
+            "once, before this run)"
+        )
+    return f"verified in {report.seconds:.1f} s, of which imports took {took}"
+
+
 def render_verify(report: VerifyReport, console: Console, *, findings: bool = True) -> None:
     """Print the table, then (by default) the findings, then a one-line verdict."""
     console.print(verify_table(report))
@@ -80,7 +95,7 @@ def render_verify(report: VerifyReport, console: Console, *, findings: bool = Tr
             f"[dim]python {escape(str(env.get('python', '?')))} "
             f"({escape(str(env.get('executable', '?')))}), torch {escape(str(env.get('torch', '?')))}, "
             f"transformers {escape(str(env.get('transformers', '?')))}; "
-            f"imports took {env.get('import_seconds', '?')} s of {report.seconds:.1f} s[/]"
+            f"{escape(timing_note(report))}[/]"
         )
     sandbox = env.get("sandbox") if env else None
     if isinstance(sandbox, dict):

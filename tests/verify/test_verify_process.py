@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from verify_factory import make_model_dir
 
+from hf_custom.cli.verify_view import timing_note
 from hf_custom.errors import InputError
 from hf_custom.events import Event, Log, Progress
 from hf_custom.verification import _rows, expected_state_keys, shared_child, verify
@@ -148,6 +149,10 @@ def test_warm_child_serves_inspection_and_verification(tmp_path: Path) -> None:
         # one interpreter for both: each request in its own fork with a fresh modules cache
         assert pool.started == 1
         assert report.environment["warm"] is True and report.ok, report.findings
+        # the footer never reads "imports took 3.9 s of 0.4 s": a warm child imported earlier
+        note = timing_note(report)
+        assert note.startswith(f"verified in {report.seconds:.1f} s by a warm child"), note
+        assert "once, before this run" in note
         assert keys["TinyForCausalLM"].ok and "lm_head.weight" in keys["TinyForCausalLM"].keys
         # another folder: another child (the sandbox of the first cannot see it)
         hung = verify(staged, timeout=3)

@@ -60,6 +60,15 @@ def test_environment_and_timing_recorded(sound_report: VerifyReport) -> None:
     assert env["transformers"].startswith("5.")
     assert float(env["import_seconds"]) > 0
     assert sound_report.seconds >= sum(r.seconds for r in sound_report.rows)
+    # a one-off child: its imports are part of the run, and the footer says so truthfully
+    assert env["warm"] is False and float(env["import_seconds"]) <= sound_report.seconds
+    from hf_custom.cli.verify_view import timing_note
+
+    note = timing_note(sound_report)
+    assert note == (
+        f"verified in {sound_report.seconds:.1f} s, of which imports took "
+        f"{float(env['import_seconds']):.1f} s"
+    )
     doc = sound_report.to_json()
     assert doc["ok"] is True and len(doc["rows"]) == len(sound_report.rows)
     json.dumps(doc)  # plain data
