@@ -510,11 +510,15 @@ def _installed(top: str) -> bool:
 
 @repair("HFC204")
 def guard_optional_imports(ctx: FixContext) -> None:
+    from hf_custom.fixing.repairs_imports import optional_helper
     from hf_custom.staging.imports import counted_by_check_imports  # doctor's HFC204 test
 
     own = {p[: -len(".py")] for p in ctx.files}  # `from configuration_x import` is HFC203's
+    modules = {p: f.mod for p, f in ctx.files.items()}
+    trees = {p: f.tree for p, f in ctx.files.items()}
     for path, fs in sorted(ctx.files.items()):
         done: set[int] = set()
+        helper: tuple[bool, str] | None = None  # is this file an optional helper module?
         for imp in fs.mod.imports:
             if imp.level or imp.in_try or not imp.top or imp.top in own or _installed(imp.top):
                 continue
@@ -522,15 +526,23 @@ def guard_optional_imports(ctx: FixContext) -> None:
                 continue  # under `if is_x_available():`: transformers' get_imports skips it
             if imp.top in {"torch", "transformers"}:
                 continue
+            comment = b"optional: only this code path needs it"
+            change = f"function-local import of {imp.top} put in try/except ImportError"
             if not imp.in_function:
-                ctx.cannot(
-                    "HFC204",
-                    path,
-                    imp.line,
-                    f"`{imp.top}` is imported at module level, so every load needs it: install "
-                    "it, or make it optional by hand",
-                )
-                continue
+                if helper is None:
+                    helper = optional_helper(path, modules, trees)
+                ok, how = helper
+                if not ok:
+                    ctx.cannot(
+                        "HFC204",
+                        path,
+                        imp.line,
+                        f"`{imp.top}` is imported at module level, so every load needs it"
+                        f"{how}: install it, or make it optional by hand",
+                    )
+                    continue
+                comment = b"optional: every importer of this module guards it (hf-custom fix)"
+                change = f"module-level import of {imp.top} put in try/except ImportError: {how}"
             node = _import_node(fs, imp)
             block = _stmt_block(fs, node) if node else None
             if node is None or id(node) in done:
@@ -547,7 +559,8 @@ def guard_optional_imports(ctx: FixContext) -> None:
                 + nl
                 + _indented(_ensure_newline(text, nl))
                 + ind
-                + b"except ImportError:  # optional: only this code path needs it"
+                + b"except ImportError:  # "
+                + comment
                 + nl
                 + ind
                 + b"    raise"
@@ -557,8 +570,7 @@ def guard_optional_imports(ctx: FixContext) -> None:
                 "HFC204",
                 fs,
                 imp.line,
-                f"function-local import of {imp.top} put in try/except ImportError, so "
-                "transformers' check_imports no longer requires it to load the model",
+                f"{change}, so transformers' check_imports no longer requires it to load the model",
                 Edit(start, end, new),
             )
 

@@ -138,6 +138,13 @@ try:
 except ImportError:
     flash_attn_func = None
 ```
+`hf-custom fix` puts a function-local import in `try: ... except ImportError: raise`, and does
+the same for a module-level import in a helper file (a fused kernel, `flash_attn_triton.py`) when
+every other file imports that helper optionally (in `try/except ImportError`, under
+`if is_..._available():`, or inside a function): transformers reads every relatively imported
+file, even one imported inside `try`, so the helper's import alone refuses the load. Nothing
+changes at run time (the same ImportError reaches the same guard). An importer that requires the
+helper (module level, outside `try`) is named and the import left.
 """,
     )
 )
