@@ -34,6 +34,7 @@ CHECK_MODULES = (
     "code",
     "v5code",
     "weights",
+    "pickle_contents",
     "tokenizer",
     "hygiene",
     "matrix",

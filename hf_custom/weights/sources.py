@@ -516,6 +516,29 @@ def clear_cache() -> None:
     _MMAP_CACHE.clear()
 
 
+def plain_tensors(path: Path) -> tuple[list[TensorRec], list[str]] | None:
+    """Torch-free: the tensors (names, dtypes, shapes; no data read) and the non-tensor
+    entries of the zip-format torch file ``path``, walked by the allow-list unpickler. None
+    when only torch could read it (the legacy format, a pickle that is not plain); a damaged
+    file raises as :func:`read_source` does.
+
+    Raises:
+        InputError: a storage record is missing or has the wrong size.
+        Refusal: the pickle needs globals torch's weights_only loader refuses.
+    """
+    try:
+        with zipfile.ZipFile(path):
+            pass
+    except (zipfile.BadZipFile, OSError):
+        return None
+    try:
+        return _read_zip_plain(path, 0, _zip_entries(path))
+    except Refused as e:
+        raise _refuse_walk(path, e) from None
+    except NotPlain:
+        return None
+
+
 def tensor_names(src: Path) -> list[str]:
     """The tensor names of the checkpoint at ``src``, exactly as :func:`read_source` (and so
     the converter) reads them, in source order; no tensor data is read."""
