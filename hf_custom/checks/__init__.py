@@ -33,6 +33,7 @@ CHECK_MODULES = (
     "config",
     "code",
     "v5code",
+    "v5model",
     "weights",
     "pickle_contents",
     "tokenizer",

@@ -14,6 +14,7 @@ from hf_custom.fixing.model import FileChange, FixPlan
 from hf_custom.fixing.repairs import COMPAT_MODULE, REPAIRS, FileState, FixContext
 from hf_custom.fixing.repairs_config import REGISTERED as _CONFIG_REPAIRS  # noqa: F401
 from hf_custom.fixing.repairs_model import REGISTERED as _MODEL_REPAIRS  # noqa: F401
+from hf_custom.fixing.repairs_model2 import REGISTERED as _MODEL2_REPAIRS  # noqa: F401
 
 COMPAT_SOURCE = Path(__file__).with_name("hf_custom_compat.py")
 

@@ -23,10 +23,12 @@ __all__ = [  # noqa: F822 (AutoModelForVision2Seq comes from __getattr__)
     "bloom_expand_mask",
     "bloom_make_causal_mask",
     "find_pruneable_heads_and_indices",
+    "generation_extract_past_from_model_output",
     "is_torch_fx_available",
     "is_torch_sdpa_available",
     "legacy_expand_mask",
     "legacy_make_causal_mask",
+    "loaded_from_checkpoint",
     "model_get_extended_attention_mask",
     "model_get_head_mask",
     "model_invert_attention_mask",
@@ -466,3 +468,38 @@ def model_get_head_mask(
         raise ValueError(f"head_mask.dim != 5, instead {head_mask.dim()}")
     head_mask = head_mask.to(dtype=self.dtype)
     return head_mask.unsqueeze(-1) if is_attention_chunked is True else head_mask
+
+
+# --- model-side v4 behaviour (HFC263, HFC264) ----------------------------------------------
+
+
+def loaded_from_checkpoint(module: Any) -> bool:
+    """True when ``from_pretrained`` loaded every parameter and persistent buffer of ``module``.
+
+    v4 ran ``_init_weights`` after loading only on modules with something left to initialise
+    (its children, parameters and persistent buffers not all loaded). v5 also runs it on
+    modules that keep a non-persistent buffer, so an ``_init_weights`` that loops over the
+    module's sub-parameters overwrites loaded weights. Returning early when this is True gives
+    v4's result; a model built from a config (nothing loaded) is initialised as before.
+    """
+    tensors = list(module.parameters())
+    for sub in module.modules():
+        skip = getattr(sub, "_non_persistent_buffers_set", ())
+        tensors += [b for n, b in sub._buffers.items() if b is not None and n not in skip]
+    return bool(tensors) and all(getattr(t, "_is_hf_initialized", False) for t in tensors)
+
+
+def generation_extract_past_from_model_output(
+    self: Any, outputs: Any, standardize_cache_format: bool = False
+) -> Any:
+    """transformers 4.41's ``GenerationMixin._extract_past_from_model_output`` (the cache of a
+    model output; removed in 4.44), bound as a method."""
+    past_key_values = None
+    for key in ("past_key_values", "mems", "past_buckets_states"):
+        if key in outputs:
+            past_key_values = outputs[key]
+            break
+    convert = getattr(self, "_convert_to_standard_cache", None)  # Bloom's, in 4.41
+    if standardize_cache_format and convert is not None:
+        past_key_values = convert(past_key_values, batch_size=outputs.logits.shape[0])
+    return past_key_values

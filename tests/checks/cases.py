@@ -486,6 +486,38 @@ CASES: dict[str, Case | CallCase] = {
             )
         },
     ),
+    "HFC263": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "class ToyPreTrainedModel(",
+                "class Attn(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                '        self.register_buffer("masked_bias", torch.tensor(-1e4), persistent=False)\n\n\n'
+                "class ToyPreTrainedModel(",
+            ).replace(
+                '    base_model_prefix = "model"\n',
+                '    base_model_prefix = "model"\n\n    def _init_weights(self, module):\n'
+                "        for name, p in module.named_parameters():\n"
+                '            if name == "c_proj.weight":\n                p.data.normal_()\n',
+            )
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                '    base_model_prefix = "model"\n',
+                '    base_model_prefix = "model"\n\n    def _init_weights(self, module):\n'
+                "        for name, p in module.named_parameters():\n"
+                '            if name == "c_proj.weight":\n                p.data.normal_()\n',
+            )
+        },
+    ),
+    "HFC264": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "        hidden = self.model(input_ids)",
+                "        past = self._extract_past_from_model_output(None)\n"
+                "        hidden = self.model(input_ids)",
+            )
+        },
+    ),
     # -- weights -------------------------------------------------------------------------------
     "HFC300": Case(
         fail={"training_args.bin": PICKLE_WITH_GLOBAL}, ok={"training_args.bin": PLAIN_PICKLE}

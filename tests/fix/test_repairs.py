@@ -13,6 +13,7 @@ from tests.checks.repo import CONFIG, CONFIGURATION, MODELING, write_repo
 
 from .test_repairs_config import CONFIG_CASES
 from .test_repairs_model import BROKEN as BUFFERS
+from .test_repairs_model2 import BROKEN as BY_NAME_INIT
 from .toy import BROKEN
 
 
@@ -56,8 +57,10 @@ CASES = {
 
 
 def test_every_repair_has_a_case() -> None:
-    assert set(CASES) | set(CONFIG_CASES) | {"HFC251", "HFC262"} == set(repair_rules())
+    special = {"HFC251", "HFC262", "HFC263", "HFC264"}
+    assert set(CASES) | set(CONFIG_CASES) | special == set(repair_rules())
     assert BUFFERS  # HFC251's and HFC262's cases: tests/fix/test_repairs_model.py
+    assert BY_NAME_INIT  # HFC263's and HFC264's: tests/fix/test_repairs_model2.py
 
 
 @pytest.mark.parametrize("rule", sorted(CASES))

@@ -640,4 +640,155 @@ TINYCHAT = Package(
     },
 )
 
-PACKAGES = (TINYDEC, TINYENC, TINYRNN, TINYMOE, TINYCHAT)
+# --- 6. GPT-2/Qwen-v1 style decoder: by-name c_proj init, masked_bias, own generate hook ------
+QWEN_MODELING = """\
+import math
+
+import torch
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers.modeling_outputs import BaseModelOutput, CausalLMOutputWithPast
+
+from .configuration_tinyqwen import TinyQwenConfig
+
+
+class OutProj(nn.Linear):
+    \"\"\"The residual projection (GPT-2's c_proj), initialised with a depth-scaled std.\"\"\"
+
+
+class Attention(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.c_attn = nn.Linear(config.hidden_size, 3 * config.hidden_size)
+        self.c_proj = OutProj(config.hidden_size, config.hidden_size, bias=False)
+        self.register_buffer("masked_bias", torch.tensor(-1e4), persistent=False)
+
+    def forward(self, x):
+        q, k, v = self.c_attn(x).chunk(3, dim=-1)
+        n = x.shape[1]
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+        causal = torch.ones(n, n, dtype=torch.bool, device=x.device).tril()
+        scores = torch.where(causal, scores, self.masked_bias.to(scores.dtype))
+        return self.c_proj(scores.softmax(-1) @ v)
+
+
+class Block(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.ln = nn.LayerNorm(config.hidden_size)
+        self.attn = Attention(config)
+
+    def forward(self, x):
+        return x + self.attn(self.ln(x))
+
+
+class TinyQwenPreTrainedModel(PreTrainedModel):
+    config_class = TinyQwenConfig
+    base_model_prefix = "transformer"
+
+    def _init_weights(self, module):
+        std = self.config.initializer_range
+        if isinstance(module, Attention):  # v5 leaves non-persistent buffers empty on load
+            module.masked_bias.fill_(-1e4)
+        if isinstance(module, OutProj):
+            module.weight.data.normal_(mean=0.0, std=std / math.sqrt(2 * self.config.num_hidden_layers))
+        elif isinstance(module, nn.Linear):
+            module.weight.data.normal_(mean=0.0, std=std)
+            if module.bias is not None:
+                module.bias.data.zero_()
+        elif isinstance(module, nn.Embedding):
+            module.weight.data.normal_(mean=0.0, std=std)
+
+
+class TinyQwenModel(TinyQwenPreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.wte = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.h = nn.ModuleList(Block(config) for _ in range(config.num_hidden_layers))
+        self.ln_f = nn.LayerNorm(config.hidden_size)
+        self.post_init()
+
+    def forward(self, input_ids=None, **kwargs):
+        x = self.wte(input_ids)
+        for block in self.h:
+            x = block(x)
+        return BaseModelOutput(last_hidden_state=self.ln_f(x))
+
+
+class TinyQwenLMHeadModel(TinyQwenPreTrainedModel, GenerationMixin):
+    def __init__(self, config):
+        super().__init__(config)
+        self.transformer = TinyQwenModel(config)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def forward(self, input_ids=None, attention_mask=None, **kwargs):
+        hidden = self.transformer(input_ids).last_hidden_state
+        return CausalLMOutputWithPast(logits=self.lm_head(hidden))
+
+    def _update_model_kwargs_for_generation(self, outputs, model_kwargs, **kwargs):
+        model_kwargs = super()._update_model_kwargs_for_generation(outputs, model_kwargs, **kwargs)
+        model_kwargs["past_key_values"] = outputs.get("past_key_values")
+        return model_kwargs
+"""
+TINYQWEN = Package(
+    name="tinyqwen",
+    style="GPT-2/Qwen-v1 decoder: _init_weights re-initialises c_proj.weight by name, a "
+    "masked_bias buffer, its own _update_model_kwargs_for_generation",
+    config_class="configuration_tinyqwen.TinyQwenConfig",
+    model_class="modeling_tinyqwen.TinyQwenLMHeadModel",
+    auto_map={
+        "AutoConfig": "configuration_tinyqwen.TinyQwenConfig",
+        "AutoModel": "modeling_tinyqwen.TinyQwenModel",
+        "AutoModelForCausalLM": "modeling_tinyqwen.TinyQwenLMHeadModel",
+    },
+    clean={
+        "configuration_tinyqwen.py": _config(
+            "tinyqwen",
+            "TinyQwenConfig",
+            {
+                "vocab_size": 16,
+                "hidden_size": 16,
+                "num_hidden_layers": 2,
+                "initializer_range": 0.02,
+            },
+        ),
+        "modeling_tinyqwen.py": QWEN_MODELING,
+    },
+    v4_edits={
+        "modeling_tinyqwen.py": [
+            (
+                "        if isinstance(module, Attention):  # v5 leaves non-persistent buffers empty on load\n"
+                "            module.masked_bias.fill_(-1e4)\n"
+                "        if isinstance(module, OutProj):\n"
+                "            module.weight.data.normal_(mean=0.0, std=std / math.sqrt(2 * self.config.num_hidden_layers))\n"
+                "        elif isinstance(module, nn.Linear):\n",
+                "        if isinstance(module, nn.Linear):\n",
+            ),
+            (
+                "            module.weight.data.normal_(mean=0.0, std=std)\n\n\n"
+                "class TinyQwenModel(",
+                "            module.weight.data.normal_(mean=0.0, std=std)\n"
+                "        for name, p in module.named_parameters():\n"
+                '            if name == "c_proj.weight":\n'
+                "                p.data.normal_(mean=0.0, std=std / math.sqrt(2 * self.config.num_hidden_layers))\n\n\n"
+                "class TinyQwenModel(",
+            ),
+            (
+                'outputs.get("past_key_values")',
+                "self._extract_past_from_model_output(\n            outputs, standardize_cache_format=False\n        )",
+            ),
+            ("(TinyQwenPreTrainedModel, GenerationMixin)", "(TinyQwenPreTrainedModel)"),
+            (
+                "from transformers import GenerationMixin, PreTrainedModel",
+                "from transformers import PreTrainedModel",
+            ),
+            (
+                "        self.ln_f = nn.LayerNorm(config.hidden_size)\n        self.post_init()\n",
+                "        self.ln_f = nn.LayerNorm(config.hidden_size)\n",
+            ),
+        ],
+    },
+)
+
+PACKAGES = (TINYDEC, TINYENC, TINYRNN, TINYMOE, TINYCHAT, TINYQWEN)

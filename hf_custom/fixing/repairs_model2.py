@@ -1,0 +1,165 @@
+"""Model-side repairs of v4-era code (registered like ``repairs.py``).
+
+- HFC263: an ``_init_weights`` that loops over its module's sub-parameters, which v5 calls on
+  modules whose weights were all loaded: it returns early on such modules, as v4 never called it.
+- HFC264: private GenerationMixin methods that transformers removed, restored as methods of the
+  package's root model classes when ``hf_custom_compat`` has v4's behaviour for them.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from hf_custom.fixing.edits import Edit
+from hf_custom.fixing.repairs import (
+    COMPAT_MODULE,
+    FixContext,
+    _add_import,
+    _class_node,
+    _file_of,
+    repair,
+)
+from hf_custom.fixing.repairs_model import MARK, _roots
+
+LOADED = "loaded_from_checkpoint"
+RESTORE = "restore_non_persistent_buffers"
+
+
+def _is_restore(stmt: ast.stmt) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Name)
+        and stmt.value.func.id == RESTORE
+    )
+
+
+@repair("HFC263")
+def skip_loaded_modules(ctx: FixContext) -> None:
+    from hf_custom.checks.v5model import init_walks
+
+    for walk in init_walks(ctx.pkg, {p: f.tree for p, f in ctx.files.items()}):
+        fs = ctx.files[walk.path]
+        body = list(walk.fn.body)
+        if body[0].lineno == walk.fn.lineno:
+            ctx.cannot("HFC263", fs.path, walk.fn.lineno, "_init_weights' body is on its def line")
+            continue
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]
+        while body and _is_restore(body[0]):  # buffers are recomputed first (HFC262)
+            body = body[1:]
+        if not body:
+            continue
+        at = fs.src.line_start(body[0].lineno)
+        ind, nl = fs.src.indent(body[0].lineno), fs.src.newline
+        text = (
+            ind
+            + f"if {LOADED}({walk.param}):  # v5 calls this on loaded modules {MARK}".encode()
+            + nl
+            + ind
+            + b"    return"
+            + nl
+        )
+        edits = [Edit(at, at, text)]
+        imp = _add_import(ctx, fs, f"from .{COMPAT_MODULE} import {LOADED}")
+        if imp is not None:
+            edits.append(imp)
+        ctx.needs_compat = True
+        ctx.repaired(
+            "HFC263",
+            fs,
+            walk.fn.lineno,
+            f"{walk.cls.name}._init_weights returns early on modules whose weights were all "
+            "loaded (v4's behaviour)",
+            *edits,
+        )
+
+
+def _method_text(name: str, helper: str, indent: bytes, nl: bytes) -> bytes:
+    lines = [
+        "",
+        f"def {name}(self, *args, **kwargs):  # removed from GenerationMixin {MARK}",
+        f'    own = getattr(super(), "{name}", None)  # a transformers that still has it',
+        f"    return own(*args, **kwargs) if own else {helper}(self, *args, **kwargs)",
+    ]
+    return b"".join((indent + line.encode() if line else b"") + nl for line in lines)
+
+
+# removed GenerationMixin method -> the compat function standing in for it
+GENERATION_HELPERS = {
+    "_extract_past_from_model_output": "generation_extract_past_from_model_output",
+}
+
+
+def _unpacked_calls(ctx: FixContext, name: str) -> list[tuple[str, int]]:
+    """Calls of ``self.<name>`` unpacked into two names (4.42-4.43's (cache_name, cache))."""
+    out = []
+    for path, fs in sorted(ctx.files.items()):
+        for node in ast.walk(fs.tree):
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.targets[0], ast.Tuple)
+                and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Attribute)
+                and node.value.func.attr == name
+            ):
+                out.append((path, node.lineno))
+    return out
+
+
+@repair("HFC264")
+def removed_generation_methods(ctx: FixContext) -> None:
+    from hf_custom.checks.v5model import removed_generation_calls
+
+    called: dict[str, tuple[str, int]] = {}
+    for path, name, line in removed_generation_calls(ctx.pkg, ctx.probe):
+        called.setdefault(name, (path, line))
+    roots = [
+        c
+        for c in _roots(ctx)
+        if not any(a in ctx.pkg.model_classes() and a is not c for a in ctx.pkg.ancestors(c))
+    ]
+    for name, (path, line) in sorted(called.items()):
+        helper = GENERATION_HELPERS.get(name)
+        unpacked = _unpacked_calls(ctx, name)
+        if helper is None or not roots or unpacked:
+            why = (
+                "no equivalent in v5's generation loop: port the code to it by hand"
+                if helper is None
+                else (
+                    "its result is unpacked as transformers 4.42-4.43 returned it: read "
+                    "outputs.past_key_values by hand"
+                    if unpacked
+                    else "no PreTrainedModel class of the package to add it to"
+                )
+            )
+            ctx.cannot("HFC264", path, line, f"self.{name}(): {why}")
+            continue
+        for cls in roots:
+            fs = _file_of(ctx, cls)
+            node = _class_node(fs, cls) if fs else None
+            if fs is None or node is None or node.body[0].lineno == node.lineno:
+                ctx.cannot("HFC264", path, line, f"{cls.name}'s body is on its class line")
+                continue
+            last = node.body[-1]
+            at = fs.src.line_end(last.end_lineno or last.lineno)
+            nl = fs.src.newline
+            prefix = b"" if fs.src.data[:at].endswith((b"\n", b"\r")) else nl
+            text = _method_text(name, helper, fs.src.indent(node.body[0].lineno), nl)
+            edits = [Edit(at, at, prefix + text)]
+            imp = _add_import(ctx, fs, f"from .{COMPAT_MODULE} import {helper}")
+            if imp is not None:
+                edits.append(imp)
+            ctx.needs_compat = True
+            ctx.repaired(
+                "HFC264",
+                fs,
+                cls.line,
+                f"{cls.name}.{name}() restored (transformers 4.41's behaviour from "
+                f"{COMPAT_MODULE}.py)",
+                *edits,
+            )
+
+
+# engine.py imports this module, which registers its repairs
+REGISTERED = ("HFC263", "HFC264")

@@ -1,0 +1,87 @@
+"""Rules HFC263-HFC264: model-side v5 breaks of v4-era code that ``hf-custom fix`` repairs.
+
+Found by :mod:`hf_custom.checks.v5model`; repaired by :mod:`hf_custom.fixing.repairs_model2`.
+"""
+
+from __future__ import annotations
+
+from hf_custom.findings import Rule, Severity, define
+
+define(
+    Rule(
+        id="HFC263",
+        name="init-weights-overwrites-loaded",
+        severity=Severity.ERROR,
+        summary="_init_weights re-initialises a module's sub-parameters by name, which transformers v5 runs on loaded modules.",
+        fix="skip modules whose tensors were all loaded in _init_weights (`hf-custom fix` does it)",
+        explanation="""\
+## What it does
+Flags a `_init_weights(self, module)` of the package's `PreTrainedModel` that walks the
+module's descendants (`module.named_parameters()`, `module.parameters()`, `module.modules()`,
+`module.named_modules()`, `module.children()`) when a module of the package registers a
+non-persistent buffer (`register_buffer(..., persistent=False)`).
+
+## Why is this bad?
+After loading, transformers v4 called `_init_weights` only on modules that still had a tensor
+to initialise (a parameter or persistent buffer missing from the checkpoint). For custom code,
+v5 decides module by module on the module's own tensors and counts non-persistent buffers too,
+which a checkpoint never holds: it calls `_init_weights` on an attention module whose weights
+were all loaded because it keeps a `masked_bias` or rotary buffer. A by-name loop there (the
+GPT-2 style `c_proj.weight` scaling) overwrites loaded weights with random values. Nothing is
+reported missing; the outputs are silently wrong (verification reports HFC508).
+
+## Example
+```python
+def _init_weights(self, module):
+    ...
+    for name, p in module.named_parameters():
+        if name == "c_proj.weight":
+            p.data.normal_(mean=0.0, std=0.02 / math.sqrt(2 * self.config.n_layer))
+```
+
+## How to fix
+Return early when every parameter and persistent buffer of the module was loaded, as v4 did:
+`if loaded_from_checkpoint(module): return` (`hf-custom fix` adds it with a helper in
+`hf_custom_compat.py`, after any `restore_non_persistent_buffers(module)`). A model built from
+a config (nothing loaded) is initialised as before.
+""",
+    )
+)
+
+define(
+    Rule(
+        id="HFC264",
+        name="generation-method-removed",
+        severity=Severity.ERROR,
+        summary="The code calls a private GenerationMixin method that the installed transformers no longer has.",
+        fix="stop calling the method (see the explanation); `hf-custom fix` restores those it can",
+        explanation="""\
+## What it does
+Flags calls on `self` of private `GenerationMixin` methods that transformers removed
+(`_extract_past_from_model_output`, `_get_logits_warper`, `_get_cache`,
+`_get_initial_cache_position`, `_prepare_encoder_decoder_kwargs_for_generation`, ...) when the
+package does not define the method and the installed transformers' `GenerationMixin` (or,
+without it, the known removals) does not have it.
+
+## Why is this bad?
+Custom chat models override `_update_model_kwargs_for_generation` or write their own sampling
+loop with these helpers. The model loads and its forward works; `generate()` fails with
+`AttributeError` on its first step.
+
+## Example
+```python
+def _update_model_kwargs_for_generation(self, outputs, model_kwargs, **kwargs):
+    model_kwargs["past_key_values"] = self._extract_past_from_model_output(
+        outputs, standardize_cache_format=False
+    )
+```
+
+## How to fix
+Read `outputs.past_key_values` directly. `hf-custom fix` restores
+`_extract_past_from_model_output` as a method of the model with transformers 4.41's behaviour
+(the cache from `past_key_values`, `mems` or `past_buckets_states`; `_convert_to_standard_cache`
+when asked to standardise) from `hf_custom_compat.py`; the other methods have no equivalent in
+v5's generation loop and are named for a port by hand.
+""",
+    )
+)
