@@ -114,6 +114,8 @@ class ClassInfo:
     decorators: tuple[str, ...] = ()
     init_params: tuple[str, ...] = ()  # parameters of __init__ (without self, * and **)
     init_has_kwargs: bool = False
+    # plain names called anywhere in the class body (``Block(config)``: layers it builds)
+    called_names: frozenset[str] = frozenset()
 
     @property
     def is_dataclass_like(self) -> bool:
@@ -353,6 +355,11 @@ def _class_info(
         decorators=tuple(d for d in (_dotted(x) for x in node.decorator_list) if d),
         init_params=init_params,
         init_has_kwargs=init_kwargs,
+        called_names=frozenset(
+            n.func.id
+            for n in ast.walk(node)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id != node.name
+        ),
     )
 
 
@@ -592,6 +599,12 @@ class CodePackage:
 
     def tokenizer_classes(self) -> list[ClassInfo]:
         return [c for c in self.classes() if self.is_tokenizer_class(c)]
+
+    def built_as_layers(self) -> set[str]:
+        """Model classes another class of the package calls (builds as a layer or submodule,
+        e.g. a ``PreTrainedModel`` block inside an encoder's ``nn.ModuleList``)."""
+        models = {c.name for c in self.model_classes()}
+        return {n for c in self.classes() for n in c.called_names if n in models}
 
     def is_tokenizer_only(self) -> bool:
         """Tokenizer code and nothing else: no config or model class (AutoTokenizer reads

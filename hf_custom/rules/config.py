@@ -169,7 +169,9 @@ define(
 ## What it does
 Maps every model class to an AutoModel* class by transformers' naming conventions and reports
 the classes whose name fits several (`XForConditionalGeneration`: Seq2SeqLM, ImageTextToText,
-...) or two classes competing for the same AutoClass.
+...) or two classes competing for the same AutoClass. A model class that another class of
+the package builds as a layer (a `PreTrainedModel` block inside an encoder) is not loaded alone
+and is not reported.
 
 ## Why is this bad?
 A wrong guess registers the class under an AutoClass whose pipelines and generation setup do

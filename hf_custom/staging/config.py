@@ -464,6 +464,7 @@ def _auto_map(
 
     overridden = {code.find_class(n).name for n in overrides if code.find_class(n)}  # type: ignore[union-attr]
     authored = {str(v).rpartition(".")[2] for v in auto_map.values() if isinstance(v, str) and v}
+    layers = code.built_as_layers()
     for cls in _registrable(code, config_cls):
         if cls.name in overridden or cls.name in dropped:
             continue
@@ -506,7 +507,9 @@ def _auto_map(
                     fix=f"add --auto-class {cls.name}={candidates[0]} (or another of them)",
                 )
             )
-        elif cls.name not in authored:  # a class the author registered needs no convention
+        elif cls.name not in authored and cls.name not in layers:
+            # a class the author registered needs no convention; a layer that another class of
+            # the package builds (a PreTrainedModel block inside an encoder) is not loaded alone
             findings.append(
                 finding(
                     "HFC106",
