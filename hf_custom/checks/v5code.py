@@ -1,4 +1,4 @@
-"""Checks for v5 breaks repaired by ``hf-custom fix`` (HFC257-HFC260): pure ast, never run."""
+"""Checks for v5 breaks repaired by ``hf-custom fix`` (HFC257-HFC262, HFC700): pure ast, never run."""
 
 from __future__ import annotations
 
@@ -71,6 +71,52 @@ def rope_type_reads(tree: ast.AST) -> list[RopeRead]:
     return sorted(out, key=lambda r: (r.line, r.node.col_offset))
 
 
+@dataclass(frozen=True)
+class RopeNoneTest:
+    line: int
+    owner: ast.expr  # the ``X.rope_scaling`` expression
+    node: ast.Compare  # ``X.rope_scaling is None`` / ``is not None``
+    negated: bool  # ``is not None``
+
+
+def _reads_default_rope_type(node: ast.AST) -> bool:
+    """``X.rope_scaling.get("rope_type") == "default"`` (our repair's second test)."""
+    return (
+        isinstance(node, ast.Compare)
+        and isinstance(node.left, ast.Call)
+        and isinstance(node.left.func, ast.Attribute)
+        and node.left.func.attr == "get"
+        and bool(node.left.args)
+        and isinstance(node.left.args[0], ast.Constant)
+        and node.left.args[0].value == "rope_type"
+    )
+
+
+def rope_none_tests(tree: ast.AST) -> list[RopeNoneTest]:
+    """``X.rope_scaling is None`` / ``is not None`` tests of a config's attribute (not of a local
+    or parameter named rope_scaling: that is the caller's value, which v5 does not touch), unless
+    already joined with a ``.get("rope_type") == "default"`` test."""
+    done: set[int] = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.BoolOp) and any(_reads_default_rope_type(v) for v in n.values):
+            done.update(id(v) for v in n.values)
+    out = []
+    for n in ast.walk(tree):
+        if not (
+            isinstance(n, ast.Compare)
+            and id(n) not in done
+            and len(n.ops) == 1
+            and isinstance(n.ops[0], (ast.Is, ast.IsNot))
+            and isinstance(n.comparators[0], ast.Constant)
+            and n.comparators[0].value is None
+            and isinstance(n.left, ast.Attribute)
+            and _is_rope(n.left)
+        ):
+            continue
+        out.append(RopeNoneTest(n.lineno, n.left, n, isinstance(n.ops[0], ast.IsNot)))
+    return sorted(out, key=lambda r: (r.line, r.node.col_offset))
+
+
 def pad_overrides(tree: ast.AST) -> list[tuple[str, ast.FunctionDef]]:
     """(class name, def) of ``_pad`` methods accepting neither padding_side nor **kwargs."""
     out = []
@@ -109,6 +155,21 @@ def rope_type(ctx: Context) -> Iterator[Finding]:
                 'reads rope_scaling["type"]; transformers v5 names the key "rope_type"',
                 path=path,
                 line=r.line,
+            )
+
+
+@register("code.v5-rope-scaling-none", rules=("HFC700",))
+def rope_scaling_none(ctx: Context) -> Iterator[Finding]:
+    """``config.rope_scaling is None`` tests that v5's standardised rope_parameters flip."""
+    for path, tree in _trees(ctx):
+        for t in rope_none_tests(tree):
+            op = "is not None" if t.negated else "is None"
+            yield finding(
+                "HFC700",
+                f"tests rope_scaling {op}; transformers v5 fills "
+                '{"rope_type": "default", ...} for a config without RoPE scaling',
+                path=path,
+                line=t.line,
             )
 
 

@@ -612,6 +612,35 @@ def rope_type_reads(ctx: FixContext) -> None:
             )
 
 
+# --- HFC700: rope_scaling is None -> also v5's {"rope_type": "default"} ----------------------
+
+
+@repair("HFC700")
+def rope_scaling_none(ctx: FixContext) -> None:
+    from hf_custom.checks.v5code import rope_none_tests
+
+    for path, fs in sorted(ctx.files.items()):
+        for test in rope_none_tests(fs.tree):
+            s, e = _span(fs, test.owner)
+            owner = fs.src.data[s:e].decode()
+            if "\n" in owner or "(" in owner:
+                ctx.cannot("HFC700", path, test.line, "the rope_scaling expression is not simple")
+                continue
+            if test.negated:
+                new = f'({owner} is not None and {owner}.get("rope_type") != "default")'
+            else:
+                new = f'({owner} is None or {owner}.get("rope_type") == "default")'
+            start, end = _span(fs, test.node)
+            ctx.repaired(
+                "HFC700",
+                fs,
+                test.line,
+                f"{owner} {'is not None' if test.negated else 'is None'} also treats v5's "
+                '{"rope_type": "default"} as no scaling',
+                Edit(start, end, new.encode()),
+            )
+
+
 # --- HFC258: tokenizer _pad(..., padding_side=None) ------------------------------------------
 
 

@@ -32,8 +32,7 @@ scaling_type = config.rope_scaling["type"]
 ## How to fix
 Read both keys, the v4 one first:
 `config.rope_scaling.get("type", config.rope_scaling.get("rope_type"))`. `hf-custom fix` rewrites
-the read that way. Code branching on `rope_scaling is None` must be reviewed by hand: v5 no longer
-leaves it None.
+the read that way. Code branching on `rope_scaling is None` is HFC700.
 """,
     )
 )
@@ -210,6 +209,41 @@ fix` decorates the class with `hf_custom_compat.remember_init_args` (each instan
 constructor arguments) and calls `restore_non_persistent_buffers(module)` from `_init_weights`,
 which builds the module again on the CPU and copies its non-persistent buffers (v4: the same
 values as before).
+""",
+    )
+)
+
+define(
+    Rule(
+        id="HFC700",
+        name="rope-scaling-none-test",
+        severity=Severity.WARNING,
+        summary="The code tests `config.rope_scaling is None`, which transformers v5 never leaves None.",
+        fix='also treat `rope_scaling.get("rope_type") == "default"` as no scaling (`hf-custom fix` does it)',
+        explanation="""\
+## What it does
+Flags `X.rope_scaling is None` and `X.rope_scaling is not None` tests of a config attribute
+(`self.config.rope_scaling`, `config.rope_scaling`, `self.rope_scaling` in the config class).
+
+## Why is this bad?
+transformers v5 standardises RoPE settings: a config saved or built without `rope_scaling` gets
+`{"rope_theta": ..., "rope_type": "default"}` there. v4-era code then takes its scaling branch
+for a model that has none: `KeyError: 'factor'` (DeepSeek-V2) or `ValueError: Unknown RoPE
+scaling type default` (MiniCPM) while building the model, or a wrong rotary embedding.
+
+## Example
+```python
+if self.config.rope_scaling is None:
+    self.rotary_emb = RotaryEmbedding(self.head_dim, base=self.rope_theta)
+else:
+    scaling_factor = self.config.rope_scaling["factor"]
+```
+
+## How to fix
+Treat v5's default entry as "no scaling":
+`(self.config.rope_scaling is None or self.config.rope_scaling.get("rope_type") == "default")`
+(and the negation for `is not None`). Under v4 the value stays None or the author's dict, so
+the test means what it did. `hf-custom fix` rewrites the test that way.
 """,
     )
 )

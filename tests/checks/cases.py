@@ -412,6 +412,25 @@ CASES: dict[str, Case | CallCase] = {
             )
         },
     ),
+    "HFC700": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "        hidden = self.model(input_ids)",
+                "        if self.config.rope_scaling is not None:\n"
+                '            factor = self.config.rope_scaling["factor"]\n'
+                "        hidden = self.model(input_ids)",
+            )
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                "        hidden = self.model(input_ids)",
+                "        rope_scaling = kwargs.get('rope_scaling')\n"
+                "        if rope_scaling is not None:  # the caller's value: v5 leaves it\n"
+                "            pass\n"
+                "        hidden = self.model(input_ids)",
+            )
+        },
+    ),
     "HFC258": Case(
         fail={
             "modeling_toy.py": MODELING + "\n\nclass ToyTokenizer(PreTrainedTokenizer):\n"

@@ -42,6 +42,14 @@ CASES = {
         '        factor = config.rope_scaling.get("type", "x")\n'
         "        hidden = self.model(input_ids).last_hidden_state\n",
     ),
+    "HFC700": (
+        "        hidden = self.model(input_ids).last_hidden_state\n",
+        "        if self.config.rope_scaling is None:  # no scaling\n"
+        "            factor = 1.0\n"
+        "        elif self.config.rope_scaling is not None and input_ids is not None:\n"
+        '            factor = self.config.rope_scaling["factor"]\n'
+        "        hidden = self.model(input_ids).last_hidden_state\n",
+    ),
     "HFC258": (
         "class ToyForCausalLM(",
         "class ToyTokenizer(PreTrainedTokenizer):\n"

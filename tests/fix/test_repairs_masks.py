@@ -140,3 +140,41 @@ def test_legacy_causal_mask_takes_the_early_signature() -> None:
     assert new[0, 0].tolist() == [[0, 0, 0, lo], [0, 0, 0, 0]]
     pad = compat.legacy_expand_mask(torch.tensor([[1, 0]]), torch.float16, 3)
     assert pad.shape == (1, 1, 3, 2) and pad[0, 0, 0].tolist() == [0, lo]
+
+
+def test_rope_scaling_none_tests_keep_their_v4_meaning_under_v5() -> None:
+    text = MODELING.replace(
+        "        hidden = self.model(input_ids).last_hidden_state\n",
+        "        if self.config.rope_scaling is None:\n            factor = 1.0\n"
+        '        else:\n            factor = self.config.rope_scaling["factor"]\n'
+        "        hidden = self.model(input_ids).last_hidden_state\n",
+    )
+    plan = plan_fixes(_files(text), config=CONFIG, rules={"HFC700"})
+    out = {c.path: c.after for c in plan.changes}["modeling_toy.py"].decode()
+    test = (
+        '(self.config.rope_scaling is None or self.config.rope_scaling.get("rope_type") == '
+        '"default")'
+    )
+    assert f"        if {test}:\n" in out
+    import transformers
+
+    class Cfg(transformers.PretrainedConfig):
+        model_type = "hfc-rope-none"
+
+        def __init__(self, rope_scaling=None, rope_theta=10000.0, **kwargs):
+            self.rope_scaling = rope_scaling
+            self.rope_theta = rope_theta
+            super().__init__(**kwargs)
+
+    class Holder:
+        def __init__(self, config):
+            self.config = config
+
+    for config, takes_none_branch in (
+        (Cfg(), True),  # v5 fills {"rope_type": "default", ...}: still "no scaling"
+        (Cfg(rope_scaling={"type": "linear", "factor": 2.0}), False),
+    ):
+        self = Holder(config)
+        assert eval(test, {"self": self}) is takes_none_branch
+        negated = test.replace("is None or", "is not None and").replace("==", "!=")
+        assert eval(negated, {"self": self}) is not takes_none_branch
