@@ -214,16 +214,25 @@ define(
         fix="look for code that re-initialises or overwrites weights after loading (_init_weights, tie_weights, __init__)",
         explanation="""\
 ## What it does
-Compares every loaded parameter and buffer bitwise with the staged file.
+Compares every loaded parameter and buffer bitwise with the staged file. When tensors differ,
+it replays the model's own `_init_weights` on the modules transformers calls it on after
+loading (those holding a tensor the file lacks: a missing parameter, a non-persistent buffer),
+from the module owning each tensor up to a few ancestors, and names the `_init_weights` (file
+and line), the tensors it overwrites and the module it was called on.
 
 ## Why is this bad?
 The model loads without a warning but computes with other weights than the ones published.
 
 ## Example
-`_init_weights` is overridden and re-randomises every Linear, including loaded ones.
+Qwen v1's `_init_weights` ends with
+`for name, p in module.named_parameters(): if name == "c_proj.weight": p.data.normal_(...)`:
+called on an attention module that holds a non-persistent buffer, it re-randomises that
+module's loaded `c_proj.weight`.
 
 ## How to fix
-Only initialise weights in `_init_weights`, which transformers calls for missing ones.
+Make `_init_weights` initialise only the module it is given, through
+`transformers.initialization` (`init.normal_`, `init.zeros_`), which skips loaded tensors; do
+not reach into submodules' parameters by name.
 """,
         needs="load",
     )

@@ -28,6 +28,7 @@ from child_diagnose import (
     nested_auto_refusal,
     report_nested_auto,
 )
+from child_init import init_weights_cause
 from child_inputs import (
     MAIN_INPUTS,
     build_inputs,
@@ -371,10 +372,21 @@ def compare_weights(
             differ.append(key)
 
     if differ:
+        cause = init_weights_cause(
+            model,
+            differ,
+            present=lambda k: _lookup(tensors, k, prefix) is not None or k in tied,
+            lookup=lambda k: _lookup(tensors, k, prefix),
+        )
         rep.finding(
             "HFC508",
             f"{cls_name}: {len(differ)} loaded tensor(s) differ from the weights file: "
-            f"{_few(differ)}",
+            f"{_few(differ)}" + (f"; {cause}" if cause else ""),
+            path=_class_location(cls_name)[0] if cause else "",
+            fix="make _init_weights initialise only the module it is given, through "
+            "transformers.initialization (init.normal_, init.zeros_: they skip loaded tensors)"
+            if cause
+            else None,
         )
         failed = True
     lost = _backbone_not_loaded(rep, model, initialised, tensors, cls_name=cls_name)

@@ -33,6 +33,7 @@ CHILD_FILES = (
     "child.py",
     "child_cause.py",
     "child_diagnose.py",
+    "child_init.py",
     "child_inputs.py",
     "child_model.py",
     "child_tokenizer.py",
