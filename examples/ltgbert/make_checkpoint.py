@@ -119,6 +119,13 @@ def write_checkpoint(
     torch.save(torch.nn.DataParallel(model.model).state_dict(), out / "pytorch_model.bin")
 
     tokenizer.save_pretrained(out)
+    # transformers v5 names the class TokenizersBackend, which v4 does not know; both resolve
+    # PreTrainedTokenizerFast (what v4 wrote), so the folder loads on either line
+    tok_config = json.loads((out / "tokenizer_config.json").read_text(encoding="utf-8"))
+    if tok_config.get("tokenizer_class") == "TokenizersBackend":
+        tok_config["tokenizer_class"] = "PreTrainedTokenizerFast"
+        text = json.dumps(tok_config, indent=2, sort_keys=True) + "\n"
+        (out / "tokenizer_config.json").write_text(text, encoding="utf-8")
     special = out / "special_tokens_map.json"
     if special.exists():
         special.rename(out / "special_token_map.json")

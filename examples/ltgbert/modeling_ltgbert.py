@@ -13,7 +13,11 @@ from typing import Any
 import torch
 from torch import nn
 from transformers import PreTrainedModel
-from transformers import initialization as init
+
+try:  # v5: initialisers that leave tensors loaded from the checkpoint alone
+    from transformers import initialization as init
+except ImportError:  # transformers v4 (4.57): it only initialises what the checkpoint lacks
+    from torch.nn import init
 from transformers.modeling_outputs import (
     BaseModelOutput,
     MaskedLMOutput,
@@ -34,6 +38,15 @@ class LtgbertPreTrainedModel(PreTrainedModel):
     _tied_weights_keys = {  # noqa: RUF012 (transformers reads it as a class attribute)
         "model.classifier.decoder.weight": "model.embedding.word_embedding.weight"
     }
+
+    # Every class holds the whole research module, so every class has both embeddings;
+    # transformers v4 ties the decoder to the word embeddings through these two methods (v5
+    # through _tied_weights_keys).
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.embedding.word_embedding
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.model.classifier.decoder
 
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)
@@ -67,9 +80,6 @@ class LtgbertModel(LtgbertPreTrainedModel):
         self.model = _new_research_module(config)
         self.post_init()
 
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.embedding.word_embedding
-
     def forward(
         self,
         input_ids: torch.Tensor,
@@ -86,12 +96,6 @@ class LtgbertForMaskedLM(LtgbertPreTrainedModel):
         super().__init__(config)
         self.model = _new_research_module(config)
         self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.embedding.word_embedding
-
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.model.classifier.decoder
 
     def forward(
         self,

@@ -4,6 +4,10 @@ Written the way transformers v5 expects custom code to be: ``post_init()`` in ev
 ``_tied_weights_keys`` as a dict with ``tie_word_embeddings`` set in the config, ``GenerationMixin``
 inherited explicitly by the causal-LM class, and the cache passed as ``cache`` (a ``Cache`` object,
 ``DynamicCache`` by default) and returned in the output.
+
+It also loads and generates under transformers 4.57: there the cache argument and output field
+are called ``past_key_values``. The forwards accept both names and the outputs use the field the
+installed transformers has (``_CACHE``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
 
 from .configuration_tinylm import TinyLMConfig
+
+# The output field holding the cache: "cache" in transformers v5, "past_key_values" in v4.
+_CACHE = "cache" if "cache" in BaseModelOutputWithPast.__dataclass_fields__ else "past_key_values"
 
 
 class TinyLMAttention(nn.Module):
@@ -104,8 +111,10 @@ class TinyLMModel(TinyLMPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
         return_dict: bool | None = None,
+        past_key_values: Cache | None = None,  # the v4 name of ``cache``
         **kwargs: Any,
     ) -> BaseModelOutputWithPast | tuple[Any, ...]:
+        cache = cache if cache is not None else past_key_values
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("pass exactly one of input_ids and inputs_embeds")
         if inputs_embeds is None:
@@ -124,7 +133,7 @@ class TinyLMModel(TinyLMPreTrainedModel):
         hidden = inputs_embeds + self.embed_positions(position_ids)
         for layer in self.layers:
             hidden = layer(hidden, attention_mask, cache)
-        output = BaseModelOutputWithPast(last_hidden_state=self.norm(hidden), cache=cache)
+        output = BaseModelOutputWithPast(last_hidden_state=self.norm(hidden), **{_CACHE: cache})
         return output if return_dict is not False else output.to_tuple()
 
 
@@ -159,13 +168,14 @@ class TinyLMForCausalLM(TinyLMPreTrainedModel, GenerationMixin):
         labels: torch.Tensor | None = None,
         use_cache: bool | None = None,
         return_dict: bool | None = None,
+        past_key_values: Cache | None = None,  # the v4 name of ``cache``
         **kwargs: Any,
     ) -> CausalLMOutputWithPast | tuple[Any, ...]:
         outputs = self.model(
             input_ids=input_ids,
             attention_mask=attention_mask,
             position_ids=position_ids,
-            cache=cache,
+            cache=cache if cache is not None else past_key_values,
             inputs_embeds=inputs_embeds,
             use_cache=use_cache,
         )
@@ -177,5 +187,7 @@ class TinyLMForCausalLM(TinyLMPreTrainedModel, GenerationMixin):
                 labels[:, 1:].reshape(-1),
                 ignore_index=-100,
             )
-        output = CausalLMOutputWithPast(loss=loss, logits=logits, cache=outputs.cache)
+        output = CausalLMOutputWithPast(
+            loss=loss, logits=logits, **{_CACHE: getattr(outputs, _CACHE)}
+        )
         return output if return_dict is not False else output.to_tuple()
