@@ -1,4 +1,4 @@
-"""Checks for model-side v5 breaks repaired by ``hf-custom fix`` (HFC263-HFC264): pure ast."""
+"""Checks for model-side v5 breaks repaired by ``hf-custom fix`` (HFC263-HFC265): pure ast."""
 
 from __future__ import annotations
 
@@ -164,4 +164,187 @@ def generation_methods(ctx: Context) -> Iterator[Finding]:
             f"calls self.{name}(), which GenerationMixin no longer has ({ctx.probe.source})",
             path=path,
             line=line,
+        )
+
+
+# --- HFC265: tokenizer attributes set after super().__init__() -------------------------------
+
+# What the base tokenizer's __init__ calls (transformers >= 4.34: _add_tokens -> get_vocab ...).
+INIT_CALLED = frozenset(
+    {
+        "get_vocab",
+        "vocab_size",
+        "__len__",
+        "_add_tokens",
+        "_convert_token_to_id",
+        "_convert_id_to_token",
+        "_tokenize",
+        "convert_tokens_to_ids",
+        "get_added_vocab",
+        "_update_trie",
+    }
+)
+# Attributes the base tokenizers' __init__ sets (4.57 and 5.24): never moved before it.
+TOKENIZER_BASE_ATTRS = frozenset(
+    {
+        "SPECIAL_TOKENS_ATTRIBUTES",
+        "backend",
+        "chat_template",
+        "clean_up_tokenization_spaces",
+        "deprecation_warnings",
+        "extra_special_tokens",
+        "files_loaded",
+        "init_inputs",
+        "init_kwargs",
+        "model_input_names",
+        "model_max_length",
+        "name_or_path",
+        "padding_side",
+        "split_special_tokens",
+        "tokens_trie",
+        "total_vocab_size",
+        "truncation_side",
+        "verbose",
+    }
+)
+
+
+@dataclass(frozen=True)
+class LateAttrs:
+    path: str
+    cls: ast.ClassDef
+    init: ast.FunctionDef
+    call: ast.stmt  # the super().__init__(...) statement
+    needed: tuple[str, ...]  # attributes set after it that the base __init__ reaches
+    movable: tuple[ast.stmt, ...]  # the statements right after it that can go before it
+
+
+def _self_attr(node: ast.AST) -> str | None:
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    ):
+        return node.attr
+    return None
+
+
+def _is_super_init(stmt: ast.stmt) -> bool:
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return False
+    f = stmt.value.func
+    if not (isinstance(f, ast.Attribute) and f.attr == "__init__"):
+        return False
+    inner = f.value
+    return (
+        isinstance(inner, ast.Call)
+        and isinstance(inner.func, ast.Name)
+        and inner.func.id == "super"
+    ) or (isinstance(inner, ast.Name) and inner.id.endswith("Tokenizer"))
+
+
+def _reads(node: ast.AST) -> set[str]:
+    return {a for n in ast.walk(node) if (a := _self_attr(n)) is not None}
+
+
+def _reached(cls: ast.ClassDef) -> set[str]:
+    """self attributes read by the methods the base __init__ calls (and what they call)."""
+    methods = {
+        m.name: m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    todo = [n for n in INIT_CALLED if n in methods]
+    seen: set[str] = set()
+    attrs: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for attr in _reads(methods[name]):
+            if attr in methods:
+                todo.append(attr)
+            else:
+                attrs.add(attr)
+    return attrs
+
+
+def _movable_run(
+    body: list[ast.stmt], start: int, methods: set[str], call: ast.stmt
+) -> tuple[ast.stmt, ...]:
+    """The statements from ``body[start]`` on that read nothing super().__init__ sets."""
+    known: set[str] = set()
+    run: list[ast.stmt] = []
+    for stmt in body[start:]:
+        if not isinstance(stmt, ast.Assign):
+            break
+        targets = [_self_attr(t) for t in stmt.targets]
+        if any(t is None or t in TOKENIZER_BASE_ATTRS or t in methods for t in targets):
+            break
+        reads = _reads(stmt.value)
+        if not reads <= known or any(
+            isinstance(n, ast.Call) and _self_attr(n.func) for n in ast.walk(stmt.value)
+        ):
+            break
+        if any(isinstance(n, ast.Name) and n.id == "super" for n in ast.walk(stmt.value)):
+            break
+        if set(targets) & _reads(call):  # the call reads it: it must keep seeing the old value
+            break
+        known |= {t for t in targets if t}
+        run.append(stmt)
+    return tuple(run)
+
+
+def late_tokenizer_attrs(pkg: CodePackage, trees: Mapping[str, ast.AST]) -> list[LateAttrs]:
+    """Tokenizer classes whose __init__ sets, after super().__init__(), attributes that the
+    methods the base __init__ calls read (they fail with AttributeError inside it)."""
+    wanted = {(c.module, c.name) for c in pkg.tokenizer_classes()}
+    out = []
+    for path, tree in sorted(trees.items()):
+        stem = path[: -len(".py")] if path.endswith(".py") else path
+        for cls in ast.walk(tree):
+            if not isinstance(cls, ast.ClassDef) or (stem, cls.name) not in wanted:
+                continue
+            init = next(
+                (m for m in cls.body if isinstance(m, ast.FunctionDef) and m.name == "__init__"),
+                None,
+            )
+            if init is None:
+                continue
+            idx = next((i for i, s in enumerate(init.body) if _is_super_init(s)), None)
+            if idx is None:
+                continue
+            after: set[str] = set()
+            for stmt in init.body[idx + 1 :]:
+                for n in ast.walk(stmt):
+                    if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                        tgts = n.targets if isinstance(n, ast.Assign) else [n.target]
+                        after |= {a for t in tgts if (a := _self_attr(t))}
+            before = {
+                a
+                for stmt in init.body[:idx]
+                for n in ast.walk(stmt)
+                if isinstance(n, ast.Assign)
+                for t in n.targets
+                if (a := _self_attr(t))
+            }
+            needed = sorted((after - before) & _reached(cls))
+            if not needed:
+                continue
+            methods = {m.name for m in cls.body if isinstance(m, ast.FunctionDef)}
+            run = _movable_run(init.body, idx + 1, methods, init.body[idx])
+            out.append(LateAttrs(path, cls, init, init.body[idx], tuple(needed), run))
+    return out
+
+
+@register("code.tokenizer-late-attributes", rules=("HFC265",))
+def late_attributes(ctx: Context) -> Iterator[Finding]:
+    """Tokenizer attributes set after super().__init__(), which already needs them."""
+    for late in late_tokenizer_attrs(ctx.package, _trees(ctx)):
+        names = ", ".join(late.needed)
+        yield finding(
+            "HFC265",
+            f"{late.cls.name}.__init__ sets {names} after super().__init__(), which calls "
+            "get_vocab() (transformers >= 4.34) and fails with AttributeError",
+            path=late.path,
+            line=late.call.lineno,
         )

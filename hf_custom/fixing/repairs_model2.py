@@ -4,6 +4,8 @@
   modules whose weights were all loaded: it returns early on such modules, as v4 never called it.
 - HFC264: private GenerationMixin methods that transformers removed, restored as methods of the
   package's root model classes when ``hf_custom_compat`` has v4's behaviour for them.
+- HFC265: tokenizer attributes that the base ``__init__`` needs, set after ``super().__init__()``:
+  the assignments right after the call are moved before it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from hf_custom.fixing.repairs import (
     FixContext,
     _add_import,
     _class_node,
+    _ensure_newline,
     _file_of,
     repair,
 )
@@ -161,5 +164,65 @@ def removed_generation_methods(ctx: FixContext) -> None:
             )
 
 
+# --- HFC265: tokenizer attributes set after super().__init__() -------------------------------
+
+
+@repair("HFC265")
+def attributes_before_super_init(ctx: FixContext) -> None:
+    from hf_custom.checks.v5model import late_tokenizer_attrs
+
+    for late in late_tokenizer_attrs(ctx.pkg, {p: f.tree for p, f in ctx.files.items()}):
+        fs = ctx.files[late.path]
+        moved = {
+            t.attr
+            for stmt in late.movable
+            for t in getattr(stmt, "targets", [])
+            if isinstance(t, ast.Attribute)
+        }
+        left = [a for a in late.needed if a not in moved]
+        call = late.call
+        first, last = (late.movable[0], late.movable[-1]) if late.movable else (None, None)
+        spans_ok = (
+            first is not None
+            and last is not None
+            and fs.src.alone_on_lines(
+                call.lineno,
+                call.col_offset,
+                call.end_lineno or call.lineno,
+                call.end_col_offset or 0,
+            )
+            and fs.src.alone_on_lines(
+                first.lineno,
+                first.col_offset,
+                last.end_lineno or last.lineno,
+                last.end_col_offset or 0,
+            )
+            and first.lineno > (call.end_lineno or call.lineno)
+        )
+        if left or not spans_ok or first is None or last is None:
+            why = (
+                f"{', '.join(left)} cannot be set before super().__init__() (it reads what the "
+                "call sets, or is not set right after it): move it by hand"
+                if left
+                else "the statements share lines with other code"
+            )
+            ctx.cannot("HFC265", fs.path, call.lineno, f"{late.cls.name}.__init__: {why}")
+            continue
+        start = fs.src.line_start(first.lineno)
+        end = fs.src.line_end(last.end_lineno or last.lineno)
+        block = _ensure_newline(fs.src.data[start:end], fs.src.newline)
+        at = fs.src.line_start(call.lineno)
+        names = ", ".join(sorted(moved))
+        ctx.repaired(
+            "HFC265",
+            fs,
+            call.lineno,
+            f"{late.cls.name}.__init__: {names} set before super().__init__(), which calls "
+            "get_vocab()",
+            Edit(at, at, block),
+            Edit(start, end, b""),
+        )
+
+
 # engine.py imports this module, which registers its repairs
-REGISTERED = ("HFC263", "HFC264")
+REGISTERED = ("HFC263", "HFC264", "HFC265")

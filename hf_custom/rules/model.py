@@ -1,4 +1,4 @@
-"""Rules HFC263-HFC264: model-side v5 breaks of v4-era code that ``hf-custom fix`` repairs.
+"""Rules HFC263-HFC265: model-side v5 breaks of v4-era code that ``hf-custom fix`` repairs.
 
 Found by :mod:`hf_custom.checks.v5model`; repaired by :mod:`hf_custom.fixing.repairs_model2`.
 """
@@ -82,6 +82,42 @@ Read `outputs.past_key_values` directly. `hf-custom fix` restores
 (the cache from `past_key_values`, `mems` or `past_buckets_states`; `_convert_to_standard_cache`
 when asked to standardise) from `hf_custom_compat.py`; the other methods have no equivalent in
 v5's generation loop and are named for a port by hand.
+""",
+    )
+)
+
+define(
+    Rule(
+        id="HFC265",
+        name="tokenizer-attributes-after-super-init",
+        severity=Severity.ERROR,
+        summary="A tokenizer sets attributes its get_vocab() needs after super().__init__(), which already calls it.",
+        fix="set those attributes before super().__init__() (`hf-custom fix` moves them)",
+        explanation="""\
+## What it does
+Flags a slow tokenizer's `__init__` that assigns `self.<attr>` after `super().__init__(...)`
+when the methods the base `__init__` calls (`get_vocab`, `vocab_size`, `_convert_id_to_token`,
+`_tokenize`, ... and what they call on `self`) read that attribute.
+
+## Why is this bad?
+Since transformers 4.34 (and in v5), `PreTrainedTokenizer.__init__` registers the special tokens
+and so calls `get_vocab()`. The tokenizer's own state (the SentencePiece model, the vocab) does
+not exist yet: `AutoTokenizer.from_pretrained` fails with `AttributeError` (4.57 reports it as
+a protobuf `ImportError`, v5 as `TypeError: 'property' object cannot be interpreted as an
+integer`).
+
+## Example
+```python
+def __init__(self, vocab_file, **kwargs):
+    super().__init__(**kwargs)
+    self.tokenizer = SPTokenizer(vocab_file)  # get_vocab() reads self.tokenizer
+```
+
+## How to fix
+Set the attributes first, then call `super().__init__(...)`. `hf-custom fix` moves the
+assignments that directly follow the call and read nothing it sets (parameters, globals and
+the attributes moved with them only; never an attribute the base class sets, such as
+`padding_side`), and leaves the rest with its cause.
 """,
     )
 )

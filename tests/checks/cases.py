@@ -537,6 +537,20 @@ CASES: dict[str, Case | CallCase] = {
             )
         },
     ),
+    "HFC265": Case(
+        fail={
+            "tokenization_toy.py": "from transformers import PreTrainedTokenizer\n\n\n"
+            "class ToyTokenizer(PreTrainedTokenizer):\n"
+            "    def __init__(self, **kwargs):\n        super().__init__(**kwargs)\n"
+            '        self.vocab = {"a": 0}\n\n    def get_vocab(self):\n        return self.vocab\n'
+        },
+        ok={
+            "tokenization_toy.py": "from transformers import PreTrainedTokenizer\n\n\n"
+            "class ToyTokenizer(PreTrainedTokenizer):\n"
+            '    def __init__(self, **kwargs):\n        self.vocab = {"a": 0}\n'
+            "        super().__init__(**kwargs)\n\n    def get_vocab(self):\n        return self.vocab\n"
+        },
+    ),
     # -- weights -------------------------------------------------------------------------------
     "HFC300": Case(
         fail={"training_args.bin": PICKLE_WITH_GLOBAL}, ok={"training_args.bin": PLAIN_PICKLE}

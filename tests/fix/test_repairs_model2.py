@@ -158,3 +158,85 @@ def test_extract_past_stand_in_reads_the_cache_like_4_41() -> None:
 
     assert f(Bloom(), out, standardize_cache_format=True) == ("standard", past, 3)
     assert f(Bloom(), out) is past
+
+
+TOKENIZER = """\
+from transformers import PreTrainedTokenizer
+
+
+class CharVocab:
+    def __init__(self, chars):
+        self.itos = ["<unk>", "<pad>", "</s>"] + list(chars)
+        self.stoi = {c: i for i, c in enumerate(self.itos)}
+
+
+class ToyCharTokenizer(PreTrainedTokenizer):
+    model_input_names = ["input_ids", "attention_mask"]
+
+    def __init__(self, chars="abcdefgh ", padding_side="left", **kwargs):
+        super().__init__(padding_side=padding_side, **kwargs)  # v4.33 did not call get_vocab
+        self.chars = chars
+        self.vocab = CharVocab(chars)  # the state get_vocab() needs
+        self.padding_side = padding_side  # the base class sets it: stays after the call
+
+    @property
+    def vocab_size(self):
+        return len(self.vocab.itos)
+
+    def get_vocab(self):
+        return dict(self.vocab.stoi)
+
+    def _tokenize(self, text):
+        return list(text)
+
+    def _convert_token_to_id(self, token):
+        return self.vocab.stoi.get(token, 0)
+
+    def _convert_id_to_token(self, index):
+        return self.vocab.itos[index]
+
+    def convert_tokens_to_string(self, tokens):
+        return "".join(tokens)
+"""
+
+
+def _tok_files(text: str) -> dict[str, bytes]:
+    return {**_files(MODELING), "tokenization_toy.py": text.encode()}
+
+
+def _instantiate(text: str):  # type: ignore[no-untyped-def]
+    namespace: dict[str, object] = {}
+    exec(compile(text, "tokenization_toy.py", "exec"), namespace)  # the package's own code
+    return namespace["ToyCharTokenizer"](unk_token="<unk>", pad_token="<pad>")  # type: ignore[operator]
+
+
+def test_tokenizer_attributes_move_before_super_init(tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    with pytest.raises((AttributeError, TypeError)):
+        _instantiate(TOKENIZER)  # the installed transformers calls get_vocab() in __init__
+    before = doctor(write_repo(tmp_path / "before", _tok_files(TOKENIZER)), select=["HFC265"])
+    assert [f.id for f in before.findings] == ["HFC265"]
+    plan = plan_fixes(_tok_files(TOKENIZER), config=CONFIG, rules={"HFC265"})
+    assert [r.rule for r in plan.repairs] == ["HFC265"] and not plan.unrepaired
+    fixed = {c.path: c.after for c in plan.changes}["tokenization_toy.py"].decode()
+    assert (
+        "        self.chars = chars\n"
+        "        self.vocab = CharVocab(chars)  # the state get_vocab() needs\n"
+        "        super().__init__(padding_side=padding_side, **kwargs)  # v4.33 did not call "
+        "get_vocab\n        self.padding_side = padding_side" in fixed
+    )
+    tok = _instantiate(fixed)
+    assert tok("abc")["input_ids"] == [3, 4, 5] and tok.decode([3, 4, 5]) == "abc"
+    assert tok.padding_side == "left" and tok.pad_token_id == 1
+    after = doctor(write_repo(tmp_path / "after", _tok_files(fixed)), select=["HFC265"])
+    assert not after.findings
+    assert not plan_fixes(_tok_files(fixed), config=CONFIG).changes  # idempotent
+
+
+def test_attributes_that_read_super_state_are_left_with_the_cause() -> None:
+    reads_state = TOKENIZER.replace(
+        "        self.vocab = CharVocab(chars)  # the state get_vocab() needs\n",
+        "        self.vocab = CharVocab(chars + self.padding_side)\n",
+    )
+    left = plan_fixes(_tok_files(reads_state), config=CONFIG, rules={"HFC265"})
+    assert not left.changes and "vocab" in left.unrepaired[0].cause

@@ -34,8 +34,10 @@ print("HFC-RESULT " + json.dumps(out))
 """
 
 
-def load_folder(folder: Path, *, timeout: float = 300) -> dict[str, dict[str, object]]:
-    """AutoClass -> {"ok", "output" (first logits) | "error"}."""
+def load_folder(
+    folder: Path, *, timeout: float = 300, python: str | None = None
+) -> dict[str, dict[str, object]]:
+    """AutoClass -> {"ok", "output" (first logits) | "error"}; ``python``: another environment."""
     with tempfile.TemporaryDirectory(prefix="hfc-load-") as home:
         env = {
             **os.environ,
@@ -45,7 +47,7 @@ def load_folder(folder: Path, *, timeout: float = 300) -> dict[str, dict[str, ob
             "TRANSFORMERS_VERBOSITY": "error",
         }
         proc = subprocess.run(
-            [sys.executable, "-c", CHILD, str(folder)],
+            [python or sys.executable, "-c", CHILD, str(folder)],
             capture_output=True,
             text=True,
             env=env,
