@@ -20,20 +20,21 @@ def verify(ctx: Context) -> Iterator[Finding]:
     """Load every AutoClass of auto_map in a clean child process, compare tensors, run forward."""
     if ctx.load_dir is None:
         raise Skip("no local copy of the repository to load")
+    # a repo id: code other repositories serve comes from the same endpoint (and token)
+    endpoint = getattr(getattr(ctx.view, "repo", None), "endpoint", None)
     if ctx.targets:  # --transformers: one verification per version, in cached envs
         from hf_custom.verification.matrix import verify_matrix
 
         matrix = verify_matrix(
-            ctx.load_dir, ctx.targets, allow_fail=ctx.allow_fail, on_event=ctx.on_event
-        )
+            ctx.load_dir, ctx.targets, allow_fail=ctx.allow_fail, on_event=ctx.on_event,
+            endpoint=endpoint,
+        )  # fmt: skip
         ctx.matrix_report = matrix
         ctx.verify_report = matrix.columns[0].report
         yield from matrix.all_findings()
         return
     from hf_custom.verification import verify as run_verify
 
-    # a repo id: code other repositories serve comes from the same endpoint (and token)
-    endpoint = getattr(getattr(ctx.view, "repo", None), "endpoint", None)
     report = run_verify(ctx.load_dir, python=ctx.python, endpoint=endpoint)
     ctx.verify_report = report
     yield from report.findings

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hf_custom.compatibility import Compatibility, VersionResult, render_section, with_section
 from hf_custom.envs import Target, matches
@@ -195,11 +196,13 @@ def verify_matrix(
     timeout: float = 600,
     on_event: EventSink | None = None,
     outputs: Path | None = None,
+    endpoint: Any = None,
 ) -> MatrixReport:
     """Verify ``staged`` once per target (one clean child process each).
 
     ``outputs``: each version's forward inputs and outputs are kept in ``outputs/<version>/``
-    (see :func:`hf_custom.verification.verify`), for :mod:`hf_custom.verification.crossversion`."""
+    (see :func:`hf_custom.verification.verify`), for :mod:`hf_custom.verification.crossversion`.
+    ``endpoint``: where code other repositories serve is downloaded from (see ``verify``)."""
     check_allow_fail(allow_fail, targets)
     columns = []
     findings: list[Finding] = []
@@ -211,6 +214,7 @@ def verify_matrix(
             timeout=timeout,
             on_event=on_event,
             outputs=outputs / target.version if outputs is not None else None,
+            endpoint=endpoint,
         )
         allowed = any(_allowed(v, target) for v in allow_fail)
         columns.append(Column(target=target, report=report, allowed_to_fail=allowed))
@@ -257,6 +261,7 @@ def run_matrix(
     root: Path | None = None,
     on_event: EventSink | None = None,
     outputs: Path | None = None,
+    endpoint: Any = None,
 ) -> MatrixReport:
     """Resolve ``specs`` (``--transformers`` values), build or reuse their environments and
     verify ``staged`` under each; ``allow_fail`` must name resolved versions."""
@@ -271,6 +276,7 @@ def run_matrix(
         timeout=timeout,
         on_event=on_event,
         outputs=outputs,
+        endpoint=endpoint,
     )
 
 

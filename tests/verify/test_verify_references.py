@@ -134,6 +134,15 @@ def test_referenced_code_is_fetched_and_verified(local_hub: Any, tmp_path: Path)
     read = {path for (rid, path), n in local_hub.stats.file_bytes.items() if rid == code_repo}
     assert read == {"configuration_probe.py", "layers_probe.py", "modeling_probe.py"}
 
+    # --transformers (the matrix step verifies, once per version) reads the same code
+    matrix = publish(
+        src, dry_run=True, out=tmp_path / "out-matrix", endpoint=local_hub.url,
+        token=local_hub.token, transformers=("installed",),
+    )  # fmt: skip
+    assert matrix.refused is None and matrix.matrix is not None and matrix.matrix.ok, (
+        matrix.findings
+    )
+
     # doctor REPO_ID --load: the published fine-tune, its code from the same endpoint
     api = local_hub.api()
     api.create_repo(f"{local_hub.user}/ft")

@@ -16,6 +16,7 @@ from hf_custom.staging.context import PublishArtefacts, PublishContext
 
 
 def matrix(ctx: PublishContext, art: PublishArtefacts) -> PublishArtefacts:
+    from hf_custom.staging.steps.verify import _code_endpoint
     from hf_custom.verification.matrix import run_matrix, single_column, write_compatibility
 
     if art.refused is not None or not ctx.options.verify:
@@ -41,6 +42,7 @@ def matrix(ctx: PublishContext, art: PublishArtefacts) -> PublishArtefacts:
             timeout=opts.verify_timeout,
             on_event=ctx.on_event,
             outputs=opts.matrix_outputs,
+            endpoint=_code_endpoint(ctx),
         )
     except BaseException:  # never leave an unproven --out behind
         shutil.rmtree(ctx.staged.out, ignore_errors=True)
