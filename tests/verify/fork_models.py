@@ -1,11 +1,12 @@
 """Forks of transformers' own models, the commonest custom code on the Hub, built in a tmp dir.
 
-``make_fork(root, "llama", heads=...)`` copies the installed transformers' ``modeling_llama.py``
-and ``configuration_llama.py`` into ``root``, renames every class (``Llama`` -> ``ForkLlama``)
-and the model type, rewrites the package-relative imports (``from ...modeling_utils import``)
-to ``transformers.`` ones, as a staged fork has them, and writes config.json (tiny sizes,
-auto_map for the chosen heads, architectures) and model.safetensors (from the built-in class of
-the same architecture, so the weights are those a user's checkpoint would hold).
+``make_fork(root, "llama", heads=...)`` takes the fork corpus's copy of the installed
+transformers' ``modeling_llama.py`` and ``configuration_llama.py`` (tests/corpus/forks.py, the one
+fork generator: every class renamed ``Llama`` -> ``MyLlama``, model type ``my_llama``), rewrites
+the package-relative imports (``from ...modeling_utils import``) to ``transformers.`` ones, as a
+staged fork has them, and writes config.json (tiny sizes, auto_map for several heads,
+architectures) and model.safetensors (from the built-in class of the same architecture, so the
+weights are those a user's checkpoint would hold).
 
 This imports torch and transformers in the test process (to build the weights): call it from
 session fixtures only.
@@ -133,22 +134,12 @@ FAMILIES = {
 }
 
 
-def fork_source(text: str, family: Family, *, new_prefix: str) -> str:
-    """The text of a transformers model file as a fork has it: renamed, absolute imports."""
+def staged_source(text: str) -> str:
+    """A fork's file as staging leaves it: the package-relative imports that reach above the
+    package (``from ...modeling_utils``, ``from ..llama.x``) rewritten to ``transformers.``."""
     text = re.sub(r"from \.\.\.(\w)", r"from transformers.\1", text)
     text = re.sub(r"from \.\.\. import", "from transformers import", text)
-    text = re.sub(r"from \.\.(\w)", r"from transformers.models.\1", text)
-    text = text.replace(
-        f"from .configuration_{family.module} ",
-        f"from .configuration_{new_prefix.lower()} ",
-    )
-    own = set(re.findall(rf"^class ({family.prefix}\w*)", text, re.M)) | {f"{family.prefix}Config"}
-    for name in sorted(own, key=len, reverse=True):  # the file's own classes only
-        text = re.sub(rf"\b{name}\b", new_prefix + name[len(family.prefix) :], text)
-    text = text.replace(
-        f'model_type = "{family.model_type}"', f'model_type = "{new_prefix.lower()}"'
-    )
-    return text
+    return re.sub(r"from \.\.(\w)", r"from transformers.models.\1", text)
 
 
 def make_fork(
@@ -161,6 +152,8 @@ def make_fork(
 ) -> Path:
     """Write a fork of transformers' ``name`` model family into ``root``; return ``root``.
 
+    The files come from the fork corpus's generator (tests/corpus/forks.py: copied and renamed,
+    ``Llama`` -> ``MyLlama``, model_type ``my_llama``), then staged (:func:`staged_source`).
     ``heads``: the AutoClasses in auto_map (default: every one of the family). ``architecture``:
     the AutoClass whose class goes into ``architectures`` and whose built-in twin provides the
     weights (default: the first head that is not AutoModel). ``edit`` maps a file name
@@ -169,22 +162,19 @@ def make_fork(
     import transformers
     from safetensors.torch import save_file
 
+    from tests.corpus.forks import FORKS, _rename_sources, _source_texts, fork_model_type, renamed
+
     family = FAMILIES[name]
-    new_prefix = f"Fork{family.prefix}"
-    low = new_prefix.lower()
-    src = Path(transformers.__file__).parent / "models" / family.module
     root.mkdir(parents=True, exist_ok=True)
+    texts = _rename_sources(_source_texts(FORKS[family.module]))
     for kind in ("configuration", "modeling"):
-        text = fork_source(
-            (src / f"{kind}_{family.module}.py").read_text(encoding="utf-8"),
-            family,
-            new_prefix=new_prefix,
-        )
+        fname = f"{kind}_{family.module}.py"
+        text = staged_source(texts[fname])
         fixups = family.staged_edits if kind == "modeling" else ()
         for old, new in [*fixups, *(edit or {}).get(kind, ())]:
             assert old in text, f"{old!r} not in the forked {kind} file"
             text = text.replace(old, new)
-        (root / f"{kind}_{low}.py").write_text(text, encoding="utf-8")
+        (root / fname).write_text(text, encoding="utf-8")
 
     chosen = list(heads or family.heads)
     arch = architecture or next((h for h in chosen if h != "AutoModel"), chosen[0])
@@ -203,11 +193,12 @@ def make_fork(
 
     data = config.to_dict()
     data.pop("transformers_version", None)
-    data["model_type"] = low
-    data["architectures"] = [f"{new_prefix}{family.heads[arch]}"]
-    auto_map = {"AutoConfig": f"configuration_{low}.{new_prefix}Config"}
+    data["model_type"] = fork_model_type(family.model_type)
+    data["architectures"] = [renamed(f"{family.prefix}{family.heads[arch]}")]
+    module = family.module
+    auto_map = {"AutoConfig": f"configuration_{module}.{renamed(family.prefix + 'Config')}"}
     for head in chosen:
-        auto_map[head] = f"modeling_{low}.{new_prefix}{family.heads[head]}"
+        auto_map[head] = f"modeling_{module}.{renamed(family.prefix + family.heads[head])}"
     data["auto_map"] = auto_map
     (root / "config.json").write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
     return root

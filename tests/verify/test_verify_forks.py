@@ -27,9 +27,9 @@ GENERIC_HEADS = (
 # The fork with both defects of transformers' generic heads repaired as the fix texts say.
 _OWN_INIT = """
     def __init__(self, config):
-        ForkLlamaPreTrainedModel.__init__(self, config)
+        MyLlamaPreTrainedModel.__init__(self, config)
         self.num_labels = config.num_labels
-        self.model = ForkLlamaModel(config)
+        self.model = MyLlamaModel(config)
         self.LAYER = nn.Linear(config.hidden_size, OUT, bias=BIAS)
         self.post_init()
 """
@@ -41,7 +41,7 @@ def _own_init(head: str, layer: str, out: str, bias: str) -> tuple[str, str]:
         init = init.replace(
             "self.post_init()", "self.dropout = nn.Dropout(0.0)\n        self.post_init()"
         )
-    old = f"class ForkLlamaFor{head}Classification(GenericFor{head}Classification, ForkLlamaPreTrainedModel): ..."
+    old = f"class MyLlamaFor{head}Classification(GenericFor{head}Classification, MyLlamaPreTrainedModel): ..."
     return old, old[:-4] + init
 
 
@@ -87,7 +87,7 @@ def test_class_inspection_lists_every_head(
             ), ref
     generic = {f.message.split(".")[0] for ek in keys.values() for f in ek.findings}
     assert generic == {
-        f"Fork{'Llama' if family == 'llama' else 'Qwen2'}For{h[len('AutoModelFor') :]}"
+        f"My{'Llama' if family == 'llama' else 'Qwen2'}For{h[len('AutoModelFor') :]}"
         for h in GENERIC_HEADS
     }
 
@@ -100,18 +100,18 @@ def test_every_head_loads_as_alone(llama_report: VerifyReport) -> None:
     assert rows["AutoModelForCausalLM"].generate == "passed"
     prompts = [f for f in llama_report.findings if f.id == "HFC533"]
     assert sorted(f.message.split(".")[0] for f in prompts) == [
-        "ForkLlamaForQuestionAnswering",
-        "ForkLlamaForSequenceClassification",
-        "ForkLlamaForTokenClassification",
+        "MyLlamaForQuestionAnswering",
+        "MyLlamaForSequenceClassification",
+        "MyLlamaForTokenClassification",
     ]
-    assert all(f.severity.value == "warning" and f.path == "modeling_forkllama.py" for f in prompts)
-    assert "self.<base_model_prefix> = ForkLlamaModel(config)" in str(prompts[0].fix)
+    assert all(f.severity.value == "warning" and f.path == "modeling_llama.py" for f in prompts)
+    assert "self.<base_model_prefix> = MyLlamaModel(config)" in str(prompts[0].fix)
 
 
 def test_backbone_not_loaded_is_an_error(llama_report: VerifyReport) -> None:
     (lost,) = [f for f in llama_report.findings if f.id == "HFC535"]
     assert lost.severity.value == "error"
-    assert lost.message.startswith("ForkLlamaForQuestionAnswering: the backbone was not loaded")
+    assert lost.message.startswith("MyLlamaForQuestionAnswering: the backbone was not loaded")
     assert "under 'model.'" in lost.message and "base_model_prefix is 'transformer'" in lost.message
     assert "base_model_prefix = 'model'" in str(lost.fix)
     rows = {r.auto_class: r for r in llama_report.rows}
@@ -127,7 +127,7 @@ def test_repaired_fork_passes(tmp_path: Path) -> None:
     report = verify(folder, timeout=600)
     ids = [(f.id, f.message.split(".")[0]) for f in report.findings if f.id != "HFC510"]
     # the QA head keeps transformers' generic __init__: still asked for, the others not
-    assert ids == [("HFC533", "ForkLlamaForQuestionAnswering")]
+    assert ids == [("HFC533", "MyLlamaForQuestionAnswering")]
 
 
 # Inputs per modality and family: each of these failed or was skipped before (an
