@@ -340,6 +340,36 @@ def _word_embedding(paths: list[str]) -> str | None:
     return words[0] if len(words) == 1 else None
 
 
+def _tie_pairs(
+    ctx: FixContext, cls: ClassInfo, keys: list[str]
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """({target: source}, keys with no known source, bias keys dropped) for a listed
+    ``_tied_weights_keys``: ties made by hand first, then v4's default (output embeddings tied to
+    the one word embedding) for ``.weight`` keys. A ``.bias`` key that no code ties is dropped:
+    v4 never tied a bias by itself, it only silenced the key's missing-weight warning."""
+    from hf_custom.fixing.repairs_ties import hand_ties, resolve_listed
+
+    def node_of(c: ClassInfo) -> ast.ClassDef | None:
+        fs = _file_of(ctx, c)
+        return _class_node(fs, c) if fs else None
+
+    pairs, rest = resolve_listed(keys, hand_ties(ctx.pkg, cls, node_of))
+    left: list[str] = []
+    dropped: list[str] = []
+    source = None
+    if any(k.endswith(".weight") for k in rest):
+        source = _word_embedding(_embeddings(ctx, cls, "", 0))
+    for k in rest:
+        if k.endswith(".weight") and source is not None:
+            if k != f"{source}.weight":
+                pairs[k] = f"{source}.weight"
+        elif k.endswith(".bias") and pairs:
+            dropped.append(k)
+        else:
+            left.append(k)
+    return pairs, left, dropped
+
+
 @repair("HFC253")
 def tied_keys_dict(ctx: FixContext) -> None:
     for cls in ctx.pkg.classes():
@@ -364,18 +394,23 @@ def tied_keys_dict(ctx: FixContext) -> None:
         if fs is None or assign is None or assign.value is None:
             continue
         keys = [str(k) for k in value]
-        source = _word_embedding(_embeddings(ctx, cls, "", 0))
-        if source is None or not all(k.endswith(".weight") for k in keys):
+        pairs, left, dropped = _tie_pairs(ctx, cls, keys)
+        if left:
             ctx.cannot(
                 "HFC253",
                 fs.path,
                 assign.lineno,
-                f"{cls.name}: cannot tell which parameter {keys} are tied to (none or several "
-                "nn.Embedding layers); write the dict {target: source} by hand",
+                f"{cls.name}: cannot tell which parameter {left} are tied to (no tie by hand in "
+                "__init__/tie_weights, and none or several nn.Embedding layers); write the dict "
+                "{target: source} by hand",
             )
             continue
-        pairs = {k: f"{source}.weight" for k in keys if k != f"{source}.weight"}
         text = "{" + ", ".join(f'"{k}": "{v}"' for k, v in pairs.items()) + "}"
+        note = (
+            f" ({', '.join(dropped)}: no code ties it, v4 only silenced its missing-key warning)"
+            if dropped
+            else ""
+        )
         v = assign.value
         start = fs.src.offset(v.lineno, v.col_offset)
         end = fs.src.offset(v.end_lineno or v.lineno, v.end_col_offset or 0)
@@ -383,7 +418,7 @@ def tied_keys_dict(ctx: FixContext) -> None:
             "HFC253",
             fs,
             assign.lineno,
-            f"{cls.name}._tied_weights_keys: list -> {text}",
+            f"{cls.name}._tied_weights_keys: list -> {text}{note}",
             Edit(start, end, text.encode()),
         )
 

@@ -451,7 +451,12 @@ untied and randomly initialised.
 ## How to fix
 Name the source of each tied parameter:
 `_tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}`. `hf-custom fix` writes
-the dict when the class builds exactly one word-embedding layer (`nn.Embedding`).
+the dict from the weights the code ties by hand (`self.cls.predictions.decoder.weight =
+self.bert.embeddings.word_embeddings.weight` in `__init__` or `tie_weights()`, `self.decoder.bias
+= self.bias` in a head it builds; a listed key is matched as v4 did, as a suffix of the
+parameter path), else from the one word-embedding layer (`nn.Embedding`) the class builds. A
+listed `.bias` that no code ties is dropped (v4 only silenced its missing-key warning). v5 ties
+only when `config.tie_word_embeddings` is true.
 """,
     )
 )
