@@ -120,11 +120,14 @@ def line_reads(
 ) -> tuple[str, list[str], Any]:
     """(where, ["name=value", ...], config) for the innermost failing line (within the
     ``depth`` innermost frames of transformers or model code) that reads config values or uses
-    tensors; ("", [], config or None) when none does."""
+    tensors; ("", [], config or None) when none does. When the innermost frame of the model's
+    own files names nothing on its failing line (a bare ``raise``), its function's config reads
+    and the plain values on that line are the cause, before any outer caller's line."""
     import torch
 
     config = None
     seen = 0
+    tried_function = False
     for tb in reversed(_frames(exc.__traceback__)):
         frame = tb.tb_frame
         code = frame.f_code
@@ -162,7 +165,43 @@ def line_reads(
                 facts.append(f"{name} of shape {list(value.shape)}{top}")
         if facts:
             return f"{_where(code.co_filename, tb.tb_lineno)} `{text[:120]}`", facts[:6], config
+        if not tried_function and _author(code.co_filename, staged):
+            # the innermost frame of the model's own code names nothing on its failing line
+            # (``raise ValueError(f"... {kind}")``): what its function read from the config
+            # explains it, not an outer caller's line
+            tried_function = True
+            facts = _function_reads(frame, tb.tb_lineno, text, cfg)
+            if facts:
+                where = (
+                    f"{_where(code.co_filename, tb.tb_lineno)} `{text[:120]}` in {code.co_name}()"
+                )
+                return where, facts[:6], config
     return "", [], config
+
+
+def _author(filename: str, staged: str) -> bool:
+    """The model's own files (not transformers' code)."""
+    fn = filename.replace("\\", "/")
+    return "/transformers_modules/" in fn or bool(staged and fn.startswith(staged + "/"))
+
+
+def _function_reads(frame: Any, lineno: int, text: str, cfg: Any) -> list[str]:
+    """Plain values the failing line names (``kind='default'``), then the config values its
+    function read before it (``config.rope_scaling={...}``)."""
+    facts = []
+    for name in dict.fromkeys(_NAME.findall(text)):
+        value = frame.f_locals.get(name)
+        if isinstance(value, (str, int, float, bool)) and len(repr(value)) <= 80:
+            facts.append(f"{name}={value!r}")
+    if cfg is None:
+        return facts
+    code = frame.f_code
+    lines = (linecache.getline(code.co_filename, n) for n in range(code.co_firstlineno, lineno + 1))
+    for attr in dict.fromkeys(a for line in lines for a in _READ.findall(line)):
+        if hasattr(cfg, attr):
+            value = repr(getattr(cfg, attr))
+            facts.append(f"config.{attr}={value[:120]}")
+    return facts
 
 
 def config_cause(

@@ -215,3 +215,60 @@ def test_failing_line_names_the_config_reads(tmp_path: Path) -> None:
     assert "vocab_size=32" in cause[0]
     # nothing to name: None, and the generic message stays
     assert child_cause.config_cause(RuntimeError("plain")) is None
+
+
+ROPE_MODULE = """\
+from transformers import PretrainedConfig
+
+
+class RopeConfig(PretrainedConfig):
+    model_type = "rope-cause-test"
+
+    def __init__(self, rope_scaling=None, attn_impl="sdpa", **kwargs):
+        self.rope_scaling = rope_scaling
+        self.attn_impl = attn_impl
+        super().__init__(**kwargs)
+
+
+class Attention:
+    def __init__(self, config):
+        self.config = config
+        self._init_rope()
+
+    def _init_rope(self):
+        scaling_type = self.config.rope_scaling["rope_type"]
+        if scaling_type == "linear":
+            return
+        raise ValueError(f"Unknown RoPE scaling type {scaling_type}")
+
+
+class Layer:
+    def __init__(self, config):
+        self.attn = {"sdpa": Attention}[config.attn_impl](config)
+"""
+
+
+def test_cause_comes_from_the_innermost_author_frame(tmp_path: Path) -> None:
+    """A raise line that reads nothing (MiniCPM's ``_init_rope``): its function's config reads
+    and the line's own values are the cause, not the caller's ``config.attn_impl``."""
+    import importlib.util
+
+    import child_cause
+
+    pytest.importorskip("transformers")
+    path = tmp_path / "modeling_rope.py"
+    path.write_text(ROPE_MODULE)
+    spec = importlib.util.spec_from_file_location("modeling_rope_cause", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.RopeConfig(rope_scaling={"rope_type": "default", "rope_theta": 10000.0})
+    with pytest.raises(ValueError) as info:
+        module.Layer(config)
+    where, facts, _ = child_cause.line_reads(info.value, staged=str(tmp_path))
+    assert where.startswith("modeling_rope.py:") and where.endswith("in _init_rope()"), where
+    assert "scaling_type='default'" in facts
+    assert any(f.startswith("config.rope_scaling={'rope_type': 'default'") for f in facts)
+    assert not any("attn_impl" in f for f in facts), facts
+    cause = child_cause.config_cause(info.value, staged=str(tmp_path))
+    assert cause is not None and "config.rope_scaling=" in cause[0] and "rope_scaling" in cause[1]
