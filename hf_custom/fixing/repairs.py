@@ -545,6 +545,44 @@ def _installed(top: str) -> bool:
         return False
 
 
+def _rewrite_pkg_resources(ctx: FixContext, fs: FileState, imp: ImportInfo) -> None:
+    """``pkg_resources`` (gone from setuptools >= 81, so check_imports refuses the load) ->
+    importlib.metadata and packaging.version, which mean the same for the uses rewritten."""
+    from hf_custom.fixing.repairs_imports import plan_pkg_resources
+
+    key = f"pkg_resources:{imp.aliases}"
+    node = _import_node(fs, imp)
+    block = _stmt_block(fs, node) if node else None
+    if key in fs.flags or node is None:
+        return
+    fs.flags.add(key)
+
+    def text_of(n: ast.AST) -> str:
+        s, e = _span(fs, n)
+        return fs.src.data[s:e].decode()
+
+    plan = plan_pkg_resources(fs.tree, imp, text_of)
+    cause = plan.cause or ("" if block else "the import shares its line with other code")
+    if cause or block is None:
+        ctx.cannot("HFC204", fs.path, imp.line, f"`pkg_resources`: {cause}")
+        return
+    start, end, ind, _ = block
+    nl = fs.src.newline
+    lines = b"".join(ind + line.encode() + nl for line in plan.imports)
+    edits = [Edit(start, end, lines)]
+    for use, new in plan.uses:
+        s, e = _span(fs, use)
+        edits.append(Edit(s, e, new.encode()))
+    ctx.repaired(
+        "HFC204",
+        fs,
+        imp.line,
+        f"pkg_resources (removed from setuptools) -> {', '.join(plan.imports)}; "
+        f"{len(plan.uses)} use(s) rewritten",
+        *edits,
+    )
+
+
 @repair("HFC204")
 def guard_optional_imports(ctx: FixContext) -> None:
     from hf_custom.fixing.repairs_imports import optional_helper
@@ -562,6 +600,9 @@ def guard_optional_imports(ctx: FixContext) -> None:
             if not counted_by_check_imports(imp, None):
                 continue  # under `if is_x_available():`: transformers' get_imports skips it
             if imp.top in {"torch", "transformers"}:
+                continue
+            if imp.top == "pkg_resources":
+                _rewrite_pkg_resources(ctx, fs, imp)
                 continue
             comment = b"optional: only this code path needs it"
             change = f"function-local import of {imp.top} put in try/except ImportError"

@@ -14,7 +14,7 @@ place, reaches the same guard) and takes it out of ``check_imports``.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from hf_custom.codeinfo import ImportInfo, ModuleInfo
@@ -109,3 +109,90 @@ def optional_helper(
         return False, f" ({first.path}:{first.line} imports {path} {first.why})"
     where = ", ".join(f"{i.path}:{i.line}" for i in found)
     return True, f"every import of {path} is optional ({where})"
+
+
+# --- pkg_resources (removed from setuptools) -> importlib.metadata / packaging ----------------
+
+_PKG_ATTRS = {  # pkg_resources.X -> (replacement, the import it needs)
+    "parse_version": ("packaging.version.parse", "import packaging.version"),
+    "DistributionNotFound": (
+        "importlib.metadata.PackageNotFoundError",
+        "import importlib.metadata",
+    ),
+    "packaging": ("packaging", "import packaging.version"),
+}
+_FROM_NAMES = {  # from pkg_resources import X -> the import binding X the same way
+    "parse_version": "from packaging.version import parse as {as_}",
+    "DistributionNotFound": "from importlib.metadata import PackageNotFoundError as {as_}",
+    "packaging": "import packaging.version",
+}
+
+
+@dataclass(frozen=True)
+class PkgResourcesPlan:
+    """How to rewrite one ``pkg_resources`` import and its uses: byte-free (ast positions), the
+    caller turns them into edits. ``uses``: (node, replacement text); ``imports``: the lines
+    replacing the import statement; ``cause``: why it cannot be rewritten (then nothing else)."""
+
+    uses: tuple[tuple[ast.expr, str], ...] = ()
+    imports: tuple[str, ...] = ()
+    cause: str = ""
+
+
+def _version_call(node: ast.AST, bound: str) -> ast.Call | None:
+    """``bound.get_distribution(x).version`` -> the get_distribution call."""
+    if (
+        isinstance(node, ast.Attribute)
+        and node.attr == "version"
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Attribute)
+        and node.value.func.attr == "get_distribution"
+        and isinstance(node.value.func.value, ast.Name)
+        and node.value.func.value.id == bound
+    ):
+        return node.value
+    return None
+
+
+def plan_pkg_resources(
+    tree: ast.Module, imp: ImportInfo, text_of: Callable[[ast.AST], str]
+) -> PkgResourcesPlan:
+    if imp.is_from:
+        lines: list[str] = []
+        for name, asname in imp.aliases:
+            if name not in _FROM_NAMES or (name == "packaging" and asname not in (None, name)):
+                return PkgResourcesPlan(
+                    cause=f"`from pkg_resources import {name}` has no rewrite here: port it to "
+                    "importlib.metadata by hand"
+                )
+            lines.append(_FROM_NAMES[name].format(as_=asname or name))
+        return PkgResourcesPlan(imports=tuple(dict.fromkeys(lines)))
+    bound = (imp.aliases[0][1] or "pkg_resources") if imp.aliases else "pkg_resources"
+    uses: list[tuple[ast.expr, str]] = []
+    needs: list[str] = []
+    inner: set[int] = set()
+    for node in ast.walk(tree):
+        call = _version_call(node, bound)
+        if call is not None and isinstance(node, ast.expr):
+            args = ", ".join(text_of(a) for a in call.args)
+            uses.append((node, f"importlib.metadata.version({args})"))
+            needs.append("import importlib.metadata")
+            inner.add(id(call.func))
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+            continue
+        if node.value.id != bound or id(node) in inner:
+            continue
+        if node.attr not in _PKG_ATTRS:
+            return PkgResourcesPlan(
+                cause=f"uses pkg_resources.{node.attr} (line {node.lineno}): port it to "
+                "importlib.metadata / importlib.resources by hand"
+            )
+        new, need = _PKG_ATTRS[node.attr]
+        uses.append((node, new))
+        needs.append(need)
+    owners = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    for node in ast.walk(tree):  # the bare name used otherwise (passed around, aliased)
+        if isinstance(node, ast.Name) and node.id == bound and id(node) not in owners:
+            return PkgResourcesPlan(cause=f"`{bound}` is used as a value (line {node.lineno})")
+    return PkgResourcesPlan(uses=tuple(uses), imports=tuple(dict.fromkeys(needs)))

@@ -144,7 +144,9 @@ every other file imports that helper optionally (in `try/except ImportError`, un
 `if is_..._available():`, or inside a function): transformers reads every relatively imported
 file, even one imported inside `try`, so the helper's import alone refuses the load. Nothing
 changes at run time (the same ImportError reaches the same guard). An importer that requires the
-helper (module level, outside `try`) is named and the import left.
+helper (module level, outside `try`) is named and the import left. `import pkg_resources` (gone
+from setuptools since 81) is rewritten to `importlib.metadata` / `packaging.version`
+(`get_distribution(x).version`, `parse_version`, `DistributionNotFound`); other uses are named.
 """,
     )
 )
