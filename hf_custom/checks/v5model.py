@@ -1,4 +1,4 @@
-"""Checks for model-side v5 breaks repaired by ``hf-custom fix`` (HFC263-HFC265): pure ast."""
+"""Checks for model-side v5 breaks repaired by ``hf-custom fix`` (HFC263-HFC266): pure ast."""
 
 from __future__ import annotations
 
@@ -347,4 +347,124 @@ def late_attributes(ctx: Context) -> Iterator[Finding]:
             "get_vocab() (transformers >= 4.34) and fails with AttributeError",
             path=late.path,
             line=late.call.lineno,
+        )
+
+
+# --- HFC266: prepare_inputs_for_generation reading an attention_mask v5 drops --------------
+
+MASK = "attention_mask"
+
+
+@dataclass(frozen=True)
+class MaskRead:
+    path: str
+    cls: ast.ClassDef
+    fn: ast.FunctionDef
+    line: int  # the first unguarded read
+    kwargs: str | None  # the **kwargs name when the mask is read from it, else None
+    input_ids: str  # the method's first parameter (the full sequence)
+
+
+def _mask_checked(fn: ast.FunctionDef, kwargs: str | None) -> bool:
+    """True when the method tests the mask for None / presence somewhere."""
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Compare):
+            parts = [n.left, *n.comparators]
+            if any(isinstance(p, ast.Constant) and p.value == MASK for p in parts) and any(
+                isinstance(op, (ast.In, ast.NotIn)) for op in n.ops
+            ):
+                return True
+            if any(isinstance(op, (ast.Is, ast.IsNot)) for op in n.ops) and any(
+                (isinstance(p, ast.Name) and p.id == MASK) or _is_mask_get(p, kwargs) for p in parts
+            ):
+                return True
+        if isinstance(n, (ast.If, ast.IfExp, ast.While)) and (
+            (isinstance(n.test, ast.Name) and n.test.id == MASK)
+            or (
+                isinstance(n.test, ast.UnaryOp)
+                and isinstance(n.test.operand, ast.Name)
+                and n.test.operand.id == MASK
+            )
+        ):
+            return True
+    return False
+
+
+def _is_mask_get(node: ast.AST, kwargs: str | None) -> bool:
+    return (
+        kwargs is not None
+        and isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == kwargs
+        and bool(node.args)
+        and isinstance(node.args[0], ast.Constant)
+        and node.args[0].value == MASK
+    )
+
+
+def _unguarded_read(fn: ast.FunctionDef, kwargs: str | None, named: bool) -> int | None:
+    for n in ast.walk(fn):
+        if (
+            kwargs is not None
+            and isinstance(n, ast.Subscript)
+            and isinstance(n.ctx, ast.Load)
+            and isinstance(n.value, ast.Name)
+            and n.value.id == kwargs
+            and isinstance(n.slice, ast.Constant)
+            and n.slice.value == MASK
+        ):
+            return n.lineno
+        if (
+            named
+            and isinstance(n, (ast.Attribute, ast.Subscript))
+            and isinstance(n.ctx, ast.Load)
+            and isinstance(n.value, ast.Name)
+            and n.value.id == MASK
+        ):
+            return n.lineno
+    return None
+
+
+def dropped_mask_reads(pkg: CodePackage, trees: Mapping[str, ast.AST]) -> list[MaskRead]:
+    """Package model classes whose own ``prepare_inputs_for_generation`` uses the attention
+    mask without a None check: v5's generate() passes None when the mask is all ones."""
+    models = {(c.module, c.name) for c in pkg.model_classes()}
+    out = []
+    for path, tree in sorted(trees.items()):
+        stem = path[: -len(".py")] if path.endswith(".py") else path
+        for cls in ast.walk(tree):
+            if not isinstance(cls, ast.ClassDef) or (stem, cls.name) not in models:
+                continue
+            for fn in cls.body:
+                if not (
+                    isinstance(fn, ast.FunctionDef)
+                    and fn.name == "prepare_inputs_for_generation"
+                    and len(fn.args.args) >= 2
+                ):
+                    continue
+                kwargs = fn.args.kwarg.arg if fn.args.kwarg else None
+                named = any(a.arg == MASK for a in fn.args.args + fn.args.kwonlyargs)
+                if _mask_checked(fn, None if named else kwargs):
+                    continue
+                line = _unguarded_read(fn, None if named else kwargs, named)
+                if line is not None:
+                    read = MaskRead(
+                        path, cls, fn, line, None if named else kwargs, fn.args.args[1].arg
+                    )
+                    out.append(read)
+    return out
+
+
+@register("code.v5-generation-attention-mask", rules=("HFC266",))
+def generation_attention_mask(ctx: Context) -> Iterator[Finding]:
+    """prepare_inputs_for_generation reading an attention mask that v5's generate() drops."""
+    for read in dropped_mask_reads(ctx.package, _trees(ctx)):
+        yield finding(
+            "HFC266",
+            f"{read.cls.name}.prepare_inputs_for_generation uses attention_mask without a None "
+            "check; transformers v5's generate() passes None when the mask is all ones",
+            path=read.path,
+            line=read.line,
         )

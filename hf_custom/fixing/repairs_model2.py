@@ -6,6 +6,8 @@
   package's root model classes when ``hf_custom_compat`` has v4's behaviour for them.
 - HFC265: tokenizer attributes that the base ``__init__`` needs, set after ``super().__init__()``:
   the assignments right after the call are moved before it.
+- HFC266: a ``prepare_inputs_for_generation`` that uses the attention mask unchecked gets v4's
+  all-ones mask back when v5's generate() dropped it to None.
 """
 
 from __future__ import annotations
@@ -224,5 +226,47 @@ def attributes_before_super_init(ctx: FixContext) -> None:
         )
 
 
+# --- HFC266: the all-ones attention mask v5's generate() drops -----------------------------
+
+
+@repair("HFC266")
+def restore_dropped_mask(ctx: FixContext) -> None:
+    from hf_custom.checks.v5model import dropped_mask_reads
+
+    for read in dropped_mask_reads(ctx.pkg, {p: f.tree for p, f in ctx.files.items()}):
+        fs = ctx.files[read.path]
+        body = list(read.fn.body)
+        if body[0].lineno == read.fn.lineno:
+            ctx.cannot("HFC266", fs.path, read.line, "the method's body is on its def line")
+            continue
+        if (
+            len(body) > 1
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+        ):
+            body = body[1:]
+        ids = read.input_ids
+        target = f'{read.kwargs}["attention_mask"]' if read.kwargs else "attention_mask"
+        current = f'{read.kwargs}.get("attention_mask")' if read.kwargs else "attention_mask"
+        ind, nl = fs.src.indent(body[0].lineno), fs.src.newline
+        text = (
+            ind
+            + f"if {current} is None and {ids} is not None:  # v5 drops an all-ones mask {MARK}".encode()
+            + nl
+            + ind
+            + f"    {target} = {ids}.new_ones({ids}.shape[:2])  # v4 passed it".encode()
+            + nl
+        )
+        at = fs.src.line_start(body[0].lineno)
+        ctx.repaired(
+            "HFC266",
+            fs,
+            read.fn.lineno,
+            f"{read.cls.name}.prepare_inputs_for_generation rebuilds the all-ones attention mask "
+            "v5's generate() drops (v4 passed it)",
+            Edit(at, at, text),
+        )
+
+
 # engine.py imports this module, which registers its repairs
-REGISTERED = ("HFC263", "HFC264", "HFC265")
+REGISTERED = ("HFC263", "HFC264", "HFC265", "HFC266")

@@ -1,4 +1,4 @@
-"""Rules HFC263-HFC265: model-side v5 breaks of v4-era code that ``hf-custom fix`` repairs.
+"""Rules HFC263-HFC266: model-side v5 breaks of v4-era code that ``hf-custom fix`` repairs.
 
 Found by :mod:`hf_custom.checks.v5model`; repaired by :mod:`hf_custom.fixing.repairs_model2`.
 """
@@ -118,6 +118,41 @@ Set the attributes first, then call `super().__init__(...)`. `hf-custom fix` mov
 assignments that directly follow the call and read nothing it sets (parameters, globals and
 the attributes moved with them only; never an attribute the base class sets, such as
 `padding_side`), and leaves the rest with its cause.
+""",
+    )
+)
+
+define(
+    Rule(
+        id="HFC266",
+        name="generation-attention-mask-dropped",
+        severity=Severity.ERROR,
+        summary="prepare_inputs_for_generation uses attention_mask unchecked, which transformers v5's generate() sets to None.",
+        fix="rebuild the all-ones mask when it is None (`hf-custom fix` does it)",
+        explanation="""\
+## What it does
+Flags a model's own `prepare_inputs_for_generation` that reads the attention mask
+(`kwargs["attention_mask"]`, or `attention_mask.bool()` / `attention_mask[:, -1]` on its
+parameter) and never tests it for `None` or presence.
+
+## Why is this bad?
+transformers v4's `generate()` always built a mask (all ones without padding) and extended it
+at every step. v5 drops a mask that is all ones to `None` before the generation loop, even one
+the user passed, to make attention faster. The v4 code then fails on the first step
+(`TypeError: 'NoneType' object is not subscriptable` or `AttributeError`).
+
+## Example
+```python
+def prepare_inputs_for_generation(self, input_ids, past_key_values=None, **kwargs):
+    attention_mask = kwargs["attention_mask"].bool()
+```
+
+## How to fix
+At the top of the method, rebuild the mask v4 passed when it is missing:
+`if kwargs.get("attention_mask") is None and input_ids is not None:
+kwargs["attention_mask"] = input_ids.new_ones(input_ids.shape[:2])` (or the same on the
+named parameter). `input_ids` is the whole sequence there under v4 and v5, so the mask has
+v4's length and dtype. `hf-custom fix` adds these lines.
 """,
     )
 )

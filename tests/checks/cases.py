@@ -551,6 +551,24 @@ CASES: dict[str, Case | CallCase] = {
             "        super().__init__(**kwargs)\n\n    def get_vocab(self):\n        return self.vocab\n"
         },
     ),
+    "HFC266": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "class ToyForCausalLM(ToyPreTrainedModel, GenerationMixin):\n",
+                "class ToyForCausalLM(ToyPreTrainedModel, GenerationMixin):\n"
+                "    def prepare_inputs_for_generation(self, input_ids, **kwargs):\n"
+                '        return {"input_ids": input_ids, "mask": kwargs["attention_mask"]}\n\n',
+            )
+        },
+        ok={
+            "modeling_toy.py": MODELING.replace(
+                "class ToyForCausalLM(ToyPreTrainedModel, GenerationMixin):\n",
+                "class ToyForCausalLM(ToyPreTrainedModel, GenerationMixin):\n"
+                "    def prepare_inputs_for_generation(self, input_ids, **kwargs):\n"
+                '        return {"input_ids": input_ids, "mask": kwargs.get("attention_mask")}\n\n',
+            )
+        },
+    ),
     # -- weights -------------------------------------------------------------------------------
     "HFC300": Case(
         fail={"training_args.bin": PICKLE_WITH_GLOBAL}, ok={"training_args.bin": PLAIN_PICKLE}

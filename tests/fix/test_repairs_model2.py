@@ -240,3 +240,49 @@ def test_attributes_that_read_super_state_are_left_with_the_cause() -> None:
     )
     left = plan_fixes(_tok_files(reads_state), config=CONFIG, rules={"HFC265"})
     assert not left.changes and "vocab" in left.unrepaired[0].cause
+
+
+PREPARE = MODELING.replace(
+    "        return CausalLMOutput(logits=self.lm_head(hidden))\n",
+    "        return CausalLMOutput(logits=self.lm_head(hidden))\n\n"
+    "    def prepare_inputs_for_generation(self, input_ids, past_key_values=None, **kwargs):\n"
+    '        """Inputs for one step."""\n'
+    '        mask = kwargs["attention_mask"].bool()\n'
+    '        return {"input_ids": input_ids, "attention_mask": mask}\n',
+)
+
+
+def test_dropped_attention_mask_fails_then_passes(tmp_path: Path) -> None:
+    assert _ids(tmp_path / "before", PREPARE, "HFC266") == ["HFC266"]
+    plan = plan_fixes(_files(PREPARE), config=CONFIG, rules={"HFC266"})
+    assert [r.rule for r in plan.repairs] == ["HFC266"] and not plan.unrepaired
+    text = {c.path: c.after for c in plan.changes}["modeling_toy.py"].decode()
+    assert (
+        '        """Inputs for one step."""\n'
+        '        if kwargs.get("attention_mask") is None and input_ids is not None:  # v5 drops an '
+        "all-ones mask (hf-custom fix)\n"
+        '            kwargs["attention_mask"] = input_ids.new_ones(input_ids.shape[:2])  # v4 passed it\n'
+        '        mask = kwargs["attention_mask"].bool()\n' in text
+    )
+    assert _ids(tmp_path / "after", text, "HFC266") == []
+    assert not plan_fixes(_files(text), config=CONFIG).changes  # idempotent
+    # the named parameter, and code that already checks the mask
+    named = PREPARE.replace("past_key_values=None, **kwargs", "attention_mask=None, **kwargs")
+    named = named.replace('kwargs["attention_mask"].bool()', "attention_mask[:, -1:].bool()")
+    plan = plan_fixes(_files(named), config=CONFIG, rules={"HFC266"})
+    text = {c.path: c.after for c in plan.changes}["modeling_toy.py"].decode()
+    assert "            attention_mask = input_ids.new_ones(input_ids.shape[:2])" in text
+    checked = PREPARE.replace(
+        '        mask = kwargs["attention_mask"].bool()\n',
+        '        if "attention_mask" in kwargs:\n            mask = kwargs["attention_mask"].bool()\n',
+    )
+    assert _ids(tmp_path / "checked", checked, "HFC266") == []
+
+
+def test_rebuilt_mask_is_what_v4_passed() -> None:
+    torch = pytest.importorskip("torch")
+    # v4's generate: torch.ones(inputs.shape[:2], dtype=long), one column more each step
+    ids = torch.tensor([[1, 5, 7, 9]])
+    v4_mask = torch.ones(ids.shape[:2], dtype=torch.long)
+    assert torch.equal(ids.new_ones(ids.shape[:2]), v4_mask)
+    assert ids.new_ones(ids.shape[:2]).dtype == v4_mask.dtype

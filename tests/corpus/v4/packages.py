@@ -730,11 +730,18 @@ class TinyQwenLMHeadModel(TinyQwenPreTrainedModel, GenerationMixin):
         model_kwargs = super()._update_model_kwargs_for_generation(outputs, model_kwargs, **kwargs)
         model_kwargs["past_key_values"] = outputs.get("past_key_values")
         return model_kwargs
+
+    def prepare_inputs_for_generation(self, input_ids, past_key_values=None, **kwargs):
+        attention_mask = kwargs.get("attention_mask")
+        if attention_mask is None:  # v5's generate() drops an all-ones mask
+            attention_mask = input_ids.new_ones(input_ids.shape)
+        return {"input_ids": input_ids, "attention_mask": attention_mask.bool()}
 """
 TINYQWEN = Package(
     name="tinyqwen",
     style="GPT-2/Qwen-v1 decoder: _init_weights re-initialises c_proj.weight by name, a "
-    "masked_bias buffer, its own _update_model_kwargs_for_generation",
+    "masked_bias buffer, its own _update_model_kwargs_for_generation and "
+    "prepare_inputs_for_generation",
     config_class="configuration_tinyqwen.TinyQwenConfig",
     model_class="modeling_tinyqwen.TinyQwenLMHeadModel",
     auto_map={
@@ -777,6 +784,12 @@ TINYQWEN = Package(
             (
                 'outputs.get("past_key_values")',
                 "self._extract_past_from_model_output(\n            outputs, standardize_cache_format=False\n        )",
+            ),
+            (
+                '        attention_mask = kwargs.get("attention_mask")\n'
+                "        if attention_mask is None:  # v5's generate() drops an all-ones mask\n"
+                "            attention_mask = input_ids.new_ones(input_ids.shape)\n",
+                '        attention_mask = kwargs["attention_mask"]\n',
             ),
             ("(TinyQwenPreTrainedModel, GenerationMixin)", "(TinyQwenPreTrainedModel)"),
             (
