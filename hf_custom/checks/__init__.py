@@ -34,6 +34,7 @@ CHECK_MODULES = (
     "code",
     "v5code",
     "v5model",
+    "gpuonly",
     "weights",
     "pickle_contents",
     "tokenizer",

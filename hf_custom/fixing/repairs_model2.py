@@ -6,6 +6,7 @@
   package's root model classes when ``hf_custom_compat`` has v4's behaviour for them.
 - HFC265: tokenizer attributes that the base ``__init__`` needs, set after ``super().__init__()``:
   the assignments right after the call are moved before it.
+- HFC240: code that needs a CUDA GPU to build the model is never rewritten: named, with why.
 - HFC266: a ``prepare_inputs_for_generation`` that uses the attention mask unchecked gets v4's
   all-ones mask back when v5's generate() dropped it to None.
 """
@@ -268,5 +269,23 @@ def restore_dropped_mask(ctx: FixContext) -> None:
         )
 
 
+# --- HFC240: GPU-only construction: never repaired, always named ---------------------------
+
+
+@repair("HFC240")
+def gpu_only_construction(ctx: FixContext) -> None:
+    from hf_custom.checks.gpuonly import gpu_only_uses
+
+    for use in gpu_only_uses({p: f.tree for p, f in ctx.files.items()}):
+        ctx.cannot(
+            "HFC240",
+            use.path,
+            use.line,
+            f"{use.where} requires a CUDA GPU (`{use.what}`): which device to use instead is "
+            "the author's choice (take it from the inputs, or guard with "
+            "torch.cuda.is_available())",
+        )
+
+
 # engine.py imports this module, which registers its repairs
-REGISTERED = ("HFC263", "HFC264", "HFC265", "HFC266")
+REGISTERED = ("HFC240", "HFC263", "HFC264", "HFC265", "HFC266")

@@ -1,4 +1,4 @@
-"""Rules HFC263-HFC266: model-side v5 breaks of v4-era code that ``hf-custom fix`` repairs.
+"""Rules HFC240 and HFC263-HFC266: model-side v5 breaks of v4-era code that ``hf-custom fix`` repairs.
 
 Found by :mod:`hf_custom.checks.v5model`; repaired by :mod:`hf_custom.fixing.repairs_model2`.
 """
@@ -153,6 +153,44 @@ At the top of the method, rebuild the mask v4 passed when it is missing:
 kwargs["attention_mask"] = input_ids.new_ones(input_ids.shape[:2])` (or the same on the
 named parameter). `input_ids` is the whole sequence there under v4 and v5, so the mask has
 v4's length and dtype. `hf-custom fix` adds these lines.
+""",
+    )
+)
+
+define(
+    Rule(
+        id="HFC240",
+        name="gpu-only-construction",
+        severity=Severity.ERROR,
+        summary="Building the model needs a CUDA GPU (an assert, .cuda() or device='cuda' in __init__ or at import).",
+        fix="make the GPU optional: take the device from the inputs or guard with torch.cuda.is_available()",
+        explanation="""\
+## What it does
+Flags, in a class's `__init__` and in a module's top-level statements (what `from_pretrained`
+and the import run): `assert torch.cuda.is_available()` (any assert on `torch.cuda`), `.cuda()`
+calls, `device="cuda"` / `torch.device("cuda")` / `.to("cuda")`, and `torch.cuda.*` calls other
+than the probes (`is_available`, `device_count`, `is_bf16_supported`). Uses under a test that
+mentions the device or CUDA (`if torch.cuda.is_available():`, `... if cuda else ...`,
+`SUPPORT_CUDA and ...`) or in a `try` are guarded and not reported, and `device=x.device` is
+not a CUDA requirement.
+
+## Why is this bad?
+The model cannot even be built without a GPU: CPU users, CI and hf-custom's verification (a
+CPU child process) fail at `from_pretrained`, before any forward pass. `hf-custom fix` cannot
+choose a device for the author, so it reports the cause and leaves the code alone.
+
+## Example
+```python
+def __init__(self, config):
+    super().__init__(config)
+    assert torch.cuda.is_available(), "needs a GPU"
+    self.freqs = torch.arange(config.dim, device="cuda")
+```
+
+## How to fix
+Create tensors on the device of the module's parameters or inputs (`device=x.device`), let
+users move the model with `.to(...)`, and guard GPU-only paths with
+`if torch.cuda.is_available():` (or a config flag).
 """,
     )
 )

@@ -505,6 +505,22 @@ CASES: dict[str, Case | CallCase] = {
             )
         },
     ),
+    "HFC240": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)\n",
+                "        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)\n"
+                "        assert torch.cuda.is_available()\n",
+            )
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                "        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)\n",
+                "        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)\n"
+                "        if torch.cuda.is_available():\n            self.embed = self.embed.cuda()\n",
+            )
+        },
+    ),
     "HFC263": Case(
         fail={
             "modeling_toy.py": modeling(

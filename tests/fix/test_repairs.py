@@ -65,10 +65,10 @@ CASES = {
 
 
 def test_every_repair_has_a_case() -> None:
-    special = {"HFC251", "HFC262", "HFC263", "HFC264", "HFC265", "HFC266"}
+    special = {"HFC240", "HFC251", "HFC262", "HFC263", "HFC264", "HFC265", "HFC266"}
     assert set(CASES) | set(CONFIG_CASES) | special == set(repair_rules())
     assert BUFFERS  # HFC251's and HFC262's cases: tests/fix/test_repairs_model.py
-    assert BY_NAME_INIT  # HFC263-HFC266: tests/fix/test_repairs_model2.py
+    assert BY_NAME_INIT  # HFC263-HFC266: tests/fix/test_repairs_model2.py; HFC240: test_gpu_only.py
 
 
 @pytest.mark.parametrize("rule", sorted(CASES))
