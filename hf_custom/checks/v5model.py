@@ -252,7 +252,9 @@ def _reached(cls: ast.ClassDef) -> set[str]:
     methods = {
         m.name: m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
-    todo = [n for n in INIT_CALLED if n in methods]
+    # the base __init__ calls _add_tokens; the base's own _add_tokens calls the others
+    roots = {"_add_tokens"} if "_add_tokens" in methods else INIT_CALLED
+    todo = [n for n in roots if n in methods]
     seen: set[str] = set()
     attrs: set[str] = set()
     while todo:
@@ -296,7 +298,8 @@ def _movable_run(
 
 def late_tokenizer_attrs(pkg: CodePackage, trees: Mapping[str, ast.AST]) -> list[LateAttrs]:
     """Tokenizer classes whose __init__ sets, after super().__init__(), attributes that the
-    methods the base __init__ calls read (they fail with AttributeError inside it)."""
+    methods the base __init__ calls read (they fail with AttributeError inside it). The base
+    always calls ``_add_tokens``: a class overriding it (Qwen-v1's) is judged by its own."""
     wanted = {(c.module, c.name) for c in pkg.tokenizer_classes()}
     out = []
     for path, tree in sorted(trees.items()):

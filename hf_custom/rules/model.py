@@ -97,7 +97,8 @@ define(
 ## What it does
 Flags a slow tokenizer's `__init__` that assigns `self.<attr>` after `super().__init__(...)`
 when the methods the base `__init__` calls (`get_vocab`, `vocab_size`, `_convert_id_to_token`,
-`_tokenize`, ... and what they call on `self`) read that attribute.
+`_tokenize`, ... and what they call on `self`) read that attribute. The base `__init__` reaches
+them through `_add_tokens`: a class that overrides `_add_tokens` is judged by what its own reads.
 
 ## Why is this bad?
 Since transformers 4.34 (and in v5), `PreTrainedTokenizer.__init__` registers the special tokens

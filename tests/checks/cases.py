@@ -557,14 +557,15 @@ CASES: dict[str, Case | CallCase] = {
         fail={
             "tokenization_toy.py": "from transformers import PreTrainedTokenizer\n\n\n"
             "class ToyTokenizer(PreTrainedTokenizer):\n"
-            "    def __init__(self, **kwargs):\n        super().__init__(**kwargs)\n"
+            "    def __init__(self, **kwargs):\n        super().__init__(unk_token='a', **kwargs)\n"
             '        self.vocab = {"a": 0}\n\n    def get_vocab(self):\n        return self.vocab\n'
         },
         ok={
             "tokenization_toy.py": "from transformers import PreTrainedTokenizer\n\n\n"
             "class ToyTokenizer(PreTrainedTokenizer):\n"
             '    def __init__(self, **kwargs):\n        self.vocab = {"a": 0}\n'
-            "        super().__init__(**kwargs)\n\n    def get_vocab(self):\n        return self.vocab\n"
+            "        super().__init__(unk_token='a', **kwargs)\n\n    def get_vocab(self):\n"
+            "        return self.vocab\n"
         },
     ),
     "HFC266": Case(
