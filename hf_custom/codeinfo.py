@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 CONFIG_BASES = frozenset({"PretrainedConfig", "PreTrainedConfig"})
 
 
-def _non_model_config(name: str) -> bool:
+def non_model_config(name: str) -> bool:
     """transformers' top-level ``*Config`` classes that are not a model's PretrainedConfig."""
     return name in {"GenerationConfig", "BitsAndBytesConfig", "GPTQConfig", "AwqConfig"} or any(
         w in name for w in ("Generation", "Quant", "Watermark", "Compile", "Fp8", "FP8", "Hqq")
@@ -116,6 +116,10 @@ class ClassInfo:
     init_has_kwargs: bool = False
     # plain names called anywhere in the class body (``Block(config)``: layers it builds)
     called_names: frozenset[str] = frozenset()
+    end_line: int = 0
+    # ``self.X = ...`` / ``setattr(self, "X", ...)`` anywhere in the class, annotated names
+    self_assigned: frozenset[str] = frozenset()
+    dynamic_attrs: bool = False  # setattr(self, name, ...) with a computed name, __dict__.update
 
     @property
     def is_dataclass_like(self) -> bool:
@@ -131,6 +135,11 @@ class ModuleInfo:
     syntax_error: str | None = None
     syntax_error_line: int = 0
     config_reads: tuple[tuple[str, int], ...] = ()  # (attr, line) for config.X / self.config.X
+    # the reads among them that cannot fail: in a ``try``, or under hasattr/getattr of the attr
+    guarded_reads: frozenset[tuple[str, int]] = frozenset()
+    # and the reads that run whenever a method of :data:`RUN_AT_LOAD` runs (not in a branch,
+    # loop, raise or try; ``x if x is not None else config.x`` counts: the default call runs it)
+    sure_reads: frozenset[tuple[str, int]] = frozenset()
     calls: tuple[tuple[str, int], ...] = ()  # (dotted name with import aliases resolved, line)
     functions: tuple[str, ...] = ()  # top-level functions
     defined: frozenset[str] = (
@@ -160,11 +169,79 @@ def _resolve(dotted: str, bindings: Mapping[str, str]) -> str:
     return f"{origin}.{rest}" if rest else origin
 
 
+def _is_config(node: ast.expr) -> bool:
+    """``config`` or ``self.config``."""
+    if isinstance(node, ast.Name):
+        return node.id == "config"
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "config"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    )
+
+
+def _probed(test: ast.expr) -> set[str]:
+    """Attributes a test probes: ``hasattr(config, "x")``, ``getattr(config, "x", d)``."""
+    out: set[str] = set()
+    for n in ast.walk(test):
+        if (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name)
+            and n.func.id in {"hasattr", "getattr"}
+            and len(n.args) >= 2
+            and _is_config(n.args[0])
+            and isinstance(n.args[1], ast.Constant)
+            and isinstance(n.args[1].value, str)
+        ):
+            out.add(n.args[1].value)
+    return out
+
+
+def guarded_config_reads(tree: ast.AST) -> set[tuple[str, int]]:
+    """(attr, line) of config reads inside a branch guarded by hasattr/getattr of that attr:
+    ``if hasattr(config, "x"): config.x``, ``config.x if hasattr(config, "x") else d``,
+    ``hasattr(config, "x") and config.x``, and the else branch of ``if not hasattr(...)``."""
+    out: set[tuple[str, int]] = set()
+
+    def mark(nodes: list[ast.stmt] | list[ast.expr], attrs: set[str]) -> None:
+        for node in nodes:
+            for n in ast.walk(node):
+                if isinstance(n, ast.Attribute) and n.attr in attrs and _is_config(n.value):
+                    out.add((n.attr, n.lineno))
+
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.If, ast.IfExp)):
+            test = node.test
+            negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+            attrs = _probed(test.operand if isinstance(test, ast.UnaryOp) else test)
+            if not attrs:
+                continue
+            branch = node.orelse if negated else node.body
+            mark(branch if isinstance(branch, list) else [branch], attrs)
+            if not negated:
+                mark([test], attrs)  # hasattr(config, "x") and config.x > 0
+        elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+            for i, value in enumerate(node.values[:-1]):
+                attrs = _probed(value)
+                if attrs:
+                    mark(node.values[i + 1 :], attrs)
+    return out
+
+
+#: Methods that loading a model and running it once call: a read at their top level runs.
+RUN_AT_LOAD = frozenset({"__init__", "forward", "_init_weights", "post_init"})
+
+
 class _Visitor(ast.NodeVisitor):
     def __init__(self) -> None:
         self.imports: list[ImportInfo] = []
         self.classes: list[tuple[ast.ClassDef, str]] = []
         self.config_reads: list[tuple[str, int]] = []
+        self.tried_reads: set[tuple[str, int]] = set()
+        self.sure_reads: set[tuple[str, int]] = set()
+        self._funcs: list[str] = []  # enclosing function names, innermost last
+        self._cond: list[int] = []  # per function: depth of branches that may not run
         self.calls: list[tuple[ast.AST, int]] = []
         self.bindings: dict[str, str] = {}
         self._try = 0
@@ -202,14 +279,74 @@ class _Visitor(ast.NodeVisitor):
         self.visit(node.test)
         self._ifs.append(calls)
         self._type_checking += tc
-        for child in [*node.body, *node.orelse]:
-            self.visit(child)
+        self._maybe([*node.body, *node.orelse])
         self._type_checking -= tc
         self._ifs.pop()
 
+    def _maybe(self, nodes: list[ast.stmt] | list[ast.expr] | list[ast.AST]) -> None:
+        """Visit code that may not run when its function runs (a branch, a loop body)."""
+        if self._cond:
+            self._cond[-1] += 1
+        for n in nodes:
+            self.visit(n)
+        if self._cond:
+            self._cond[-1] -= 1
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        self.visit(node.test)
+        t = node.test  # `x if x is not None else config.x`: the default call runs the else
+        default = (
+            isinstance(t, ast.Compare)
+            and isinstance(t.left, ast.Name)
+            and len(t.ops) == 1
+            and isinstance(t.ops[0], ast.IsNot)
+            and isinstance(t.comparators[0], ast.Constant)
+            and t.comparators[0].value is None
+            and isinstance(node.body, ast.Name)
+            and node.body.id == t.left.id
+        )
+        self._maybe([node.body])
+        if default:
+            self.visit(node.orelse)
+        else:
+            self._maybe([node.orelse])
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
+        self.visit(node.values[0])
+        self._maybe(node.values[1:])
+
+    def _visit_loop(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
+        self.visit(node.iter if not isinstance(node, ast.While) else node.test)
+        if not isinstance(node, ast.While):
+            self.visit(node.target)
+        self._maybe([*node.body, *node.orelse])
+
+    visit_For = _visit_loop
+    visit_AsyncFor = _visit_loop
+    visit_While = _visit_loop
+
+    def _visit_maybe(self, node: ast.AST) -> None:
+        if self._cond:
+            self._cond[-1] += 1
+        self.generic_visit(node)
+        if self._cond:
+            self._cond[-1] -= 1
+
+    visit_Raise = _visit_maybe
+    visit_Assert = _visit_maybe
+    visit_Match = _visit_maybe
+    visit_ListComp = _visit_maybe
+    visit_SetComp = _visit_maybe
+    visit_DictComp = _visit_maybe
+    visit_GeneratorExp = _visit_maybe
+
     def _visit_func(self, node: ast.AST) -> None:
         self._func += 1
+        self._funcs.append(getattr(node, "name", "<lambda>"))
+        self._cond.append(0)
         self.generic_visit(node)
+        self._cond.pop()
+        self._funcs.pop()
         self._func -= 1
 
     visit_FunctionDef = _visit_func
@@ -288,6 +425,10 @@ class _Visitor(ast.NodeVisitor):
                 and owner.value.id == "self"
             ):
                 self.config_reads.append((node.attr, node.lineno))
+                if self._try or self._try_star:
+                    self.tried_reads.add((node.attr, node.lineno))
+                elif self._funcs and self._funcs[-1] in RUN_AT_LOAD and not self._cond[-1]:
+                    self.sure_reads.add((node.attr, node.lineno))
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -343,6 +484,7 @@ def _class_info(
                 params = [p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs]]
                 init_params = tuple(params[1:] if params and params[0] == "self" else params)
                 init_kwargs = a.kwarg is not None
+    assigned, dynamic = _assigned(node)
     return ClassInfo(
         name=node.name,
         module=module,
@@ -360,7 +502,33 @@ def _class_info(
             for n in ast.walk(node)
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id != node.name
         ),
+        end_line=node.end_lineno or node.lineno,
+        self_assigned=assigned,
+        dynamic_attrs=dynamic,
     )
+
+
+def _assigned(node: ast.ClassDef) -> tuple[frozenset[str], bool]:
+    """``self_assigned`` and ``dynamic_attrs`` of a class (ast, never run)."""
+    names: set[str] = {
+        s.target.id
+        for s in node.body
+        if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+    }
+    dynamic = False
+    for n in ast.walk(node):
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self":
+            if isinstance(n.ctx, ast.Store):
+                names.add(n.attr)
+            elif n.attr == "__dict__":
+                dynamic = True  # self.__dict__.update(...), self.__dict__[k] = v
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "setattr":
+            arg = n.args[1] if len(n.args) >= 2 else None
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                names.add(arg.value)
+            else:
+                dynamic = True
+    return frozenset(names), dynamic
 
 
 def _top_level_names(tree: ast.Module) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -439,6 +607,8 @@ def parse_module(relpath: str, source: str) -> ModuleInfo:
         imports=tuple(v.imports),
         classes=classes,
         config_reads=tuple(v.config_reads),
+        guarded_reads=frozenset(v.tried_reads | guarded_config_reads(tree)),
+        sure_reads=frozenset(v.sure_reads),
         calls=tuple(calls),
         functions=functions,
         defined=defined,
@@ -573,7 +743,7 @@ class CodePackage:
             module, _, name = d.rpartition(".")
             if not (d.startswith("transformers.") and name.endswith("Config")):
                 continue
-            if ".configuration_" in d or (module == "transformers" and not _non_model_config(name)):
+            if ".configuration_" in d or (module == "transformers" and not non_model_config(name)):
                 return True
         return False
 

@@ -244,68 +244,16 @@ def _self_assignments(source: str, class_name: str) -> set[str]:
     return out
 
 
-def _is_config(node: ast.expr) -> bool:
-    """``config`` or ``self.config``."""
-    if isinstance(node, ast.Name):
-        return node.id == "config"
-    return (
-        isinstance(node, ast.Attribute)
-        and node.attr == "config"
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "self"
-    )
-
-
-def _probed(test: ast.expr) -> set[str]:
-    """Attributes a test probes: ``hasattr(config, "x")``, ``getattr(config, "x", d)``."""
-    out: set[str] = set()
-    for n in ast.walk(test):
-        if (
-            isinstance(n, ast.Call)
-            and isinstance(n.func, ast.Name)
-            and n.func.id in {"hasattr", "getattr"}
-            and len(n.args) >= 2
-            and _is_config(n.args[0])
-            and isinstance(n.args[1], ast.Constant)
-            and isinstance(n.args[1].value, str)
-        ):
-            out.add(n.args[1].value)
-    return out
-
-
 def _guarded_reads(source: str) -> set[tuple[str, int]]:
-    """(attr, line) of config reads inside a branch guarded by hasattr/getattr of that attr:
-    ``if hasattr(config, "x"): config.x``, ``config.x if hasattr(config, "x") else d``,
-    ``hasattr(config, "x") and config.x``, and the else branch of ``if not hasattr(...)``."""
+    """(attr, line) of config reads guarded by hasattr/getattr of that attr
+    (:func:`hf_custom.codeinfo.guarded_config_reads`)."""
+    from hf_custom.codeinfo import guarded_config_reads
+
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return set()
-    out: set[tuple[str, int]] = set()
-
-    def mark(nodes: list[ast.stmt] | list[ast.expr], attrs: set[str]) -> None:
-        for node in nodes:
-            for n in ast.walk(node):
-                if isinstance(n, ast.Attribute) and n.attr in attrs and _is_config(n.value):
-                    out.add((n.attr, n.lineno))
-
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.If, ast.IfExp)):
-            test = node.test
-            negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
-            attrs = _probed(test.operand if isinstance(test, ast.UnaryOp) else test)
-            if not attrs:
-                continue
-            branch = node.orelse if negated else node.body
-            mark(branch if isinstance(branch, list) else [branch], attrs)
-            if not negated:
-                mark([test], attrs)  # hasattr(config, "x") and config.x > 0
-        elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
-            for i, value in enumerate(node.values[:-1]):
-                attrs = _probed(value)
-                if attrs:
-                    mark(node.values[i + 1 :], attrs)
-    return out
+    return guarded_config_reads(tree)
 
 
 @register("code.config-attributes", rules=("HFC255",))

@@ -293,7 +293,9 @@ define(
         explanation="""\
 ## What it does
 Looks for generation parameters (`max_length`, `num_beams`, `use_cache`, `do_sample`, ...) in
-config.json.
+config.json. An error when the code reads one the config class does not declare, unguarded, at
+the top level of `__init__` or `forward` (`use_cache if use_cache is not None else
+self.config.use_cache` counts: the default call runs it): under v5 that read fails for certain.
 
 ## Why is this bad?
 transformers v5 pops these keys in `PreTrainedConfig.__init__` unless the config class takes
@@ -390,7 +392,11 @@ define(
 ## What it does
 Finds reads of `config.use_cache`, `config.is_decoder`, `config.tie_word_embeddings`,
 `config.pad_token_id`, ... in the model code when neither config.json nor the config class sets
-the attribute.
+the attribute. A warning, or an error when the read fails for certain under v5: unguarded (no
+`try`, hasattr or getattr default) at the top level of `__init__` or `forward`, and not set by
+config.json, by the config class (attribute, annotation, `__init__` parameter or assignment,
+`attribute_map`, property) or by v5's base config, the config class deriving from the base
+config alone. `hf-custom fix` (or `publish --fix`) restores v4's default in the config class.
 
 ## Why is this bad?
 transformers v4's base config defined these for every model; v5 does not. The code fails with

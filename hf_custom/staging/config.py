@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hf_custom.codeinfo import ClassInfo, CodePackage
+from hf_custom.codeinfo import ClassInfo, CodePackage, non_model_config
 from hf_custom.findings import Finding, Severity, finding
 from hf_custom.staging.automap import (
     OTHER_AUTO_CLASSES,
@@ -766,17 +766,34 @@ def _v5_keys(
     declared = _declared_attrs(code, config_cls)
     gen = sorted(k for k in cfg if k in GENERATION_PARAMS and k not in declared)
     if gen:
-        findings.append(
-            finding(
-                "HFC111",
-                "generation parameters transformers v5 drops when loading the config: "
-                + ", ".join(gen),
-                path="config.json",
-            )
+        failing = certain_missing_reads(code, cfg, config_cls, attrs=set(gen), dropped=True)
+        message = "generation parameters transformers v5 drops when loading the config: " + (
+            ", ".join(gen)
         )
+        if failing:
+            attr, path, line = failing[0]
+            findings.append(
+                finding(
+                    "HFC111",
+                    message + f"; {path}:{line} reads config.{attr} unguarded, so under v5 it "
+                    "raises AttributeError",
+                    path="config.json",
+                    severity=Severity.ERROR,
+                    fix=f"run `hf-custom fix` (or publish --fix): it makes {attr} an __init__ "
+                    "parameter of the config class, as v5 needs",
+                )
+            )
+        else:
+            findings.append(finding("HFC111", message, path="config.json"))
 
     # code reading v4 base-config defaults that nothing sets any more
     reported: set[str] = set()
+    certain = {
+        (a, p, n)
+        for a, p, n in certain_missing_reads(
+            code, cfg, config_cls, attrs=set(V4_BASE_DEFAULTS) - V5_BASE_ATTRS
+        )
+    }
     for path, module in sorted(code.modules.items()):
         for attr, line in module.config_reads:
             if attr not in V4_BASE_DEFAULTS or attr in reported or attr in V5_BASE_ATTRS:
@@ -784,6 +801,22 @@ def _v5_keys(
             if attr in cfg or attr in declared:
                 continue
             reported.add(attr)
+            fails = next(((p, n) for a, p, n in sorted(certain) if a == attr), None)
+            if fails is not None:
+                findings.append(
+                    finding(
+                        "HFC115",
+                        f"reads config.{attr} unguarded, which transformers v5 no longer "
+                        "defaults and neither config.json nor the config class sets: under v5 "
+                        "it raises AttributeError",
+                        path=fails[0],
+                        line=fails[1],
+                        severity=Severity.ERROR,
+                        fix=f"run `hf-custom fix` (or publish --fix): it restores v4's default "
+                        f"of {attr} in the config class; or set it in config.json",
+                    )
+                )
+                continue
             findings.append(
                 finding(
                     "HFC115",
@@ -793,6 +826,65 @@ def _v5_keys(
                     line=line,
                 )
             )
+
+
+#: The base config classes whose attributes :data:`V5_BASE_ATTRS` lists (v5 renamed it).
+BASE_CONFIG_NAMES = frozenset({"PretrainedConfig", "PreTrainedConfig"})
+
+
+def certain_missing_reads(
+    code: CodePackage,
+    cfg: Mapping[str, Any],
+    config_cls: ClassInfo | None,
+    *,
+    attrs: Collection[str],
+    dropped: bool = False,
+) -> list[tuple[str, str, int]]:
+    """``(attr, path, line)`` of unguarded ``config.X`` reads, X in ``attrs``, that raise
+    AttributeError under v5 for certain (PURE): X is not in config.json (``dropped``: v5 drops
+    it from config.json anyway), and no config class of the package sets it (class attribute,
+    annotation, ``__init__`` parameter or ``self.X`` assignment, attribute_map, property or
+    method), every config class derives from the base config alone (no built-in config or
+    sub-config that might set X), and the read runs whenever the model is built or run
+    (``ModuleInfo.sure_reads``: at the top level of ``__init__``/``forward``, never in a
+    ``try``, a branch or under hasattr/getattr of X). Anything unknown is not certain."""
+    configs = code.config_classes()
+    if config_cls is None or not configs:
+        return []
+    if any(isinstance(v, dict) and "model_type" in v for v in cfg.values()):
+        return []  # sub-configs in config.json: config.X may be read from one of them
+    declared: set[str] = set()
+    for cls in configs:
+        for c in code.ancestors(cls):
+            amap = c.attrs.get("attribute_map", {})
+            if c.dynamic_attrs or not isinstance(amap, dict) or "sub_configs" in c.attrs:
+                return []
+            if {"__getattr__", "__getattribute__"} & set(c.methods):
+                return []
+            declared.update(c.init_params, c.attrs, c.methods, c.self_assigned, map(str, amap))
+        if any(b.rpartition(".")[2] not in BASE_CONFIG_NAMES for b in code.external_bases(cls)):
+            return []
+    for mod in code.modules.values():  # a built-in config class imported next to the code's
+        for imp in mod.imports:
+            if imp.level or not imp.module.startswith("transformers"):
+                continue
+            if any(
+                n.endswith("Config") and n not in BASE_CONFIG_NAMES and not non_model_config(n)
+                for n in imp.names
+            ):
+                return []
+    out: list[tuple[str, str, int]] = []
+    for path, mod in sorted(code.modules.items()):
+        spans = [(c.line, c.end_line) for c in configs if c.module == mod.name]
+        for attr, line in mod.config_reads:
+            if attr not in attrs or attr in declared or (attr in cfg and not dropped):
+                continue
+            if (attr, line) in mod.guarded_reads or any(a <= line <= b for a, b in spans):
+                continue
+            if (attr, line) not in mod.sure_reads:
+                continue  # in a branch, or a method loading and one forward may not call
+            out.append((attr, path, line))
+    return out
 
 
 def _declared_attrs(code: CodePackage, cls: ClassInfo | None) -> set[str]:

@@ -45,13 +45,31 @@ def fix(ctx: StageContext, art: Artefacts) -> Artefacts:
     findings = tuple(
         f for f in art.findings if (f.id, f.path) not in repaired or (f.id, f.path, f.line) in left
     )
+    package = analyze_package(new_files)
+    art = replace(art, code=code, package=package, fixes=labelled, fixed=True, findings=findings)
+    return _replan_config(ctx, art)
+
+
+def _replan_config(ctx: StageContext, art: Artefacts) -> Artefacts:
+    """The config step's findings judged the code before the repairs (HFC115 names the read,
+    the repair edits the config class): plan again on the repaired code."""
+    from hf_custom.staging.config import normalize_config
+
+    if art.config_plan is None or not art.config_plan.findings:
+        return art
+    opts = ctx.options
+    again = normalize_config(
+        art.config_in,
+        need(art.package, "the code package"),
+        model_type=opts.model_type,
+        auto_classes=opts.auto_classes,
+        architecture=opts.architecture,
+        transformers_version=ctx.transformers_version,
+    )
+    stale = set(art.config_plan.findings)
+    findings = (*(f for f in art.findings if f not in stale), *again.findings)
     return replace(
-        art,
-        code=code,
-        package=analyze_package(new_files),
-        fixes=labelled,
-        fixed=True,
-        findings=findings,
+        art, config_plan=replace(art.config_plan, findings=again.findings), findings=findings
     )
 
 
