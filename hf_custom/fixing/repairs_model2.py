@@ -95,6 +95,12 @@ def _method_text(name: str, helper: str, indent: bytes, nl: bytes) -> bytes:
 GENERATION_HELPERS = {
     "_extract_past_from_model_output": "generation_extract_past_from_model_output",
 }
+# what to port the others to (named in the cause)
+GENERATION_PORTS = {
+    "_get_logits_warper": "transformers now builds the warpers (temperature, top-k, top-p) in "
+    "self._get_logits_processor(generation_config, ...)",
+    "_get_logits_processor_and_warper": "use self._get_logits_processor(generation_config, ...)",
+}
 
 
 def _unpacked_calls(ctx: FixContext, name: str) -> list[tuple[str, int]]:
@@ -131,6 +137,7 @@ def removed_generation_methods(ctx: FixContext) -> None:
         if helper is None or not roots or unpacked:
             why = (
                 "no equivalent in v5's generation loop: port the code to it by hand"
+                + (f" ({GENERATION_PORTS[name]})" if name in GENERATION_PORTS else "")
                 if helper is None
                 else (
                     "its result is unpacked as transformers 4.42-4.43 returned it: read "

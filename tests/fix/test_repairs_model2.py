@@ -132,6 +132,7 @@ def test_what_has_no_stand_in_is_named() -> None:
     )
     left = plan_fixes(_files(warper), config=CONFIG, rules={"HFC264"})
     assert not left.changes and "_get_logits_warper" in left.unrepaired[0].cause
+    assert "self._get_logits_processor(generation_config" in left.unrepaired[0].cause
     unpacked = CALLS.replace(
         '        model_kwargs["past_key_values"] = self._extract',
         "        name, model_kwargs[name] = self._extract",
