@@ -980,3 +980,40 @@ then rewrites the values to the local `module.Class` form.
         needs="load",
     )
 )
+
+
+define(
+    Rule(
+        id="HFC538",
+        name="attention-mask-changes-outputs",
+        severity=Severity.ERROR,
+        summary="an all-ones attention_mask changes a causal LM's logits (the causal mask is lost with a mask)",
+        fix="combine the causal mask with attention_mask (and keep the result: `m = m.masked_fill(...)`)",
+        explanation="""\
+## What it does
+When the logits generate computes step by step differ from a full forward on the same tokens
+with an all-ones `attention_mask`, runs the full forward again without the mask. If that one
+matches generate, the cache is consistent (HFC517 does not apply) and the mask is what changes
+the outputs: reported here, with the first position that differs.
+
+## Why is this bad?
+An all-ones mask means "attend to every real token", so it must not change anything. A model
+that loses its causal mask when given one lets each position see the tokens after it: padded
+batches, perplexity scoring, classification and fine-tuning compute with the future, while
+generate (which only reads the last position) looks fine.
+
+## Example
+Qwen v1 (torch 2 path):
+```python
+attention_mask = attention_mask.expand(-1, -1, causal_mask.size(2), -1)
+if causal_mask is not None:
+    attention_mask.masked_fill(~causal_mask, torch.finfo(query.dtype).min)  # result dropped
+```
+
+## How to fix
+Keep the combined mask (`attention_mask = attention_mask.masked_fill(~causal_mask, ...)`), or
+build the attention mask with transformers' mask utilities, which combine both.
+""",
+        needs="load",
+    )
+)

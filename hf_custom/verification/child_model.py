@@ -976,6 +976,8 @@ def run_generate(
         return SKIPPED, "non-finite logits: cache consistency not checked"
     if used.shape != ref.shape or not torch.allclose(used, ref, rtol=1e-3, atol=1e-4):
         diff = float((used - ref).abs().max()) if used.shape == ref.shape else float("nan")
+        if not seq2seq and _mask_changes_outputs(rep, model, gen, used, s, cls_name=cls_name):
+            return FAILED, "an all-ones attention_mask changes the outputs"
         rep.finding(
             "HFC517",
             f"{cls_name}: the logits generate computes step by step (with its cache) differ from "
@@ -986,6 +988,40 @@ def run_generate(
         )
         return FAILED, "generate differs from full forwards"
     return PASSED, ""
+
+
+def _mask_changes_outputs(
+    rep: Reporter, model: Any, gen: Any, used: Any, s: int, *, cls_name: str
+) -> bool:
+    """When generate's step logits differ from a full forward with an all-ones attention_mask:
+    if a full forward WITHOUT the mask gives generate's logits, the cache is consistent and it is
+    the mask that changes the outputs (HFC538, reported here)."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            ids = gen[:, :-1]
+            bare = model(input_ids=ids).logits
+            masked = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+    except Exception:
+        return False
+    ref = bare[:, s - 1 : s - 1 + used.shape[1]]
+    if ref.shape != used.shape or not torch.allclose(used, ref, rtol=1e-3, atol=1e-4):
+        return False
+    if bare.shape != masked.shape:
+        return False
+    diff = (bare - masked).abs().amax(dim=-1)[0]
+    first = int((diff > 1e-4).nonzero()[0]) if bool((diff > 1e-4).any()) else -1
+    at = f"; the first position that differs is {first} of {ids.shape[1]}" if first >= 0 else ""
+    rep.finding(
+        "HFC538",
+        f"{cls_name}: a forward with an all-ones attention_mask gives other logits than the same "
+        f"forward without one (max difference {float(diff.max()):.3g}{at}), while generate's "
+        "cache is consistent: with a mask the causal mask is lost or misapplied, so padded "
+        "batches, scoring and fine-tuning see other (future) tokens",
+        path=_class_location(cls_name)[0],
+    )
+    return True
 
 
 def save_round_trip(rep: Reporter, model: Any, *, cls_name: str) -> tuple[str, str]:

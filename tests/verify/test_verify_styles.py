@@ -35,3 +35,23 @@ def test_buffer_left_uninitialised_is_an_error(tmp_path: Path, sound_report: Ver
     assert "HFC514" not in {f.id for f in report.findings}  # the outputs do agree
     assert not report.ok
     assert "HFC536" not in {f.id for f in sound_report.findings}
+
+
+def test_mask_that_drops_the_causal_mixing_is_named_not_the_cache(
+    tmp_path: Path, sound_report: VerifyReport
+) -> None:
+    """Qwen v1's forward loses its causal mask when given an attention_mask (a masked_fill whose
+    result is dropped): generate is right (it reads the last position only), a full forward with
+    an all-ones mask is not. That is HFC538 naming the mask, not HFC517 blaming the cache."""
+    from verify_factory import make_model_dir
+
+    folder = make_model_dir(tmp_path / "m", defects={"mask_drops_causal"}, tokenizer=False)
+    report = verify(folder, timeout=600)
+    ids = {f.id for f in report.findings}
+    assert "HFC517" not in ids, [f.message for f in report.findings if f.id == "HFC517"]
+    (f,) = [f for f in report.findings if f.id == "HFC538"]
+    assert f.message.startswith("TinyForCausalLM: a forward with an all-ones attention_mask")
+    assert "the first position that differs is 0" in f.message and f.path == "modeling_tiny.py"
+    rows = {r.auto_class: r for r in report.rows}
+    assert rows["AutoModelForCausalLM"].generate == "failed" and not report.ok
+    assert "HFC538" not in {f.id for f in sound_report.findings}

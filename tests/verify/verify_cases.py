@@ -79,5 +79,6 @@ NOT_GENERATED: dict[str, str] = {
     "HFC526": "an auto_map without AutoModel entries (unit-tested through the report assembly)",
     "HFC529": "emitted by publish --no-verify, not by verification",
     "HFC537": "a code repository missing from the Hub: tests/verify/test_verify_references.py",
+    "HFC538": "its own folder (a forward that differs by mask): test_verify_styles.py",
     "HFC536": "tests/verify/test_verify_styles.py (the unused_buffer style package)",
 }

@@ -48,6 +48,7 @@ DEFECTS = frozenset(
         "init_error",  # AutoModelForNextSentencePrediction: __init__ raises
         "vision_head",  # AutoModelForImageClassification: forward takes pixel_values only
         "no_architectures",  # config.json without architectures: nothing checked strictly
+        "mask_drops_causal",  # TinyModel: with an attention_mask, every position sees all tokens
     }
 )
 
@@ -131,7 +132,7 @@ class TinyModel(TinyPreTrainedModel):
         for layer in self.layers:
             h = torch.tanh(layer(h))
         # causal mixing: each position sees the mean of the ones before it (context matters)
-        h = h.cumsum(-2) / (positions + 1).to(h.dtype)[:, None]
+#CAUSAL_MIX
 #BUFFER_USE
         return BaseModelOutput(last_hidden_state=self.norm(h))
 
@@ -307,6 +308,14 @@ def modeling_text(defects: Collection[str]) -> str:
             else ""
         ),
         "#BUFFER_USE": "        h = h * self.scale" if "nonpersistent_buffer" in d else "",
+        "#CAUSAL_MIX": (
+            "        if attention_mask is not None:  # the defect: the causal mixing is lost\n"
+            "            h = h.mean(-2, keepdim=True).expand_as(h)\n"
+            "        else:\n"
+            "            h = h.cumsum(-2) / (positions + 1).to(h.dtype)[:, None]"
+            if "mask_drops_causal" in d
+            else "        h = h.cumsum(-2) / (positions + 1).to(h.dtype)[:, None]"
+        ),
         "#CONFIG_READ": (
             "        if self.config.use_cache:\n            pass" if "config_attr" in d else ""
         ),
