@@ -117,6 +117,67 @@ def rope_none_tests(tree: ast.AST) -> list[RopeNoneTest]:
     return sorted(out, key=lambda r: (r.line, r.node.col_offset))
 
 
+# v4 Cache API that v5 removed: method -> the hf_custom_compat helper standing for it
+CACHE_METHODS = {
+    "get_usable_length": "cache_get_usable_length",
+    "to_legacy_cache": "cache_to_legacy",
+    "get_max_length": "cache_get_max_length",
+}
+CACHE_CLASSES = frozenset({"Cache", "DynamicCache", "SinkCache", "StaticCache"})
+
+
+@dataclass(frozen=True)
+class CacheUse:
+    line: int
+    node: ast.expr  # the whole call (or attribute read for seen_tokens)
+    owner: ast.expr  # the cache (or cache class) expression
+    what: str  # "get_usable_length", "from_legacy_cache", "seen_tokens", ...
+    args: tuple[ast.expr, ...]
+
+
+def _imports_cache_api(tree: ast.AST) -> bool:
+    for n in ast.walk(tree):
+        module = n.module or "" if isinstance(n, ast.ImportFrom) else ""
+        if module.startswith("transformers") and (
+            "cache_utils" in module or any(a.name in CACHE_CLASSES for a in n.names)  # type: ignore[attr-defined]
+        ):
+            return True
+    return False
+
+
+def cache_api_uses(tree: ast.AST) -> list[CacheUse]:
+    """Calls of the v4 Cache methods v5 removed (``past.get_usable_length(n, i)``,
+    ``.to_legacy_cache()``, ``.get_max_length()``, ``DynamicCache.from_legacy_cache(p)``) and
+    ``.seen_tokens`` reads, in a file that imports transformers' cache classes."""
+    if not _imports_cache_api(tree):
+        return []
+    out: list[CacheUse] = []
+    calls: set[int] = set()
+    for n in ast.walk(tree):
+        if not (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and not n.keywords):
+            continue
+        attr, owner = n.func.attr, n.func.value
+        if attr in CACHE_METHODS or (
+            attr == "from_legacy_cache"
+            and isinstance(owner, ast.Name)
+            and owner.id in CACHE_CLASSES
+        ):
+            if any(isinstance(a, ast.Starred) for a in n.args):
+                continue
+            out.append(CacheUse(n.lineno, n, owner, attr, tuple(n.args)))
+            calls.add(id(n.func))
+    for n in ast.walk(tree):
+        if (
+            isinstance(n, ast.Attribute)
+            and n.attr == "seen_tokens"
+            and isinstance(n.ctx, ast.Load)
+            and id(n) not in calls
+            and not (isinstance(n.value, ast.Name) and n.value.id == "self")
+        ):
+            out.append(CacheUse(n.lineno, n, n.value, "seen_tokens", ()))
+    return sorted(out, key=lambda u: (u.line, u.node.col_offset))
+
+
 def pad_overrides(tree: ast.AST) -> list[tuple[str, ast.FunctionDef]]:
     """(class name, def) of ``_pad`` methods accepting neither padding_side nor **kwargs."""
     out = []
@@ -170,6 +231,20 @@ def rope_scaling_none(ctx: Context) -> Iterator[Finding]:
                 '{"rope_type": "default", ...} for a config without RoPE scaling',
                 path=path,
                 line=t.line,
+            )
+
+
+@register("code.v5-cache-api", rules=("HFC701",))
+def cache_api(ctx: Context) -> Iterator[Finding]:
+    """Calls of the v4 Cache API (get_usable_length, from_legacy_cache, ...) v5 removed."""
+    for path, tree in _trees(ctx):
+        for use in cache_api_uses(tree):
+            yield finding(
+                "HFC701",
+                f"uses the cache's {use.what}, which transformers v5 removed "
+                "(get_usable_length is gone since 4.56)",
+                path=path,
+                line=use.line,
             )
 
 

@@ -12,6 +12,7 @@ from hf_custom.codeinfo import CodePackage, parse_module
 from hf_custom.fixing.edits import Source, apply
 from hf_custom.fixing.model import FileChange, FixPlan
 from hf_custom.fixing.repairs import COMPAT_MODULE, REPAIRS, FileState, FixContext
+from hf_custom.fixing.repairs_cache import REGISTERED as _CACHE_REPAIRS  # noqa: F401
 from hf_custom.fixing.repairs_config import REGISTERED as _CONFIG_REPAIRS  # noqa: F401
 from hf_custom.fixing.repairs_model import REGISTERED as _MODEL_REPAIRS  # noqa: F401
 from hf_custom.fixing.repairs_model2 import REGISTERED as _MODEL2_REPAIRS  # noqa: F401

@@ -22,6 +22,11 @@ __all__ = [  # noqa: F822 (AutoModelForVision2Seq comes from __getattr__)
     "_prepare_4d_causal_attention_mask_for_sdpa",
     "bloom_expand_mask",
     "bloom_make_causal_mask",
+    "cache_from_legacy",
+    "cache_get_max_length",
+    "cache_get_usable_length",
+    "cache_seen_tokens",
+    "cache_to_legacy",
     "find_pruneable_heads_and_indices",
     "generation_extract_past_from_model_output",
     "is_torch_fx_available",
@@ -503,3 +508,60 @@ def generation_extract_past_from_model_output(
     if standardize_cache_format and convert is not None:
         past_key_values = convert(past_key_values, batch_size=outputs.logits.shape[0])
     return past_key_values
+
+
+# --- the v4 (4.39-era) Cache API that v5 removed: each helper uses the cache's own method when
+# it has one (v4, or a package's own Cache subclass) and v5's layers otherwise ---------------
+
+
+def cache_from_legacy(cls: Any, past_key_values: Any = None) -> Any:
+    """v4 ``DynamicCache.from_legacy_cache``: a cache holding the per-layer (key, value) tuples."""
+    own = getattr(cls, "from_legacy_cache", None)
+    if own is not None:
+        return own(past_key_values)
+    cache = cls()
+    for layer_idx, (key, value) in enumerate(past_key_values or ()):
+        cache.update(key, value, layer_idx)
+    return cache
+
+
+def cache_to_legacy(cache: Any) -> Any:
+    """v4 ``Cache.to_legacy_cache``: the per-layer (key, value) tuples."""
+    own = getattr(cache, "to_legacy_cache", None)
+    if own is not None:
+        return own()
+    return tuple(
+        (layer.keys, layer.values)
+        for layer in cache.layers
+        if getattr(layer, "keys", None) is not None
+    )
+
+
+def cache_get_max_length(cache: Any) -> int | None:
+    """v4 ``Cache.get_max_length``: None for a cache without a maximum (v5 says -1)."""
+    own = getattr(cache, "get_max_length", None) or cache.get_max_cache_shape
+    try:
+        value = own()
+    except ValueError:  # v5: max() over the layers of a cache that has none yet
+        return None
+    return None if value is None or value < 0 else int(value)
+
+
+def cache_get_usable_length(cache: Any, new_seq_length: int, layer_idx: int | None = 0) -> int:
+    """v4 ``Cache.get_usable_length``: the cached length, less what a bounded cache must drop."""
+    own = getattr(cache, "get_usable_length", None)
+    if own is not None:
+        return int(own(new_seq_length, layer_idx))
+    layer = 0 if layer_idx is None else layer_idx
+    max_length = cache_get_max_length(cache)
+    previous = int(cache.get_seq_length(layer))
+    if max_length is not None and previous + new_seq_length > max_length:
+        return max_length - new_seq_length
+    return previous
+
+
+def cache_seen_tokens(cache: Any) -> int:
+    """v4 ``DynamicCache.seen_tokens``: the tokens the cache has seen (its length in v5)."""
+    if "seen_tokens" in dir(type(cache)) or "seen_tokens" in vars(cache):
+        return int(cache.seen_tokens)
+    return int(cache.get_seq_length())

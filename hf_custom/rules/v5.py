@@ -247,3 +247,38 @@ the test means what it did. `hf-custom fix` rewrites the test that way.
 """,
     )
 )
+
+define(
+    Rule(
+        id="HFC701",
+        name="cache-api-removed",
+        severity=Severity.ERROR,
+        summary="The code calls Cache methods transformers removed (get_usable_length, from_legacy_cache, ...).",
+        fix="use get_seq_length() / DynamicCache.update(); `hf-custom fix` routes the calls through hf_custom_compat",
+        explanation="""\
+## What it does
+Flags, in a file that imports transformers' cache classes, calls of `get_usable_length(n,
+layer)`, `to_legacy_cache()`, `get_max_length()`, `DynamicCache.from_legacy_cache(past)` and
+reads of `.seen_tokens` on a cache.
+
+## Why is this bad?
+v4-era decoders (DeepSeek-V2, MiniCPM, ...) were written against the 4.36-4.40 Cache API.
+transformers 4.56 removed `get_usable_length` and `seen_tokens`; v5 also removed
+`from_legacy_cache` / `to_legacy_cache` and returns -1 from `get_max_length()` for a dynamic
+cache. The forward fails with `AttributeError` on the first call.
+
+## Example
+```python
+past_key_values = DynamicCache.from_legacy_cache(past_key_values)
+past_key_values_length = past_key_values.get_usable_length(seq_length)
+```
+
+## How to fix
+Use what every version has: `get_seq_length(layer_idx)`, `update(key, value, layer_idx)`.
+`hf-custom fix` rewrites each call to a helper of `hf_custom_compat.py`
+(`cache_get_usable_length(past, n)`, `cache_from_legacy(DynamicCache, past)`, ...), which calls
+the cache's own method when it has one (v4, or the package's own Cache subclass) and computes the
+v4 (4.39) result from v5's layers otherwise.
+""",
+    )
+)

@@ -431,6 +431,31 @@ CASES: dict[str, Case | CallCase] = {
             )
         },
     ),
+    "HFC701": Case(
+        fail={
+            "modeling_toy.py": modeling(
+                "import torch\n",
+                "import torch\nfrom transformers.cache_utils import DynamicCache\n",
+            ).replace(
+                "        hidden = self.model(input_ids)",
+                "        past = DynamicCache.from_legacy_cache(kwargs.get('past'))\n"
+                "        n = past.get_usable_length(input_ids.shape[1])\n"
+                "        hidden = self.model(input_ids)",
+                1,
+            )
+        },
+        ok={
+            "modeling_toy.py": modeling(
+                "import torch\n",
+                "import torch\nfrom transformers.cache_utils import DynamicCache\n",
+            ).replace(
+                "        hidden = self.model(input_ids)",
+                "        past = DynamicCache()\n        n = past.get_seq_length()\n"
+                "        hidden = self.model(input_ids)",
+                1,
+            )
+        },
+    ),
     "HFC258": Case(
         fail={
             "modeling_toy.py": MODELING + "\n\nclass ToyTokenizer(PreTrainedTokenizer):\n"

@@ -50,6 +50,13 @@ CASES = {
         '            factor = self.config.rope_scaling["factor"]\n'
         "        hidden = self.model(input_ids).last_hidden_state\n",
     ),
+    "HFC701": (
+        "from torch import nn\n",
+        "from torch import nn\nfrom transformers import DynamicCache\n\n\n"
+        "def _cache(past, n):\n"
+        "    cache = DynamicCache.from_legacy_cache(past)\n"
+        "    return cache, cache.get_usable_length(n, 0), cache.seen_tokens, cache.to_legacy_cache()\n",
+    ),
     "HFC258": (
         "class ToyForCausalLM(",
         "class ToyTokenizer(PreTrainedTokenizer):\n"

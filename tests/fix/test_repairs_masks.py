@@ -178,3 +178,60 @@ def test_rope_scaling_none_tests_keep_their_v4_meaning_under_v5() -> None:
         assert eval(test, {"self": self}) is takes_none_branch
         negated = test.replace("is None or", "is not None and").replace("==", "!=")
         assert eval(negated, {"self": self}) is not takes_none_branch
+
+
+def test_cache_helpers_follow_the_v4_cache_api_on_v5_caches() -> None:
+    from transformers import DynamicCache
+
+    past = tuple((torch.rand(1, 2, 3, 4), torch.rand(1, 2, 3, 4)) for _ in range(2))
+    cache = compat.cache_from_legacy(DynamicCache, past)
+    assert not hasattr(DynamicCache, "from_legacy_cache")  # v5: the fallback is what runs
+    legacy = compat.cache_to_legacy(cache)
+    assert len(legacy) == 2 and all(
+        torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(legacy, past, strict=True)
+    )
+    # 4.39: a dynamic cache has no maximum, so the usable length is the cached length
+    assert compat.cache_get_max_length(cache) is None
+    assert compat.cache_get_usable_length(cache, 5, 1) == 3 == compat.cache_seen_tokens(cache)
+    empty = compat.cache_from_legacy(DynamicCache, None)
+    assert (
+        compat.cache_get_usable_length(empty, 4) == 0 and compat.cache_get_max_length(empty) is None
+    )
+
+    class OwnCache:  # a package's own Cache subclass keeps its own methods
+        seen_tokens = 7
+
+        def get_usable_length(self, n, layer_idx=0):
+            return 42
+
+        def to_legacy_cache(self):
+            return "own"
+
+    own = OwnCache()
+    assert compat.cache_get_usable_length(own, 1) == 42 and compat.cache_to_legacy(own) == "own"
+    assert compat.cache_seen_tokens(own) == 7
+
+
+def test_cache_calls_are_routed_through_the_helpers() -> None:
+    text = MODELING.replace(
+        "import torch\n", "import torch\nfrom transformers.cache_utils import DynamicCache\n", 1
+    ).replace(
+        "        hidden = self.model(input_ids).last_hidden_state\n",
+        "        past = DynamicCache.from_legacy_cache(kwargs.get('past'))\n"
+        "        n = past.get_usable_length(input_ids.shape[1], 0) + past.seen_tokens\n"
+        "        hidden = self.model(input_ids).last_hidden_state\n",
+    )
+    plan = plan_fixes(_files(text), config=CONFIG, rules={"HFC701"})
+    assert not plan.unrepaired and len(plan.repairs) == 3
+    out = {c.path: c.after for c in plan.changes}["modeling_toy.py"].decode()
+    assert "past = cache_from_legacy(DynamicCache, kwargs.get('past'))\n" in out
+    assert (
+        "n = cache_get_usable_length(past, input_ids.shape[1], 0) + cache_seen_tokens(past)\n"
+        in out
+    )
+    assert (
+        "from .hf_custom_compat import cache_from_legacy, cache_get_usable_length, "
+        "cache_seen_tokens\n" in out
+    )
+    fixed = {**_files(text), **{c.path: c.after for c in plan.changes}}
+    assert not plan_fixes(fixed, config=CONFIG).changes  # idempotent
