@@ -147,7 +147,9 @@ def _check_staged(staged: Path, *, need_config: bool) -> Path:
     staged = Path(staged).resolve()
     if not staged.is_dir():
         raise InputError("not a folder", path=str(staged), hint="pass the staged model folder")
-    tokenizer_only = (staged / "tokenizer_config.json").is_file()
+    tokenizer_only = (staged / "tokenizer_config.json").is_file() and not any(
+        p.suffix in (".safetensors", ".bin", ".pt", ".pth") for p in staged.iterdir()
+    )
     if need_config and not (staged / "config.json").is_file() and not tokenizer_only:
         raise InputError(
             "no config.json in the folder to verify",
@@ -435,6 +437,7 @@ def _planned(staged: Path) -> list[str]:
         and not config.get("model_type")
         and not any(k == "AutoConfig" or str(k).startswith("AutoModel") for k in auto_map)
         and (staged / "tokenizer_config.json").is_file()
+        and not any(p.suffix in (".safetensors", ".bin", ".pt", ".pth") for p in staged.iterdir())
     ):
         return ["AutoTokenizer"]  # a config.json naming no model: the tokenizer alone
     planned = ["AutoConfig"] + [k for k in auto_map if str(k).startswith("AutoModel")]

@@ -70,7 +70,12 @@ def run_verify(rep: Reporter, req: dict[str, Any]) -> None:
     names_a_model = raw.get("model_type") or any(
         k == "AutoConfig" or k.startswith("AutoModel") for k in auto_map
     )
-    if not names_a_model and os.path.exists(os.path.join(staged, "tokenizer_config.json")):
+    weights = any(n.endswith((".safetensors", ".bin", ".pt", ".pth")) for n in os.listdir(staged))
+    if (
+        not names_a_model
+        and not weights
+        and os.path.exists(os.path.join(staged, "tokenizer_config.json"))
+    ):
         verify_tokenizer_only(rep, staged)  # a tokenizer package's config.json: no model
         return
     architectures = list(raw.get("architectures") or [])

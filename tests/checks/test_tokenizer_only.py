@@ -179,3 +179,13 @@ def test_doctor_load_verifies_the_tokenizer_without_placeholder_weights(tmp_path
     assert not _errors(report), report.findings
     assert report.verify is not None
     assert [r.auto_class for r in report.verify.rows] == ["AutoTokenizer"]
+
+
+def test_verify_refuses_weights_without_config_json(tmp_path: Path) -> None:
+    # a model folder that lost its config.json is not verified as a tokenizer
+    from hf_custom.verification import verify
+
+    root = tokenizer_package(tmp_path / "tok")
+    (root / "model.safetensors").write_bytes(b"\x00" * 16)
+    with pytest.raises(InputError, match=r"no config\.json"):
+        verify(root)
