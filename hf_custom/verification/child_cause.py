@@ -204,10 +204,82 @@ def _function_reads(frame: Any, lineno: int, text: str, cfg: Any) -> list[str]:
     return facts
 
 
+_SIGNATURE = re.compile(
+    r"(?P<name>[A-Za-z_][\w.]*)\(\) (?P<what>got an unexpected keyword argument '(?P<arg>\w+)'"
+    r"|missing \d+ required (?:positional|keyword-only) arguments?[^\n]*"
+    r"|takes \d+ positional arguments? but \d+ (?:were|was) given"
+    r"|got multiple values for argument '(?P<dup>\w+)')"
+)
+
+
+def _method_location(qualname: str, staged: str) -> str:
+    """``file:line`` of ``Class.method`` (or a function) defined in the model's own files."""
+    import inspect
+    import sys
+
+    owner, _, attr = qualname.rpartition(".")
+    for mod in list(sys.modules.values()):
+        path = str(getattr(mod, "__file__", "") or "")
+        if not (str(getattr(mod, "__name__", "")).startswith("transformers_modules") or
+                (staged and path.startswith(staged + os.sep))):  # fmt: skip
+            continue
+        obj = getattr(mod, owner, None) if owner else mod
+        func = getattr(obj, attr, None) if obj is not None else None
+        if func is None or not callable(func):
+            continue
+        try:
+            src = inspect.getsourcefile(func) or ""
+            if (
+                not (staged and src.startswith(staged + os.sep))
+                and "transformers_modules" not in src
+            ):
+                continue
+            return f"{os.path.basename(src)}:{inspect.getsourcelines(func)[1]}"
+        except (OSError, TypeError):
+            continue
+    return ""
+
+
+def signature_cause(exc: BaseException, *, staged: str = "") -> tuple[str, str] | None:
+    """A TypeError about arguments is a signature mismatch between the caller (often
+    transformers) and the model's own override: (cause, fix) naming both, or None."""
+    if not isinstance(exc, TypeError):
+        return None
+    m = _SIGNATURE.search(str(exc))
+    if m is None:
+        return None
+    name = m.group("name")
+    where = _method_location(name, staged)
+    frames = _frames(exc.__traceback__)
+    caller = ""
+    if frames:
+        tb = frames[-1]
+        caller = _where(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+    arg = m.group("arg") or m.group("dup")
+    cause = (
+        f"{name}(){f' ({where})' if where else ''} does not accept the call"
+        f"{f' at {caller}' if caller else ''}: {m.group('what')}; the method's signature differs "
+        "from the one its caller expects (an override of a transformers method written for "
+        "another version?)"
+    )
+    fix = (
+        f"give {name}() the signature of the method it overrides in the installed transformers"
+        + (f" (accept `{arg}`, or `**kwargs`)" if arg else "")
+    )
+    return cause, fix
+
+
 def config_cause(
     exc: BaseException, config: Any = None, *, staged: str = ""
 ) -> tuple[str, str] | None:
-    """(cause, fix) naming the config value or input behind ``exc``, or None."""
+    """(cause, fix) naming the config value or input behind ``exc``, or None. A TypeError
+    about arguments names the signature mismatch instead (:func:`signature_cause`)."""
+    try:
+        sig = signature_cause(exc, staged=staged)
+    except Exception:  # never let the diagnosis itself fail
+        sig = None
+    if sig is not None:
+        return sig
     try:
         where, facts, frame_config = line_reads(exc, staged=staged)
     except Exception:  # never let the diagnosis itself fail

@@ -272,3 +272,50 @@ def test_cause_comes_from_the_innermost_author_frame(tmp_path: Path) -> None:
     assert not any("attn_impl" in f for f in facts), facts
     cause = child_cause.config_cause(info.value, staged=str(tmp_path))
     assert cause is not None and "config.rope_scaling=" in cause[0] and "rope_scaling" in cause[1]
+
+
+SIGNATURE_MODULE = """\
+class PreTrained:
+    initializer_range = 0.02
+
+    def post_init(self):
+        self.tie_weights(recompute_mapping=False)
+
+
+class NomicLike(PreTrained):
+    def __init__(self, config):
+        self.config = config
+        self.post_init()
+
+    def tie_weights(self):
+        return None
+"""
+
+
+def test_signature_mismatch_is_named_not_a_config_value(tmp_path: Path) -> None:
+    """nomic-bert's ``tie_weights()`` override without the ``recompute_mapping`` argument
+    transformers passes: the cause is the override's signature, not config.initializer_range."""
+    import importlib.util
+
+    import child_cause
+
+    transformers = pytest.importorskip("transformers")
+    path = tmp_path / "modeling_sig.py"
+    path.write_text(SIGNATURE_MODULE)
+    spec = importlib.util.spec_from_file_location("modeling_sig_cause", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["modeling_sig_cause"] = module
+    spec.loader.exec_module(module)
+    config = transformers.PretrainedConfig(initializer_range=0.02)
+    with pytest.raises(TypeError) as info:
+        module.NomicLike(config)
+    cause = child_cause.config_cause(info.value, config, staged=str(tmp_path))
+    assert cause is not None
+    assert cause[0].startswith("NomicLike.tie_weights() (modeling_sig.py:13) does not accept"), (
+        cause
+    )
+    assert "unexpected keyword argument 'recompute_mapping'" in cause[0]
+    assert "at modeling_sig.py:5" in cause[0] and "config." not in cause[0]
+    assert "recompute_mapping" in cause[1] and "initializer_range" not in cause[1]
+    assert child_cause.signature_cause(ValueError("x() takes 1 positional argument")) is None
