@@ -117,11 +117,12 @@ def rope_none_tests(tree: ast.AST) -> list[RopeNoneTest]:
     return sorted(out, key=lambda r: (r.line, r.node.col_offset))
 
 
-# v4 Cache API that v5 removed: method -> the hf_custom_compat helper standing for it
+# v4 Cache API that v5 removed: method -> the hf_custom_compat helper standing for it.
+# get_max_length is not here: v5's caches define it (code copied from v5, e.g. a fork of bloom,
+# calls it), so a call of it is not a break.
 CACHE_METHODS = {
     "get_usable_length": "cache_get_usable_length",
     "to_legacy_cache": "cache_to_legacy",
-    "get_max_length": "cache_get_max_length",
 }
 CACHE_CLASSES = frozenset({"Cache", "DynamicCache", "SinkCache", "StaticCache"})
 
@@ -147,7 +148,7 @@ def _imports_cache_api(tree: ast.AST) -> bool:
 
 def cache_api_uses(tree: ast.AST) -> list[CacheUse]:
     """Calls of the v4 Cache methods v5 removed (``past.get_usable_length(n, i)``,
-    ``.to_legacy_cache()``, ``.get_max_length()``, ``DynamicCache.from_legacy_cache(p)``) and
+    ``.to_legacy_cache()``, ``DynamicCache.from_legacy_cache(p)``) and
     ``.seen_tokens`` reads, in a file that imports transformers' cache classes."""
     if not _imports_cache_api(tree):
         return []

@@ -258,14 +258,13 @@ define(
         explanation="""\
 ## What it does
 Flags, in a file that imports transformers' cache classes, calls of `get_usable_length(n,
-layer)`, `to_legacy_cache()`, `get_max_length()`, `DynamicCache.from_legacy_cache(past)` and
-reads of `.seen_tokens` on a cache.
+layer)`, `to_legacy_cache()`, `DynamicCache.from_legacy_cache(past)` and reads of
+`.seen_tokens` on a cache. `get_max_length()` is not flagged: v5's caches still define it.
 
 ## Why is this bad?
 v4-era decoders (DeepSeek-V2, MiniCPM, ...) were written against the 4.36-4.40 Cache API.
 transformers 4.56 removed `get_usable_length` and `seen_tokens`; v5 also removed
-`from_legacy_cache` / `to_legacy_cache` and returns -1 from `get_max_length()` for a dynamic
-cache. The forward fails with `AttributeError` on the first call.
+`from_legacy_cache` / `to_legacy_cache`. The forward fails with `AttributeError` on the first call.
 
 ## Example
 ```python

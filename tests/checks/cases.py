@@ -451,6 +451,7 @@ CASES: dict[str, Case | CallCase] = {
             ).replace(
                 "        hidden = self.model(input_ids)",
                 "        past = DynamicCache()\n        n = past.get_seq_length()\n"
+                "        m = past.get_max_length()\n"
                 "        hidden = self.model(input_ids)",
                 1,
             )
