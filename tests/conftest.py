@@ -30,6 +30,19 @@ def _isolated_hf_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     yield
 
 
+@pytest.fixture
+def git_identity(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """git with a config of its own (default branch main, no system config) and a fixed author
+    and committer: tests that commit or push never read the developer's git settings."""
+    cfg = tmp_path_factory.mktemp("gitcfg") / "gitconfig"
+    cfg.write_text("[init]\n\tdefaultBranch = main\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for k in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{k}_NAME", "Tester")
+        monkeypatch.setenv(f"GIT_{k}_EMAIL", "tester@example.com")
+
+
 # -- the embedded Hub on loopback ---------------------------------------------------------------
 HUB_TOKEN = "hf_test_alice_write"  # alice, member of the org "acme"; writes
 HUB_READ_TOKEN = "hf_test_alice_read"  # alice, read-only

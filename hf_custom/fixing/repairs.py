@@ -667,15 +667,22 @@ def _span(fs: FileState, node: ast.AST) -> tuple[int, int]:
     return start, end
 
 
+def _simple_text(fs: FileState, node: ast.AST) -> str | None:
+    """The source of ``node`` when it is one line with no call in it (safe to repeat in a
+    rewrite), else None."""
+    s, e = _span(fs, node)
+    text = fs.src.data[s:e].decode()
+    return None if "\n" in text or "(" in text else text
+
+
 @repair("HFC257")
 def rope_type_reads(ctx: FixContext) -> None:
     from hf_custom.checks.v5code import rope_type_reads as find
 
     for path, fs in sorted(ctx.files.items()):
         for read in find(fs.tree):
-            s, e = _span(fs, read.owner)
-            owner = fs.src.data[s:e].decode()
-            if "\n" in owner or "(" in owner:
+            owner = _simple_text(fs, read.owner)
+            if owner is None:
                 ctx.cannot("HFC257", path, read.line, "the rope_scaling expression is not simple")
                 continue
             default = ""
@@ -702,9 +709,8 @@ def rope_scaling_none(ctx: FixContext) -> None:
 
     for path, fs in sorted(ctx.files.items()):
         for test in rope_none_tests(fs.tree):
-            s, e = _span(fs, test.owner)
-            owner = fs.src.data[s:e].decode()
-            if "\n" in owner or "(" in owner:
+            owner = _simple_text(fs, test.owner)
+            if owner is None:
                 ctx.cannot("HFC700", path, test.line, "the rope_scaling expression is not simple")
                 continue
             if test.negated:

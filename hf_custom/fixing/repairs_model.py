@@ -138,11 +138,67 @@ METHOD_HELPERS = {
 }
 
 
-def _method_text(name: str, helper: str, indent: bytes, nl: bytes) -> bytes:
+def _base_roots(ctx: FixContext) -> list[ClassInfo]:
+    """The root model classes no other package model class derives them from (where a method
+    every model class of the package inherits is added)."""
+    return [
+        c
+        for c in _roots(ctx)
+        if not any(a in ctx.pkg.model_classes() and a is not c for a in ctx.pkg.ancestors(c))
+    ]
+
+
+def add_compat_method(
+    ctx: FixContext,
+    rule: str,
+    cls: ClassInfo,
+    name: str,
+    helper: str,
+    *,
+    at: tuple[str, int],
+    behaviour: str,
+    comments: dict[str, str] | None = None,
+) -> None:
+    """Append ``name`` to ``cls``'s body: v4 keeps its own method, v5 calls ``helper`` of the
+    compat module (imported). ``at`` is the call's (path, line) a refusal is reported at;
+    ``comments`` override the generated method's comments (see :func:`_method_text`)."""
+    fs = _file_of(ctx, cls)
+    node = _class_node(fs, cls) if fs else None
+    if fs is None or node is None or node.body[0].lineno == node.lineno:
+        ctx.cannot(rule, at[0], at[1], f"{cls.name}'s body is on its class line")
+        return
+    last = node.body[-1]
+    end = fs.src.line_end(last.end_lineno or last.lineno)
+    nl = fs.src.newline
+    prefix = b"" if fs.src.data[:end].endswith((b"\n", b"\r")) else nl
+    text = _method_text(name, helper, fs.src.indent(node.body[0].lineno), nl, **(comments or {}))
+    edits = [Edit(end, end, prefix + text)]
+    imp = _add_import(ctx, fs, f"from .{COMPAT_MODULE} import {helper}")
+    if imp is not None:
+        edits.append(imp)
+    ctx.needs_compat = True
+    ctx.repaired(
+        rule,
+        fs,
+        cls.line,
+        f"{cls.name}.{name}() restored ({behaviour} from {COMPAT_MODULE}.py)",
+        *edits,
+    )
+
+
+def _method_text(
+    name: str,
+    helper: str,
+    indent: bytes,
+    nl: bytes,
+    *,
+    removed: str = "removed in transformers v5",
+    own: str = "v4 keeps its own",
+) -> bytes:
     lines = [
         "",
-        f"def {name}(self, *args, **kwargs):  # removed in transformers v5 {MARK}",
-        f'    own = getattr(super(), "{name}", None)  # v4 keeps its own',
+        f"def {name}(self, *args, **kwargs):  # {removed} {MARK}",
+        f'    own = getattr(super(), "{name}", None)  # {own}',
         f"    return own(*args, **kwargs) if own else {helper}(self, *args, **kwargs)",
     ]
     return b"".join((indent + line.encode() if line else b"") + nl for line in lines)
@@ -159,11 +215,7 @@ def removed_methods(ctx: FixContext) -> None:
                 called.setdefault(name, (path, line))
     if not called:
         return
-    roots = [
-        c
-        for c in _roots(ctx)
-        if not any(a in ctx.pkg.model_classes() and a is not c for a in ctx.pkg.ancestors(c))
-    ]
+    roots = _base_roots(ctx)
     for name, (path, line) in sorted(called.items()):
         helper = METHOD_HELPERS.get(name)
         if helper is None or not roots:
@@ -175,27 +227,8 @@ def removed_methods(ctx: FixContext) -> None:
             ctx.cannot("HFC251", path, line, f"self.{name}(): {why}")
             continue
         for cls in roots:
-            fs = _file_of(ctx, cls)
-            node = _class_node(fs, cls) if fs else None
-            if fs is None or node is None or node.body[0].lineno == node.lineno:
-                ctx.cannot("HFC251", path, line, f"{cls.name}'s body is on its class line")
-                continue
-            last = node.body[-1]
-            at = fs.src.line_end(last.end_lineno or last.lineno)
-            nl = fs.src.newline
-            prefix = b"" if fs.src.data[:at].endswith((b"\n", b"\r")) else nl
-            text = _method_text(name, helper, fs.src.indent(node.body[0].lineno), nl)
-            edits = [Edit(at, at, prefix + text)]
-            imp = _add_import(ctx, fs, f"from .{COMPAT_MODULE} import {helper}")
-            if imp is not None:
-                edits.append(imp)
-            ctx.needs_compat = True
-            ctx.repaired(
-                "HFC251",
-                fs,
-                cls.line,
-                f"{cls.name}.{name}() restored (v4's behaviour from {COMPAT_MODULE}.py)",
-                *edits,
+            add_compat_method(
+                ctx, "HFC251", cls, name, helper, at=(path, line), behaviour="v4's behaviour"
             )
 
 

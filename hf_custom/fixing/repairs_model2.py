@@ -20,15 +20,24 @@ from hf_custom.fixing.repairs import (
     COMPAT_MODULE,
     FixContext,
     _add_import,
-    _class_node,
     _ensure_newline,
-    _file_of,
     repair,
 )
-from hf_custom.fixing.repairs_model import MARK, _roots
+from hf_custom.fixing.repairs_model import MARK, _base_roots, add_compat_method
 
 LOADED = "loaded_from_checkpoint"
 RESTORE = "restore_non_persistent_buffers"
+
+
+def _statements(fn: ast.FunctionDef) -> list[ast.stmt] | None:
+    """``fn``'s statements after its docstring (edits go before the first of them), or None
+    when the body starts on the def line (no line to insert before)."""
+    body = list(fn.body)
+    if body[0].lineno == fn.lineno:
+        return None
+    if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return body
 
 
 def _is_restore(stmt: ast.stmt) -> bool:
@@ -46,12 +55,10 @@ def skip_loaded_modules(ctx: FixContext) -> None:
 
     for walk in init_walks(ctx.pkg, {p: f.tree for p, f in ctx.files.items()}):
         fs = ctx.files[walk.path]
-        body = list(walk.fn.body)
-        if body[0].lineno == walk.fn.lineno:
+        body = _statements(walk.fn)
+        if body is None:
             ctx.cannot("HFC263", fs.path, walk.fn.lineno, "_init_weights' body is on its def line")
             continue
-        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-            body = body[1:]
         while body and _is_restore(body[0]):  # buffers are recomputed first (HFC262)
             body = body[1:]
         if not body:
@@ -81,16 +88,11 @@ def skip_loaded_modules(ctx: FixContext) -> None:
         )
 
 
-def _method_text(name: str, helper: str, indent: bytes, nl: bytes) -> bytes:
-    lines = [
-        "",
-        f"def {name}(self, *args, **kwargs):  # removed from GenerationMixin {MARK}",
-        f'    own = getattr(super(), "{name}", None)  # a transformers that still has it',
-        f"    return own(*args, **kwargs) if own else {helper}(self, *args, **kwargs)",
-    ]
-    return b"".join((indent + line.encode() if line else b"") + nl for line in lines)
-
-
+# the comments of the method HFC264 adds
+GENERATED_COMMENTS = {
+    "removed": "removed from GenerationMixin",
+    "own": "a transformers that still has it",
+}
 # removed GenerationMixin method -> the compat function standing in for it
 GENERATION_HELPERS = {
     "_extract_past_from_model_output": "generation_extract_past_from_model_output",
@@ -126,11 +128,7 @@ def removed_generation_methods(ctx: FixContext) -> None:
     called: dict[str, tuple[str, int]] = {}
     for path, name, line in removed_generation_calls(ctx.pkg, ctx.probe):
         called.setdefault(name, (path, line))
-    roots = [
-        c
-        for c in _roots(ctx)
-        if not any(a in ctx.pkg.model_classes() and a is not c for a in ctx.pkg.ancestors(c))
-    ]
+    roots = _base_roots(ctx)
     for name, (path, line) in sorted(called.items()):
         helper = GENERATION_HELPERS.get(name)
         unpacked = _unpacked_calls(ctx, name)
@@ -149,28 +147,15 @@ def removed_generation_methods(ctx: FixContext) -> None:
             ctx.cannot("HFC264", path, line, f"self.{name}(): {why}")
             continue
         for cls in roots:
-            fs = _file_of(ctx, cls)
-            node = _class_node(fs, cls) if fs else None
-            if fs is None or node is None or node.body[0].lineno == node.lineno:
-                ctx.cannot("HFC264", path, line, f"{cls.name}'s body is on its class line")
-                continue
-            last = node.body[-1]
-            at = fs.src.line_end(last.end_lineno or last.lineno)
-            nl = fs.src.newline
-            prefix = b"" if fs.src.data[:at].endswith((b"\n", b"\r")) else nl
-            text = _method_text(name, helper, fs.src.indent(node.body[0].lineno), nl)
-            edits = [Edit(at, at, prefix + text)]
-            imp = _add_import(ctx, fs, f"from .{COMPAT_MODULE} import {helper}")
-            if imp is not None:
-                edits.append(imp)
-            ctx.needs_compat = True
-            ctx.repaired(
+            add_compat_method(
+                ctx,
                 "HFC264",
-                fs,
-                cls.line,
-                f"{cls.name}.{name}() restored (transformers 4.41's behaviour from "
-                f"{COMPAT_MODULE}.py)",
-                *edits,
+                cls,
+                name,
+                helper,
+                at=(path, line),
+                behaviour="transformers 4.41's behaviour",
+                comments=GENERATED_COMMENTS,
             )
 
 
@@ -243,16 +228,11 @@ def restore_dropped_mask(ctx: FixContext) -> None:
 
     for read in dropped_mask_reads(ctx.pkg, {p: f.tree for p, f in ctx.files.items()}):
         fs = ctx.files[read.path]
-        body = list(read.fn.body)
-        if body[0].lineno == read.fn.lineno:
+        body = _statements(read.fn)
+        if body is None:
             ctx.cannot("HFC266", fs.path, read.line, "the method's body is on its def line")
             continue
-        if (
-            len(body) > 1
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-        ):
-            body = body[1:]
+        body = body or list(read.fn.body)  # a docstring alone: insert before it
         ids = read.input_ids
         target = f'{read.kwargs}["attention_mask"]' if read.kwargs else "attention_mask"
         current = f'{read.kwargs}.get("attention_mask")' if read.kwargs else "attention_mask"

@@ -143,18 +143,10 @@ def test_publish_verifies_the_tokenizer_only(tmp_path: Path, config: str | None)
     assert result.verify.rows[0].class_name == "TinyTokenizer"
 
 
-def test_pre_commit_hook_lets_a_tokenizer_only_package_through(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("git_identity")
+def test_pre_commit_hook_lets_a_tokenizer_only_package_through(tmp_path: Path) -> None:
     from hf_custom import hooks
 
-    cfg = tmp_path / "gitconfig"
-    cfg.write_text("[init]\n\tdefaultBranch = main\n")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for k in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{k}_NAME", "Tester")
-        monkeypatch.setenv(f"GIT_{k}_EMAIL", "tester@example.com")
     repo = tokenizer_package(tmp_path / "repo")
     (repo / "README.md").write_text("---\nlibrary_name: transformers\n---\n# tok\n")
 

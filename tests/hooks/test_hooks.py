@@ -18,14 +18,8 @@ from hf_custom.errors import InputError, Refusal
 
 
 @pytest.fixture(autouse=True)
-def _git_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = tmp_path_factory.mktemp("gitcfg") / "gitconfig"
-    cfg.write_text("[init]\n\tdefaultBranch = main\n")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for k in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{k}_NAME", "Tester")
-        monkeypatch.setenv(f"GIT_{k}_EMAIL", "tester@example.com")
+def _git_env(git_identity: None) -> None:
+    """Every test here runs git: the shared isolated git config and identity."""
 
 
 def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

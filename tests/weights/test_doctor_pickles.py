@@ -74,18 +74,9 @@ def test_sound_pickle_weights_pass(tmp_path: Path, legacy: bool) -> None:
     assert not _ids(report, "HFC360") and not _ids(report, "HFC300"), report.findings
 
 
-def test_pre_push_hook_blocks_truncated_weights(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("git_identity")
+def test_pre_push_hook_blocks_truncated_weights(tmp_path: Path) -> None:
     from hf_custom import hooks
-
-    cfg = tmp_path / "gitconfig"
-    cfg.write_text("[init]\n\tdefaultBranch = main\n")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for k in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{k}_NAME", "Tester")
-        monkeypatch.setenv(f"GIT_{k}_EMAIL", "tester@example.com")
 
     def git(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
